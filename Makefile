@@ -1,0 +1,31 @@
+# Quick start: `make reproduce` (main job) and `make test` (every test), from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test reproduce bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/ruff check psipo_exact tests benchmarks
+	$(BIN)/python -m pytest tests --nbmake notebooks -p no:cacheprovider
+
+reproduce: $(STAMP)
+	$(BIN)/psipo-exact reproduce --out results
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install -e ".[test,bench]"
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .hypothesis
