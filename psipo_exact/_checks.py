@@ -1,0 +1,154 @@
+"""Argument validation shared by every module: the one home for error messages.
+
+Every public function of :mod:`psipo_exact` validates its inputs here before any
+mathematics runs, so bad input never reaches numpy as NaN and every message names the
+argument, the condition it broke and the offending value or index, e.g.
+``prefs[0, 2] + prefs[2, 0] = 1.3, must equal 1``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+#: Tolerance to which probabilities must be normalised and preferences complementary.
+PROB_TOL = 1e-9
+
+
+def _where(bad: np.ndarray) -> tuple[int, ...]:
+    """Index of the first True entry of ``bad``."""
+    return tuple(int(i) for i in np.argwhere(bad)[0])
+
+
+def _fmt(index: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(i) for i in index) + "]"
+
+
+def as_float_array(x, name: str, *, min_ndim: int = 0, allow_inf: bool = False) -> np.ndarray:
+    """Convert ``x`` to a float64 array, rejecting non-numeric, NaN and (optionally) ±inf.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not numeric (strings, objects, complex numbers).
+    ValueError
+        If ``x`` has fewer than ``min_ndim`` axes, or contains NaN, or ±inf when not allowed.
+    """
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged nested lists and the like
+        raise ValueError(f"{name} must be a rectangular numeric array: {exc}") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if arr.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} axes, got shape {arr.shape}")
+    nan = np.isnan(arr)
+    if nan.any():
+        raise ValueError(f"{name}{_fmt(_where(nan))} is NaN, must be a number")
+    if not allow_inf:
+        inf = np.isinf(arr)
+        if inf.any():
+            i = _where(inf)
+            raise ValueError(f"{name}{_fmt(i)} = {arr[i]}, must be finite")
+    return arr
+
+
+def probability_vector(p, name: str) -> np.ndarray:
+    """Validate probability vectors on the last axis: non-negative, summing to 1 (±1e-9)."""
+    arr = as_float_array(p, name, min_ndim=1)
+    if arr.shape[-1] == 0:
+        raise ValueError(f"{name} must have at least one action, got shape {arr.shape}")
+    neg = arr < 0
+    if neg.any():
+        i = _where(neg)
+        raise ValueError(f"{name}{_fmt(i)} = {arr[i]}, must be >= 0")
+    total = arr.sum(axis=-1)
+    off = np.abs(total - 1.0) > PROB_TOL
+    if off.any():
+        i = _where(off)
+        where = "[" + "".join(f"{k}, " for k in i) + ":]"
+        raise ValueError(f"{name}{where} sums to {total[i]!r}, must sum to 1")
+    return arr
+
+
+def preference_matrix(prefs) -> np.ndarray:
+    """Validate ``prefs[..., i, j] = p(y_i ≻ y_j)``: in [0, 1], ``p + pᵀ = 1``, diagonal 1/2."""
+    arr = as_float_array(prefs, "prefs", min_ndim=2)
+    if arr.shape[-1] != arr.shape[-2] or arr.shape[-1] < 1:
+        raise ValueError(f"prefs must have shape (..., n, n), got shape {arr.shape}")
+    out = (arr < 0) | (arr > 1)
+    if out.any():
+        i = _where(out)
+        raise ValueError(f"prefs{_fmt(i)} = {arr[i]}, must lie in [0, 1]")
+    total = arr + np.swapaxes(arr, -1, -2)
+    off = np.abs(total - 1.0) > PROB_TOL
+    if off.any():
+        *lead, a, b = _where(off)
+        i, j = tuple(lead) + (a, b), tuple(lead) + (b, a)
+        raise ValueError(
+            f"prefs{_fmt(i)} + prefs{_fmt(j)} = {total[i]!r}, must equal 1"
+        )
+    return arr
+
+
+def tau(value) -> np.ndarray:
+    """Validate the regularisation strength τ: finite and > 0 (scalar or array)."""
+    arr = as_float_array(value, "tau")
+    bad = arr <= 0
+    if bad.any():
+        i = _where(bad) if arr.ndim else ()
+        raise ValueError(f"tau{_fmt(i) if i else ''} = {arr[i]}, must be > 0")
+    return arr
+
+
+def n_actions_match(n: int, **arrays: np.ndarray) -> None:
+    """Check that every named array has ``n`` entries on its last axis."""
+    for name, arr in arrays.items():
+        if arr.shape[-1] != n:
+            raise ValueError(
+                f"{name} has {arr.shape[-1]} actions on its last axis, expected {n} "
+                f"(shape {arr.shape})"
+            )
+
+
+def broadcastable(*named: tuple[str, tuple[int, ...]]) -> tuple[int, ...]:
+    """Broadcast the leading shapes of named arrays, with a message naming them if impossible."""
+    try:
+        return np.broadcast_shapes(*(shape for _, shape in named))
+    except ValueError:
+        desc = ", ".join(f"{name} {shape}" for name, shape in named)
+        raise ValueError(f"leading shapes do not broadcast: {desc}") from None
+
+
+def positive_int(value, name: str, *, minimum: int = 1) -> int:
+    """Validate an integer argument ``>= minimum`` (bools rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} = {value}, must be >= {minimum}")
+    return int(value)
+
+
+def index_array(x, name: str) -> np.ndarray:
+    """Validate a one-dimensional array of integer indices."""
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be an array of integers, got {type(x).__name__}")
+    arr = np.asarray(x)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(
+            arr == np.round(arr)
+        ):
+            arr = arr.astype(np.int64)
+        else:
+            raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
+    return arr.astype(np.int64, copy=False)

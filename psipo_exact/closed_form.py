@@ -1,0 +1,411 @@
+"""Closed-form ΨPO quantities of Azar et al. (arXiv:2310.12036): Eq. 3, 6, 7, 9 and App. A.1.
+
+Everything works on the last axis (actions) and broadcasts over any leading axes, which is
+how contexts, τ grids and batches of problems are expressed; ``tau`` broadcasts against the
+leading axes (not the action axis). Policies are computed in log space, so that τ from 1e-9
+to 1e9 and Ψ = logit with preferences in {0, 1} (g = ±∞, Sec. 4.2) give exact limits
+instead of overflow or NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks
+from .psi import PsiLike, resolve_psi
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    """Natural log with log(0) = −∞ and no divide warning."""
+    with np.errstate(divide="ignore"):
+        return np.log(x)
+
+
+def _tau_for(tau, lead: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Validate τ and broadcast it against the leading shape ``lead`` of the other inputs."""
+    t = _checks.tau(tau)
+    shape = _checks.broadcastable(("inputs", lead), ("tau", t.shape))
+    return t, shape
+
+
+def _validated_prefs_mu(prefs, mu) -> tuple[np.ndarray, np.ndarray]:
+    prefs = _checks.preference_matrix(prefs)
+    mu = _checks.probability_vector(mu, "mu")
+    _checks.n_actions_match(prefs.shape[-1], mu=mu)
+    _checks.broadcastable(("prefs", prefs.shape[:-2]), ("mu", mu.shape[:-1]))
+    return prefs, mu
+
+
+def _reduce_contexts(values: np.ndarray, rho) -> np.ndarray:
+    """E_{x∼ρ}[values] over the last axis (the context axis) when ``rho`` is given."""
+    if rho is None:
+        return values
+    rho = _checks.probability_vector(rho, "rho")
+    if rho.ndim != 1 or values.ndim == 0 or values.shape[-1] != rho.shape[0]:
+        raise ValueError(
+            f"rho has shape {rho.shape}, but the context axis (last leading axis) of the "
+            f"inputs has shape {values.shape[-1:] if values.ndim else ()}"
+        )
+    return values @ rho
+
+
+def preference_against(prefs, mu) -> np.ndarray:
+    """Expected preference ``p*(y ≻ µ) = E_{y′∼µ}[p*(y ≻ y′)]`` (Sec. 2).
+
+    Parameters
+    ----------
+    prefs : array_like, shape (..., n, n)
+        ``prefs[..., i, j] = p*(y_i ≻ y_j)``.
+    mu : array_like, shape (..., n)
+        Behaviour policy µ.
+
+    Returns
+    -------
+    ndarray, shape (..., n)
+    """
+    prefs, mu = _validated_prefs_mu(prefs, mu)
+    return np.einsum("...ij,...j->...i", prefs, mu)
+
+
+def expected_psi(prefs, mu, psi: PsiLike = "identity") -> np.ndarray:
+    """``g(y) = E_{y′∼µ}[Ψ(p*(y ≻ y′))]`` of Eq. 9.
+
+    Terms with ``µ(y′) = 0`` contribute nothing, even when Ψ is ±∞ there (0·(±∞) = 0).
+    With Ψ = logit and ``p ∈ {0, 1}``, ``g(y)`` is +∞ (−∞) when y beats (loses to) some
+    ``y′ ∈ Supp(µ)`` with certainty.
+
+    Parameters
+    ----------
+    prefs : array_like, shape (..., n, n)
+    mu : array_like, shape (..., n)
+    psi : str or callable, default "identity"
+        Non-decreasing Ψ; see :func:`psipo_exact.psi.resolve_psi`.
+
+    Returns
+    -------
+    g : ndarray, shape (..., n)
+        Values in ℝ ∪ {±∞}.
+
+    Raises
+    ------
+    ValueError
+        If one ``g(y)`` would combine +∞ and −∞ (y beats one action of Supp(µ) and loses to
+        another with certainty): the sum is undefined, and the message names the actions.
+    """
+    prefs, mu = _validated_prefs_mu(prefs, mu)
+    fn = resolve_psi(psi)
+    with np.errstate(all="ignore"):
+        values = np.asarray(fn(prefs), dtype=np.float64)
+    if values.shape != prefs.shape or np.isnan(values).any():
+        raise ValueError("psi returned NaN or a wrong shape on prefs; psi must map [0, 1] to ℝ∪±∞")
+    weight = np.broadcast_to(mu[..., None, :], values.shape)
+    counted = weight > 0
+    plus = np.isposinf(values) & counted
+    minus = np.isneginf(values) & counted
+    clash = plus.any(-1) & minus.any(-1)
+    if clash.any():
+        *lead, y = (int(i) for i in np.argwhere(clash)[0])
+        idx = tuple(lead) + (y,)
+        win = int(np.argmax(plus[idx]))
+        lose = int(np.argmax(minus[idx]))
+        raise ValueError(
+            f"g(y{y}) is undefined at index {tuple(lead)}: psi(prefs[{y}, {win}]) = +inf and "
+            f"psi(prefs[{y}, {lose}]) = -inf meet in one expectation over mu"
+        )
+    finite = np.where(counted & np.isfinite(values), values, 0.0)
+    g = np.sum(finite * weight, axis=-1)
+    return np.where(plus.any(-1), np.inf, np.where(minus.any(-1), -np.inf, g))
+
+
+def gibbs_log_policy(pi_ref, g, tau) -> np.ndarray:
+    """``log π`` for the Gibbs policy ``π(y) ∝ πref(y) exp(g(y) / τ)`` (Eq. 7/9).
+
+    Computed in log space around the largest exponent, with differences ``(g(y) − g(y_k))/τ``
+    taken before dividing by τ, so τ from 1e-9 to 1e9 and |g| up to 1e6 keep full relative
+    accuracy. Actions with ``πref = 0`` or ``g = −∞`` get ``log π = −∞``; if some action of
+    Supp(πref) has ``g = +∞``, all mass goes to those actions in proportion to πref (Sec. 4.2).
+
+    Parameters
+    ----------
+    pi_ref : array_like, shape (..., n)
+        Reference policy πref.
+    g : array_like, shape (..., n)
+        Scores in ℝ ∪ {±∞}, e.g. :func:`expected_psi` or rewards.
+    tau : float or array_like
+        τ > 0, broadcast against the leading axes.
+
+    Returns
+    -------
+    ndarray, shape (..., n)
+
+    Raises
+    ------
+    ValueError
+        If every action of some row has ``πref = 0`` or ``g = −∞`` (no policy exists).
+    """
+    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    g = _checks.as_float_array(g, "g", min_ndim=1, allow_inf=True)
+    _checks.n_actions_match(pi_ref.shape[-1], g=g)
+    lead = _checks.broadcastable(("pi_ref", pi_ref.shape[:-1]), ("g", g.shape[:-1]))
+    t, lead = _tau_for(tau, lead)
+    shape = lead + pi_ref.shape[-1:]
+    pi_ref, g = np.broadcast_to(pi_ref, shape), np.broadcast_to(g, shape)
+    t = np.broadcast_to(t, lead)[..., None]
+    log_ref = _log(pi_ref)
+    support = (pi_ref > 0) & ~np.isneginf(g)
+    empty = ~support.any(-1)
+    if empty.any():
+        row = tuple(int(i) for i in np.argwhere(empty)[0])
+        raise ValueError(
+            f"pi_ref * exp(g / tau) vanishes for every action at index {row}: "
+            "no action has pi_ref > 0 and g > -inf"
+        )
+    top = support & np.isposinf(g)
+    has_top = top.any(-1, keepdims=True)
+    support = np.where(has_top, top, support)
+    g_safe = np.where(support & ~top, g, 0.0)
+    approx = np.where(support, log_ref + g_safe / t, -np.inf)
+    k = np.argmax(approx, axis=-1)[..., None]
+    pick = lambda a: np.take_along_axis(a, k, axis=-1)  # noqa: E731
+    exponent = (g_safe - pick(g_safe)) / t + (log_ref - pick(log_ref))
+    exponent = np.where(has_top, log_ref - pick(log_ref), exponent)
+    exponent = np.where(support, exponent, -np.inf)
+    return exponent - np.log(np.sum(np.exp(exponent), axis=-1, keepdims=True))
+
+
+def gibbs_policy(pi_ref, g, tau) -> np.ndarray:
+    """Gibbs policy ``π(y) ∝ πref(y) exp(g(y) / τ)`` of Eq. 7/9 (App. A.1's δ*).
+
+    Parameters
+    ----------
+    pi_ref : array_like, shape (..., n)
+    g : array_like, shape (..., n)
+        Scores in ℝ ∪ {±∞}.
+    tau : float or array_like
+        τ > 0, broadcast against the leading axes.
+
+    Returns
+    -------
+    ndarray, shape (..., n)
+        Probability vectors; see :func:`gibbs_log_policy` for the limits.
+    """
+    return np.exp(gibbs_log_policy(pi_ref, g, tau))
+
+
+def psipo_policy(prefs, mu, pi_ref, tau, psi: PsiLike = "identity") -> np.ndarray:
+    """The maximiser of the ΨPO objective (Eq. 6): ``π* ∝ πref exp(g / τ)``, Eq. 7.
+
+    Parameters
+    ----------
+    prefs : array_like, shape (..., n, n)
+    mu, pi_ref : array_like, shape (..., n)
+    tau : float or array_like
+    psi : str or callable, default "identity" (IPO); "logit" gives RLHF/DPO (Prop. 1).
+
+    Returns
+    -------
+    ndarray, shape (..., n)
+    """
+    return gibbs_policy(pi_ref, expected_psi(prefs, mu, psi), tau)
+
+
+def rlhf_policy(rewards, pi_ref, tau) -> np.ndarray:
+    """The maximiser of the RLHF objective (Eq. 3): ``π*_r ∝ πref exp(r / τ)``.
+
+    Parameters
+    ----------
+    rewards : array_like, shape (..., n)
+        Rewards ``r(y)``; −∞ allowed (zero mass), +∞ takes all mass.
+    pi_ref : array_like, shape (..., n)
+    tau : float or array_like
+
+    Returns
+    -------
+    ndarray, shape (..., n)
+    """
+    return gibbs_policy(pi_ref, rewards, tau)
+
+
+def _kl_terms(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Elementwise ``p log(p/q) − p + q ≥ 0``, accurate to a few ulps even when p ≈ q."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        t = (p - q) / q
+        small = np.abs(t) < 0.1
+        ts = np.where(small, t, 0.0)
+        # φ(t) = (1+t) log1p(t) − t = Σ_{k≥2} (−1)^k t^k / (k(k−1)), Horner in t.
+        series = np.zeros_like(ts)
+        for k in range(20, 1, -1):
+            series = ts * (series + (-1.0) ** k / (k * (k - 1)))
+        series = ts * series
+        ratio = p / q
+        log_ratio = np.where(
+            (ratio > 0) & np.isfinite(ratio), np.log(ratio), _log(p) - _log(q)
+        )
+        direct = np.where(p > 0, p * log_ratio, 0.0) - p + q
+        terms = np.where(small, q * series, direct)
+    terms = np.where((q == 0) & (p > 0), np.inf, terms)
+    return np.where((q == 0) & (p == 0), 0.0, terms)
+
+
+def kl_divergence(p, q) -> np.ndarray:
+    """``KL(p ‖ q) = Σ_y p(y) log(p(y) / q(y))`` on the last axis (Sec. 3.1.2).
+
+    Conventions: ``0 · log 0 = 0``; ``+∞`` where ``q(y) = 0 < p(y)``. Computed as
+    ``Σ_y [p log(p/q) − p + q]``, equal to the KL for normalised inputs, each term being
+    non-negative and evaluated with a series when ``p ≈ q``; so tiny divergences (τ → ∞)
+    keep full relative accuracy instead of cancelling.
+
+    Parameters
+    ----------
+    p, q : array_like, shape (..., n)
+        Probability vectors (validated to sum to 1 within 1e-9).
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    p = _checks.probability_vector(p, "p")
+    q = _checks.probability_vector(q, "q")
+    _checks.n_actions_match(p.shape[-1], q=q)
+    _checks.broadcastable(("p", p.shape[:-1]), ("q", q.shape[:-1]))
+    return np.sum(_kl_terms(*np.broadcast_arrays(p, q)), axis=-1)
+
+
+def regularised_objective(pi, f, pi_ref, tau, rho=None) -> np.ndarray:
+    """``L_τ(π) = E_{y∼π}[f(y)] − τ KL(π ‖ πref)`` of App. A.1, averaged over ``x ∼ ρ``.
+
+    The common form of Eq. 3 (``f = r``) and Eq. 6 (``f = g``). Terms with ``π(y) = 0``
+    contribute nothing (so ``f = −∞`` there is harmless).
+
+    Parameters
+    ----------
+    pi, pi_ref : array_like, shape (..., n)
+    f : array_like, shape (..., n)
+        Values in ℝ ∪ {±∞}.
+    tau : float or array_like
+    rho : array_like, shape (n_contexts,), optional
+        Weights of the last leading axis (contexts); the result loses that axis.
+
+    Returns
+    -------
+    ndarray
+        Shape: the broadcast leading shape, without the context axis when ``rho`` is given.
+
+    Raises
+    ------
+    ValueError
+        If the value is undefined (∞ − ∞: π puts mass on ``f = +∞`` and on ``f = −∞``, or
+        on ``f = +∞`` and outside Supp(πref)).
+    """
+    pi = _checks.probability_vector(pi, "pi")
+    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    f = _checks.as_float_array(f, "f", min_ndim=1, allow_inf=True)
+    _checks.n_actions_match(pi.shape[-1], pi_ref=pi_ref, f=f)
+    lead = _checks.broadcastable(
+        ("pi", pi.shape[:-1]), ("pi_ref", pi_ref.shape[:-1]), ("f", f.shape[:-1])
+    )
+    t, lead = _tau_for(tau, lead)
+    charged = (pi > 0) & np.ones_like(f, dtype=bool)
+    plus = (charged & np.isposinf(f)).any(-1)
+    minus = (charged & np.isneginf(f)).any(-1)
+    kl = kl_divergence(pi, pi_ref)
+    if (plus & (minus | np.isinf(kl))).any():
+        raise ValueError(
+            "the objective is undefined (inf - inf): pi puts mass on an action with "
+            "f = +inf and on one with f = -inf or outside Supp(pi_ref)"
+        )
+    with np.errstate(invalid="ignore"):
+        reward = np.sum(np.where(charged & np.isfinite(f), pi * f, 0.0), axis=-1)
+    reward = np.where(plus, np.inf, np.where(minus, -np.inf, reward))
+    value = np.broadcast_to(reward - t * kl, lead)
+    return _reduce_contexts(value, rho)
+
+
+def psipo_objective(pi, prefs, mu, pi_ref, tau, psi: PsiLike = "identity", rho=None):
+    """The ΨPO objective of Eq. 6: ``E_{x∼ρ, y∼π, y′∼µ}[Ψ(p*(y ≻ y′))] − τ D_KL(π ‖ πref)``.
+
+    Parameters
+    ----------
+    pi : array_like, shape (..., n)
+        The policy evaluated.
+    prefs : array_like, shape (..., n, n)
+    mu, pi_ref : array_like, shape (..., n)
+    tau : float or array_like
+    psi : str or callable, default "identity"
+    rho : array_like, shape (n_contexts,), optional
+        Context weights over the last leading axis.
+
+    Returns
+    -------
+    ndarray
+    """
+    return regularised_objective(pi, expected_psi(prefs, mu, psi), pi_ref, tau, rho)
+
+
+def rlhf_objective(pi, rewards, pi_ref, tau, rho=None):
+    """The KL-regularised RLHF objective of Eq. 3: ``E_π[r] − τ D_KL(π ‖ πref)``.
+
+    Parameters
+    ----------
+    pi : array_like, shape (..., n)
+    rewards : array_like, shape (..., n)
+    pi_ref : array_like, shape (..., n)
+    tau : float or array_like
+    rho : array_like, shape (n_contexts,), optional
+
+    Returns
+    -------
+    ndarray
+    """
+    return regularised_objective(pi, rewards, pi_ref, tau, rho)
+
+
+def total_preference(pi, prefs, mu, rho=None) -> np.ndarray:
+    """Total preference ``p*_ρ(π ≻ µ) = E_{x∼ρ, y∼π}[p*(y ≻ µ | x)]`` (Sec. 2, Eq. 8).
+
+    Parameters
+    ----------
+    pi : array_like, shape (..., n)
+    prefs : array_like, shape (..., n, n)
+    mu : array_like, shape (..., n)
+    rho : array_like, shape (n_contexts,), optional
+
+    Returns
+    -------
+    ndarray
+    """
+    pi = _checks.probability_vector(pi, "pi")
+    against = preference_against(prefs, mu)
+    _checks.n_actions_match(against.shape[-1], pi=pi)
+    _checks.broadcastable(("pi", pi.shape[:-1]), ("prefs/mu", against.shape[:-1]))
+    return _reduce_contexts(np.sum(pi * against, axis=-1), rho)
+
+
+def log_ratio_gap(pi, pi_ref) -> np.ndarray:
+    """``h_π(y, y′) = log[π(y) πref(y′) / (π(y′) πref(y))]`` (Sec. 5.1, before Eq. 12).
+
+    Parameters
+    ----------
+    pi, pi_ref : array_like, shape (..., n)
+        Policies with full support (h is undefined where either vanishes).
+
+    Returns
+    -------
+    h : ndarray, shape (..., n, n)
+        Antisymmetric: ``h[..., i, j] = −h[..., j, i]``.
+
+    Raises
+    ------
+    ValueError
+        If ``pi`` or ``pi_ref`` has a zero entry.
+    """
+    pi = _checks.probability_vector(pi, "pi")
+    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    _checks.n_actions_match(pi.shape[-1], pi_ref=pi_ref)
+    for name, arr in (("pi", pi), ("pi_ref", pi_ref)):
+        zero = arr == 0
+        if zero.any():
+            i = tuple(int(k) for k in np.argwhere(zero)[0])
+            raise ValueError(f"{name}{list(i)} = 0: h_pi needs pi > 0 and pi_ref > 0")
+    ratio = np.log(pi) - np.log(pi_ref)
+    return ratio[..., :, None] - ratio[..., None, :]

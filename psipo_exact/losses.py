@@ -1,0 +1,379 @@
+"""Exact population and empirical losses of Azar et al. (arXiv:2310.12036).
+
+Population losses (expectations over ``y, y′ ∼ µ``, optionally over ``x ∼ ρ``):
+Eq. 2 (Bradley–Terry reward loss), Eq. 5 (DPO), Eq. 13 (IPO root-finding loss) and Eq. 16
+(the sampled IPO loss, as the exact expectation over the Bernoulli ``I``).
+
+Empirical losses (means over a :class:`~psipo_exact.model.Dataset`, as functions of the
+policy logits θ with ``π = softmax(θ)``): Eq. 4 (DPO), Eq. 17 (IPO) and the two-term
+symmetric form just above Eq. 17. Each is ``mean_i ℓ(h_i)`` with ``h_i = h_π(y_w,i, y_l,i)``,
+so one scalar link ``ℓ`` and its derivative define both the loss and its exact gradient
+``∂/∂θ = Σ_i w_i ℓ′(h_i) (e_{w_i} − e_{l_i})``; the solvers and the simulator use these links,
+never a second copy of a formula.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.special import expit
+
+from . import _checks
+from .closed_form import _log, _reduce_contexts, _tau_for, _validated_prefs_mu
+from .model import Dataset
+
+# --------------------------------------------------------------------------- population
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    """``log(1 + e^x) = −log σ(−x)``, overflow-free."""
+    return np.logaddexp(0.0, x)
+
+
+def _pair_weights(mu: np.ndarray) -> np.ndarray:
+    """``µ(y) µ(y′)``, shape (..., n, n)."""
+    return mu[..., :, None] * mu[..., None, :]
+
+
+def _policy_log_ratio(pi, pi_ref, mu: np.ndarray) -> np.ndarray:
+    """``log π(y) − log πref(y)`` on Supp(µ) (−∞ where π = 0), 0 off Supp(µ)."""
+    pi = _checks.probability_vector(pi, "pi")
+    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    _checks.n_actions_match(mu.shape[-1], pi=pi, pi_ref=pi_ref)
+    lead = _checks.broadcastable(
+        ("pi", pi.shape[:-1]), ("pi_ref", pi_ref.shape[:-1]), ("mu", mu.shape[:-1])
+    )
+    shape = lead + mu.shape[-1:]
+    pi, pi_ref, mu = (np.broadcast_to(a, shape) for a in (pi, pi_ref, mu))
+    uncovered = (mu > 0) & (pi_ref == 0)
+    if uncovered.any():
+        i = [int(k) for k in np.argwhere(uncovered)[0]]
+        raise ValueError(f"pi_ref{i} = 0 but mu{i} > 0: the losses need Supp(mu) ⊆ Supp(pi_ref)")
+    return np.where(mu > 0, _log(pi) - _log(np.where(mu > 0, pi_ref, 1.0)), 0.0)
+
+
+def _bt_loss(reward_gap: np.ndarray, prefs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``−Σ w p log σ(gap)`` over the last two axes; terms with ``w·p = 0`` are dropped."""
+    charged = (weights * prefs) > 0
+    with np.errstate(invalid="ignore"):
+        terms = np.where(charged, weights * prefs * _softplus(-reward_gap), 0.0)
+    if np.isnan(terms).any():
+        raise ValueError("pi vanishes on two actions of Supp(mu): h_pi is undefined there")
+    return terms.sum(axis=(-2, -1))
+
+
+def bt_reward_population(rewards, prefs, mu, rho=None) -> np.ndarray:
+    """Population Bradley–Terry reward loss, Eq. 2 with ``(y_w, y_l)`` drawn from ``(µ, p*)``.
+
+    ``L(r) = −E_{y,y′∼µ}[p*(y ≻ y′) log σ(r(y) − r(y′))]`` (the loss of Prop. 4).
+
+    Parameters
+    ----------
+    rewards : array_like, shape (..., n)
+        Finite rewards.
+    prefs : array_like, shape (..., n, n)
+    mu : array_like, shape (..., n)
+    rho : array_like, shape (n_contexts,), optional
+        Context weights over the last leading axis.
+
+    Returns
+    -------
+    ndarray
+    """
+    prefs, mu = _validated_prefs_mu(prefs, mu)
+    r = _checks.as_float_array(rewards, "rewards", min_ndim=1)
+    _checks.n_actions_match(mu.shape[-1], rewards=r)
+    gap = r[..., :, None] - r[..., None, :]
+    return _reduce_contexts(_bt_loss(gap, prefs, _pair_weights(mu)), rho)
+
+
+def dpo_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
+    """Population DPO loss, Eq. 5: ``−E_{y,y′∼µ}[p*(y ≻ y′) log σ(τ h_π(y, y′))]``.
+
+    Equal to :func:`bt_reward_population` at ``r = τ log(π / πref)`` (Prop. 4's key step),
+    which is how it is computed. Policies vanishing on part of Supp(µ) give the limiting
+    value (``+∞`` if such an action ever wins).
+
+    Parameters
+    ----------
+    pi : array_like, shape (..., n)
+    prefs : array_like, shape (..., n, n)
+    mu, pi_ref : array_like, shape (..., n)
+    tau : float or array_like
+    rho : array_like, shape (n_contexts,), optional
+
+    Returns
+    -------
+    ndarray
+    """
+    prefs, mu = _validated_prefs_mu(prefs, mu)
+    ratio = _policy_log_ratio(pi, pi_ref, mu)
+    t, _ = _tau_for(tau, ratio.shape[:-1])
+    with np.errstate(invalid="ignore"):
+        gap = t[..., None, None] * (ratio[..., :, None] - ratio[..., None, :])
+    return _reduce_contexts(_bt_loss(gap, prefs, _pair_weights(mu)), rho)
+
+
+def _ipo_population_terms(pi, prefs, mu, pi_ref, tau, target_terms: Callable) -> np.ndarray:
+    """``Σ µ(y)µ(y′) target_terms(h, prefs, 1/τ)`` with ``+∞`` where π vanishes on Supp(µ)."""
+    prefs, mu = _validated_prefs_mu(prefs, mu)
+    ratio = _policy_log_ratio(pi, pi_ref, mu)
+    t, _ = _tau_for(tau, ratio.shape[:-1])
+    infinite = np.isneginf(ratio).any(-1)
+    finite = np.where(np.isneginf(ratio), 0.0, ratio)
+    h = finite[..., :, None] - finite[..., None, :]
+    inv_tau = 1.0 / t[..., None, None]
+    terms = _pair_weights(mu) * target_terms(h, prefs, mu, inv_tau)
+    return np.where(infinite, np.inf, terms.sum(axis=(-2, -1)))
+
+
+def ipo_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
+    """Population IPO loss, Eq. 13: ``E_{y,y′∼µ}[(h_π(y,y′) − (p*(y≻µ) − p*(y′≻µ))/τ)²]``.
+
+    Zero exactly at the IPO policy of Eq. 7 on Supp(µ) (Theorem 2); ``+∞`` if π vanishes
+    somewhere on Supp(µ).
+
+    Parameters
+    ----------
+    pi : array_like, shape (..., n)
+    prefs : array_like, shape (..., n, n)
+    mu, pi_ref : array_like, shape (..., n)
+    tau : float or array_like
+    rho : array_like, shape (n_contexts,), optional
+
+    Returns
+    -------
+    ndarray
+    """
+
+    def terms(h, prefs, mu, inv_tau):
+        against = np.einsum("...ij,...j->...i", prefs, mu)
+        return (h - (against[..., :, None] - against[..., None, :]) * inv_tau) ** 2
+
+    return _reduce_contexts(_ipo_population_terms(pi, prefs, mu, pi_ref, tau, terms), rho)
+
+
+def ipo_sampled_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
+    """Sampled IPO loss, Eq. 16: ``E_{y,y′∼µ, I}[(h_π(y,y′) − I(y,y′)/τ)²]``.
+
+    The expectation over ``I ∼ Bernoulli(p*(y ≻ y′))`` is taken exactly:
+    ``p (h − 1/τ)² + (1 − p) h²``. Proposition 3: equals Eq. 13 up to a constant in π.
+
+    Parameters
+    ----------
+    pi : array_like, shape (..., n)
+    prefs : array_like, shape (..., n, n)
+    mu, pi_ref : array_like, shape (..., n)
+    tau : float or array_like
+    rho : array_like, shape (n_contexts,), optional
+
+    Returns
+    -------
+    ndarray
+    """
+
+    def terms(h, prefs, mu, inv_tau):
+        return prefs * (h - inv_tau) ** 2 + (1.0 - prefs) * h**2
+
+    return _reduce_contexts(_ipo_population_terms(pi, prefs, mu, pi_ref, tau, terms), rho)
+
+
+# ---------------------------------------------------------------------------- empirical
+
+
+@dataclass(frozen=True)
+class Link:
+    """A per-datum empirical loss ``ℓ(h; τ)`` and its derivative ``ℓ′(h; τ)`` in ``h``.
+
+    ``h`` is the log-ratio gap ``h_π(y_w, y_l)`` of each datum; ``tau`` broadcasts.
+    """
+
+    name: str
+    equation: str
+    value: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    grad: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _dpo_value(h, tau):
+    return _softplus(-tau * h)  # −log σ(τ h), Eq. 4
+
+
+def _dpo_grad(h, tau):
+    return -tau * expit(-tau * h)
+
+
+def _ipo_value(h, tau):
+    return (h - 0.5 / tau) ** 2  # (h − τ⁻¹/2)², Eq. 17
+
+
+def _ipo_grad(h, tau):
+    return 2.0 * (h - 0.5 / tau)
+
+
+def _ipo_symmetric_value(h, tau):
+    return 0.5 * ((h - 1.0 / tau) ** 2 + h**2)  # ½[(h − τ⁻¹)² + h²], above Eq. 17
+
+
+def _ipo_symmetric_grad(h, tau):
+    return (h - 1.0 / tau) + h
+
+
+#: The empirical losses by name: Eq. 4 (DPO), Eq. 17 (IPO) and the symmetric IPO form.
+LINKS: dict[str, Link] = {
+    "dpo": Link("dpo", "Eq. 4", _dpo_value, _dpo_grad),
+    "ipo": Link("ipo", "Eq. 17", _ipo_value, _ipo_grad),
+    "ipo_symmetric": Link("ipo_symmetric", "above Eq. 17", _ipo_symmetric_value,
+                          _ipo_symmetric_grad),
+}
+
+
+def resolve_link(loss: str) -> Link:
+    """The :class:`Link` of an empirical loss name (``"dpo"``, ``"ipo"``, ``"ipo_symmetric"``)."""
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be a string, got {type(loss).__name__}")
+    try:
+        return LINKS[loss.lower()]
+    except KeyError:
+        raise ValueError(f"loss = {loss!r}, must be one of {sorted(LINKS)}") from None
+
+
+def reference_gap(data: Dataset, pi_ref) -> np.ndarray:
+    """``log πref(y_w) − log πref(y_l)`` per datum, shape (..., N).
+
+    Raises
+    ------
+    ValueError
+        If the shape of ``pi_ref`` does not fit the dataset or πref vanishes on an action
+        that appears in the data.
+    """
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
+    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    _check_trailing(pi_ref, data, "pi_ref")
+    log_ref = _log(pi_ref)
+    gap = _datum_gap(log_ref, data)
+    if np.isinf(gap).any():
+        bad = np.argwhere(np.isinf(gap))[0]
+        i = int(bad[-1])
+        raise ValueError(
+            f"pi_ref vanishes on an action of datum {i} (winner {data.winners[i]}, loser "
+            f"{data.losers[i]}{'' if data.contexts is None else f', context {data.contexts[i]}'}):"
+            " log pi_ref must be finite on every compared action"
+        )
+    return gap
+
+
+def _check_trailing(arr: np.ndarray, data: Dataset, name: str) -> None:
+    want = data.logits_shape
+    got = arr.shape[-len(want):] if arr.ndim >= len(want) else arr.shape
+    if got != want:
+        raise ValueError(
+            f"{name} has shape {arr.shape}, its trailing axes must be {want} "
+            f"({'n_actions' if len(want) == 1 else '(n_contexts, n_actions)'} of the dataset)"
+        )
+
+
+def _datum_gap(values: np.ndarray, data: Dataset) -> np.ndarray:
+    """``values[..., (x_i,) y_w,i] − values[..., (x_i,) y_l,i]`` per datum, shape (..., N)."""
+    if data.contexts is None:
+        return values[..., data.winners] - values[..., data.losers]
+    return values[..., data.contexts, data.winners] - values[..., data.contexts, data.losers]
+
+
+def scatter_to_logits(coef: np.ndarray, data: Dataset) -> np.ndarray:
+    """``Σ_i coef_i (e_{w_i} − e_{l_i})``: the pull-back of per-datum derivatives to logits.
+
+    Parameters
+    ----------
+    coef : ndarray, shape (..., N)
+    data : Dataset
+
+    Returns
+    -------
+    ndarray, shape (..., *data.logits_shape)
+    """
+    lead = coef.shape[:-1]
+    flat = coef.reshape(-1, len(data))
+    out = np.asarray(data.incidence.T @ flat.T).T
+    return out.reshape(lead + data.logits_shape)
+
+
+def _weights_for(sample_weights, data: Dataset) -> np.ndarray:
+    if sample_weights is None:
+        return np.full(len(data), 1.0 / len(data))
+    w = _checks.as_float_array(sample_weights, "sample_weights", min_ndim=1)
+    if w.shape[-1] != len(data):
+        raise ValueError(f"sample_weights has {w.shape[-1]} entries on its last axis, "
+                         f"the dataset has {len(data)} data")
+    if (w < 0).any():
+        raise ValueError("sample_weights must be >= 0")
+    return w
+
+
+def empirical_loss(loss: str, logits, data: Dataset, pi_ref, tau, *, sample_weights=None,
+                   return_grad: bool = False):
+    """Empirical loss ``Σ_i w_i ℓ(h_π(y_w,i, y_l,i))`` and optionally its gradient in θ.
+
+    Parameters
+    ----------
+    loss : {"dpo", "ipo", "ipo_symmetric"}
+        Eq. 4, Eq. 17 or the symmetric form above Eq. 17 (see :data:`LINKS`).
+    logits : array_like, shape (..., *data.logits_shape)
+        Policy logits θ, ``π = softmax(θ)`` on the action axis.
+    data : Dataset
+    pi_ref : array_like, broadcastable to ``logits``
+        Reference policy, positive on every compared action.
+    tau : float or array_like
+        τ > 0, broadcast against the leading axes of ``logits`` (without the context axis).
+    sample_weights : array_like, shape (..., N), optional
+        Weights ``w_i`` of the data; default ``1/N`` (the mean over D). Mini-batch losses are
+        ``counts / batch_size``.
+    return_grad : bool, default False
+        Also return ``∂loss/∂θ``, shape of ``logits``.
+
+    Returns
+    -------
+    loss : ndarray, shape (...)
+    grad : ndarray, only if ``return_grad``
+    """
+    link = resolve_link(loss)
+    gap_ref = reference_gap(data, pi_ref)
+    theta = _checks.as_float_array(logits, "logits", min_ndim=len(data.logits_shape))
+    _check_trailing(theta, data, "logits")
+    lead = theta.shape[: theta.ndim - len(data.logits_shape)]
+    t, lead = _tau_for(tau, lead)
+    w = _weights_for(sample_weights, data)
+    h = _datum_gap(theta, data) - gap_ref
+    t = t[..., None]
+    value = np.sum(w * link.value(h, t), axis=-1)
+    if not return_grad:
+        return value
+    coef = np.broadcast_to(w * link.grad(h, t), value.shape + (len(data),))
+    return value, scatter_to_logits(coef, data)
+
+
+def dpo_empirical(logits, data, pi_ref, tau, **kwargs):
+    """Empirical DPO loss, Eq. 4: ``E_{(y_w, y_l)∼D}[−log σ(τ h_π(y_w, y_l))]``.
+
+    See :func:`empirical_loss` for parameters (``sample_weights``, ``return_grad``).
+    """
+    return empirical_loss("dpo", logits, data, pi_ref, tau, **kwargs)
+
+
+def ipo_empirical(logits, data, pi_ref, tau, **kwargs):
+    """Empirical IPO loss, Eq. 17: ``E_{(y_w, y_l)∼D}[(h_π(y_w, y_l) − τ⁻¹/2)²]``.
+
+    See :func:`empirical_loss` for parameters (``sample_weights``, ``return_grad``).
+    """
+    return empirical_loss("ipo", logits, data, pi_ref, tau, **kwargs)
+
+
+def ipo_empirical_symmetric(logits, data, pi_ref, tau, **kwargs):
+    """Two-term sampled IPO loss above Eq. 17: ``½ E_D[(h − τ⁻¹)² + h²]``, ``h = h_π(y_w, y_l)``.
+
+    Each datum contributes ``(y, y′, I) = (y_w, y_l, 1)`` and ``(y_l, y_w, 0)`` to Eq. 16;
+    equals Eq. 17 plus ``1/(4τ²)``. See :func:`empirical_loss` for parameters.
+    """
+    return empirical_loss("ipo_symmetric", logits, data, pi_ref, tau, **kwargs)

@@ -1,0 +1,95 @@
+"""The non-decreasing maps Ψ : [0, 1] → ℝ ∪ {±∞} of the ΨPO objective (Eq. 6).
+
+``Ψ = identity`` gives IPO (Sec. 5, Eq. 8); ``Ψ = logit``, ``Ψ(q) = log(q / (1 − q))``, gives
+RLHF/DPO under Bradley–Terry (Proposition 1), with ``logit(0) = −∞`` and ``logit(1) = +∞``.
+Wherever a function takes ``psi=``, it accepts one of the names below or a user callable;
+a callable that decreases anywhere on [0, 1] is rejected.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from scipy.special import logit as _scipy_logit
+
+PsiLike = str | Callable[[np.ndarray], np.ndarray]
+
+#: Grid on which user callables are checked to be non-decreasing and NaN-free.
+_GRID = np.linspace(0.0, 1.0, 2001)
+
+
+def identity(q: np.ndarray) -> np.ndarray:
+    """Ψ(q) = q: the IPO choice (Eq. 8)."""
+    return np.asarray(q, dtype=np.float64)
+
+
+def logit(q: np.ndarray) -> np.ndarray:
+    """Ψ(q) = log(q / (1 − q)): the RLHF/DPO choice (Proposition 1); ±∞ at 1 and 0."""
+    return _scipy_logit(np.asarray(q, dtype=np.float64))
+
+
+PSI_BY_NAME: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "identity": identity,
+    "ipo": identity,
+    "logit": logit,
+    "rlhf": logit,
+    "dpo": logit,
+}
+
+
+def _vectorised(fn: Callable) -> Callable[[np.ndarray], np.ndarray]:
+    """Wrap ``fn`` so it maps float arrays to float arrays of the same shape."""
+    try:
+        out = np.asarray(fn(_GRID), dtype=np.float64)
+        if out.shape == _GRID.shape:
+            return lambda q: np.asarray(fn(q), dtype=np.float64)
+    except Exception:  # scalar-only callables, e.g. math.log based
+        pass
+    scalar = np.vectorize(lambda q: float(fn(float(q))), otypes=[np.float64])
+    return lambda q: scalar(np.asarray(q, dtype=np.float64))
+
+
+def resolve_psi(psi: PsiLike) -> Callable[[np.ndarray], np.ndarray]:
+    """Turn a name or a callable into a vectorised, validated Ψ.
+
+    Parameters
+    ----------
+    psi : str or callable
+        ``"identity"`` (alias ``"ipo"``), ``"logit"`` (aliases ``"rlhf"``, ``"dpo"``), or a
+        callable ``[0, 1] → ℝ ∪ {±∞}``, scalar or vectorised.
+
+    Returns
+    -------
+    callable
+        Maps float arrays in [0, 1] elementwise.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or a callable that returns NaN or decreases somewhere on a
+        2001-point grid of [0, 1] (Eq. 6 requires Ψ non-decreasing).
+    TypeError
+        If ``psi`` is neither a string nor callable.
+    """
+    if isinstance(psi, str):
+        try:
+            return PSI_BY_NAME[psi.lower()]
+        except KeyError:
+            raise ValueError(f"psi = {psi!r}, must be one of {sorted(PSI_BY_NAME)} or a callable")
+    if not callable(psi):
+        raise TypeError(f"psi must be a name or a callable, got {type(psi).__name__}")
+    fn = _vectorised(psi)
+    with np.errstate(all="ignore"):
+        values = fn(_GRID)
+    if np.isnan(values).any():
+        q = _GRID[np.argmax(np.isnan(values))]
+        raise ValueError(f"psi({q:g}) is NaN, psi must map [0, 1] to real numbers or ±inf")
+    drops = np.diff(values) < 0
+    if drops.any():
+        i = int(np.argmax(drops))
+        raise ValueError(
+            f"psi is decreasing on [0, 1]: psi({_GRID[i]:g}) = {values[i]:g} > "
+            f"psi({_GRID[i + 1]:g}) = {values[i + 1]:g}; Eq. 6 requires a non-decreasing psi"
+        )
+    return fn
