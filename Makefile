@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Notebooks run on the kernel of this venv, whatever kernels the user has installed elsewhere.
 test: $(STAMP)
 	$(BIN)/ruff check psipo_exact tests benchmarks
-	$(BIN)/python -m pytest tests --nbmake notebooks -p no:cacheprovider
+	JUPYTER_DATA_DIR=$(CURDIR)/$(VENV)/share/jupyter MPLBACKEND=Agg \
+		$(BIN)/python -m pytest tests --nbmake notebooks -p no:cacheprovider
 
 reproduce: $(STAMP)
 	$(BIN)/psipo-exact reproduce --out results
