@@ -62,11 +62,25 @@ def _add_reproduce(sub) -> None:
     p.set_defaults(func=_cmd_reproduce)
 
 
+def _cmd_check(args) -> int:
+    from .symbolic import format_checks, verify_all  # sympy is slow to import: only here
+
+    checks = verify_all()
+    print(format_checks(checks))
+    return 0 if all(c.holds for c in checks) else 1
+
+
+def _add_check(sub) -> None:
+    p = sub.add_parser("check", help="verify the paper's identities symbolically (sympy)")
+    p.set_defaults(func=_cmd_check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``psipo-exact`` argument parser."""
     parser = _Parser(prog="psipo-exact", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_reproduce(sub)
+    _add_check(sub)
     return parser
 
 
