@@ -22,6 +22,8 @@ def _where(bad: np.ndarray) -> tuple[int, ...]:
 
 
 def _fmt(index: tuple[int, ...]) -> str:
+    if not index:  # a 0-d array (scalar argument) has no index to show
+        return ""
     return "[" + ", ".join(str(i) for i in index) + "]"
 
 
@@ -75,7 +77,7 @@ def probability_vector(p, name: str) -> np.ndarray:
     if off.any():
         i = _where(off)
         where = "[" + "".join(f"{k}, " for k in i) + ":]"
-        raise ValueError(f"{name}{where} sums to {total[i]!r}, must sum to 1")
+        raise ValueError(f"{name}{where} sums to {float(total[i])!r}, must sum to 1")
     return arr
 
 
@@ -94,7 +96,7 @@ def preference_matrix(prefs) -> np.ndarray:
         *lead, a, b = _where(off)
         i, j = tuple(lead) + (a, b), tuple(lead) + (b, a)
         raise ValueError(
-            f"prefs{_fmt(i)} + prefs{_fmt(j)} = {total[i]!r}, must equal 1"
+            f"prefs{_fmt(i)} + prefs{_fmt(j)} = {float(total[i])!r}, must equal 1"
         )
     return arr
 

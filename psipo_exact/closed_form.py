@@ -46,6 +46,13 @@ def _reduce_contexts(values: np.ndarray, rho) -> np.ndarray:
             f"rho has shape {rho.shape}, but the context axis (last leading axis) of the "
             f"inputs has shape {values.shape[-1:] if values.ndim else ()}"
         )
+    # Contexts with ρ(x) = 0 do not count, even where the value is ±∞ (0·∞ = 0).
+    values = np.where(rho > 0, values, 0.0)
+    if (np.isposinf(values).any(-1) & np.isneginf(values).any(-1)).any():
+        raise ValueError(
+            "the expectation over rho is undefined (inf - inf): one context with rho > 0 "
+            "has value +inf and another -inf"
+        )
     return values @ rho
 
 
@@ -98,7 +105,9 @@ def expected_psi(prefs, mu, psi: PsiLike = "identity") -> np.ndarray:
         values = np.asarray(fn(prefs), dtype=np.float64)
     if values.shape != prefs.shape or np.isnan(values).any():
         raise ValueError("psi returned NaN or a wrong shape on prefs; psi must map [0, 1] to ℝ∪±∞")
-    weight = np.broadcast_to(mu[..., None, :], values.shape)
+    shape = np.broadcast_shapes(values.shape, mu[..., None, :].shape)
+    values = np.broadcast_to(values, shape)
+    weight = np.broadcast_to(mu[..., None, :], shape)
     counted = weight > 0
     plus = np.isposinf(values) & counted
     minus = np.isneginf(values) & counted
@@ -223,6 +232,9 @@ def rlhf_policy(rewards, pi_ref, tau) -> np.ndarray:
     -------
     ndarray, shape (..., n)
     """
+    rewards = _checks.as_float_array(rewards, "rewards", min_ndim=1, allow_inf=True)
+    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    _checks.n_actions_match(pi_ref.shape[-1], rewards=rewards)
     return gibbs_policy(pi_ref, rewards, tau)
 
 
@@ -357,6 +369,9 @@ def rlhf_objective(pi, rewards, pi_ref, tau, rho=None):
     -------
     ndarray
     """
+    pi = _checks.probability_vector(pi, "pi")
+    rewards = _checks.as_float_array(rewards, "rewards", min_ndim=1, allow_inf=True)
+    _checks.n_actions_match(pi.shape[-1], rewards=rewards)
     return regularised_objective(pi, rewards, pi_ref, tau, rho)
 
 

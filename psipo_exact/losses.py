@@ -113,6 +113,8 @@ def dpo_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
     t, _ = _tau_for(tau, ratio.shape[:-1])
     with np.errstate(invalid="ignore"):
         gap = t[..., None, None] * (ratio[..., :, None] - ratio[..., None, :])
+    # h_π(y, y) = 0 by definition, also where π(y) = 0 (there −∞ − (−∞) would give NaN).
+    gap = np.where(np.eye(mu.shape[-1], dtype=bool), 0.0, gap)
     return _reduce_contexts(_bt_loss(gap, prefs, _pair_weights(mu)), rho)
 
 
@@ -251,6 +253,8 @@ def reference_gap(data: Dataset, pi_ref) -> np.ndarray:
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    if data.contexts is not None and pi_ref.ndim == 1:  # one πref shared by every context
+        pi_ref = np.broadcast_to(pi_ref, data.logits_shape)
     _check_trailing(pi_ref, data, "pi_ref")
     log_ref = _log(pi_ref)
     gap = _datum_gap(log_ref, data)

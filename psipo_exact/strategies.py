@@ -1,0 +1,359 @@
+"""Public hypothesis strategies for property tests of ΨPO code (Azar et al., 2310.12036).
+
+Every strategy draws from well-behaved ranges (no subnormal floats, no NaN or infinity) and
+returns arrays that pass :mod:`psipo_exact`'s own validation: probability vectors sum to 1
+within a few ulps (far inside the 1e-9 tolerance), preference matrices satisfy
+``prefs + prefsᵀ = 1`` exactly with a diagonal of exactly 1/2.
+
+Requires hypothesis (the ``test`` extra); :mod:`psipo_exact` itself does not import this module.
+
+Sizes and shapes may be given as plain values or as strategies, e.g.
+``probability_vectors(st.integers(2, 6))``. Leading (batch) axes express contexts, τ grids
+and batches of problems, as everywhere in the package.
+
+Examples
+--------
+>>> from hypothesis import given
+>>> from psipo_exact import psipo_policy
+>>> from psipo_exact.strategies import preference_problems
+>>> @given(preference_problems())
+... def test_policy_is_normalised(problem):
+...     pi = psipo_policy(problem.prefs, problem.mu, problem.pi_ref, problem.tau)
+...     assert abs(pi.sum() - 1) < 1e-12
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from hypothesis.strategies import SearchStrategy
+
+from .model import Dataset, bradley_terry_prefs
+
+__all__ = [
+    "PreferenceProblem",
+    "batch_shapes",
+    "bradley_terry_preferences",
+    "datasets",
+    "policies",
+    "preference_matrices",
+    "preference_problems",
+    "probability_vectors",
+    "rewards",
+    "taus",
+]
+
+
+def _value(draw, x):
+    """Draw from ``x`` if it is a strategy, else return it unchanged."""
+    return draw(x) if isinstance(x, SearchStrategy) else x
+
+
+def _shape(draw, batch_shape) -> tuple[int, ...]:
+    shape = _value(draw, batch_shape)
+    return tuple(int(s) for s in shape)
+
+
+def _floats(low: float, high: float) -> SearchStrategy:
+    return st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+
+@st.composite
+def batch_shapes(draw, max_dims: int = 2, max_side: int = 3) -> tuple[int, ...]:
+    """Leading (batch / context / τ-grid) shapes, including the empty shape ``()``.
+
+    Parameters
+    ----------
+    max_dims : int, default 2
+        Largest number of leading axes.
+    max_side : int, default 3
+        Largest length of one axis (at least 1).
+
+    Returns
+    -------
+    SearchStrategy[tuple[int, ...]]
+    """
+    ndim = draw(st.integers(0, max_dims))
+    return tuple(draw(st.integers(1, max_side)) for _ in range(ndim))
+
+
+@st.composite
+def taus(draw, min_value: float = 1e-3, max_value: float = 1e3) -> float:
+    """Regularisation strengths τ, log-uniform on ``[min_value, max_value]``.
+
+    Parameters
+    ----------
+    min_value, max_value : float
+        Positive, finite bounds of τ (``min_value <= max_value``).
+
+    Returns
+    -------
+    SearchStrategy[float]
+    """
+    if not (0 < min_value <= max_value < math.inf):
+        raise ValueError(
+            f"taus needs 0 < min_value <= max_value < inf, got {min_value}, {max_value}"
+        )
+    exponent = draw(_floats(math.log10(min_value), math.log10(max_value)))
+    return float(min(max(10.0**exponent, min_value), max_value))
+
+
+@st.composite
+def probability_vectors(
+    draw,
+    n_actions=st.integers(2, 5),
+    *,
+    batch_shape=(),
+    full_support: bool = True,
+    min_weight: float = 1e-3,
+) -> np.ndarray:
+    """Probability vectors on the last axis (policies π, µ, πref, context weights ρ).
+
+    Unnormalised weights are drawn from ``[min_weight, 1]`` and divided by their sum, so
+    every vector sums to 1 within a few ulps and no entry is smaller than ``min_weight / n``
+    (unless zeroed).
+
+    Parameters
+    ----------
+    n_actions : int or SearchStrategy[int], default integers(2, 5)
+        Length of the last axis.
+    batch_shape : tuple or SearchStrategy[tuple], default ()
+        Leading shape.
+    full_support : bool, default True
+        If False, some entries may be exactly 0 (each vector keeps at least one positive
+        entry).
+    min_weight : float, default 1e-3
+        Smallest unnormalised weight, in (0, 1].
+
+    Returns
+    -------
+    SearchStrategy[ndarray]
+        Shape ``batch_shape + (n_actions,)``, float64.
+    """
+    n = int(_value(draw, n_actions))
+    lead = _shape(draw, batch_shape)
+    shape = lead + (n,)
+    weights = draw(hnp.arrays(np.float64, shape, elements=_floats(min_weight, 1.0)))
+    if not full_support:
+        keep = draw(hnp.arrays(np.bool_, shape, elements=st.booleans()))
+        first = draw(st.integers(0, n - 1))
+        keep[..., first] = True  # at least one positive entry per vector
+        weights = np.where(keep, weights, 0.0)
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
+def policies(n_actions=st.integers(2, 5), *, batch_shape=(), full_support: bool = True,
+             min_weight: float = 1e-3) -> SearchStrategy:
+    """Policies π(·|x) as probability vectors; see :func:`probability_vectors`.
+
+    Parameters
+    ----------
+    n_actions : int or SearchStrategy[int]
+    batch_shape : tuple or SearchStrategy[tuple]
+    full_support : bool, default True
+    min_weight : float, default 1e-3
+
+    Returns
+    -------
+    SearchStrategy[ndarray]
+    """
+    return probability_vectors(
+        n_actions, batch_shape=batch_shape, full_support=full_support, min_weight=min_weight
+    )
+
+
+def _complete(upper: np.ndarray) -> np.ndarray:
+    """Fill the lower triangle with ``1 − upper`` and the diagonal with 1/2."""
+    n = upper.shape[-1]
+    tri = np.triu(np.ones((n, n), dtype=bool), k=1)
+    prefs = np.where(tri, upper, 1.0 - np.swapaxes(upper, -1, -2))
+    idx = np.arange(n)
+    prefs[..., idx, idx] = 0.5
+    return prefs
+
+
+@st.composite
+def preference_matrices(
+    draw, n_actions=st.integers(2, 5), *, batch_shape=(), deterministic: bool | None = False
+) -> np.ndarray:
+    """General preference matrices ``prefs[..., i, j] = p(y_i ≻ y_j)`` (Sec. 2).
+
+    The upper triangle is drawn freely (intransitive preferences included), the lower one is
+    ``1 − upper`` so that ``prefs + prefsᵀ = 1`` holds exactly, and the diagonal is 1/2.
+
+    Parameters
+    ----------
+    n_actions : int or SearchStrategy[int], default integers(2, 5)
+    batch_shape : tuple or SearchStrategy[tuple], default ()
+    deterministic : bool or None, default False
+        False: entries in [0.01, 0.99]. True: every off-diagonal entry is 0 or 1
+        (deterministic preferences, Sec. 4.2). None: a mixture of both.
+
+    Returns
+    -------
+    SearchStrategy[ndarray]
+        Shape ``batch_shape + (n_actions, n_actions)``.
+    """
+    n = int(_value(draw, n_actions))
+    lead = _shape(draw, batch_shape)
+    shape = lead + (n, n)
+    if deterministic is True:
+        elements = st.sampled_from([0.0, 1.0])
+    elif deterministic is False:
+        elements = _floats(0.01, 0.99)
+    else:
+        elements = st.one_of(st.sampled_from([0.0, 1.0]), _floats(0.0, 1.0))
+    upper = draw(hnp.arrays(np.float64, shape, elements=elements))
+    return _complete(upper)
+
+
+def rewards(n_actions=st.integers(2, 5), *, batch_shape=(), scale: float = 5.0) -> SearchStrategy:
+    """Finite rewards (Elo scores) ``r(y)`` in ``[-scale, scale]``.
+
+    Parameters
+    ----------
+    n_actions : int or SearchStrategy[int]
+    batch_shape : tuple or SearchStrategy[tuple]
+    scale : float, default 5.0
+        Largest absolute reward.
+
+    Returns
+    -------
+    SearchStrategy[ndarray]
+        Shape ``batch_shape + (n_actions,)``.
+    """
+
+    @st.composite
+    def _rewards(draw):
+        n = int(_value(draw, n_actions))
+        lead = _shape(draw, batch_shape)
+        values = draw(hnp.arrays(np.float64, lead + (n,), elements=_floats(-scale, scale)))
+        return values + 0.0  # turn -0.0 into 0.0
+
+    return _rewards()
+
+
+@st.composite
+def bradley_terry_preferences(
+    draw, n_actions=st.integers(2, 5), *, batch_shape=(), scale: float = 5.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bradley–Terry models: ``(rewards, prefs)`` with ``prefs = σ(r_i − r_j)`` (Eq. 1).
+
+    Parameters
+    ----------
+    n_actions : int or SearchStrategy[int]
+    batch_shape : tuple or SearchStrategy[tuple]
+    scale : float, default 5.0
+        Largest absolute reward. With ``scale`` above about 18, reward gaps beyond 37 round
+        ``σ`` to exactly 1 and its complement to 0 (deterministic preferences).
+
+    Returns
+    -------
+    SearchStrategy[tuple[ndarray, ndarray]]
+        ``rewards`` of shape ``batch_shape + (n,)`` and ``prefs`` of shape
+        ``batch_shape + (n, n)``, built with :func:`psipo_exact.bradley_terry_prefs`.
+    """
+    r = draw(rewards(n_actions, batch_shape=batch_shape, scale=scale))
+    return r, bradley_terry_prefs(r)
+
+
+@st.composite
+def datasets(
+    draw,
+    n_actions=st.integers(2, 5),
+    *,
+    min_size: int = 1,
+    max_size: int = 12,
+    n_contexts=None,
+) -> Dataset:
+    """Preference datasets ``D = (x_i, y_w,i ≻ y_l,i)`` (Sec. 2) as :class:`Dataset`.
+
+    Parameters
+    ----------
+    n_actions : int or SearchStrategy[int], default integers(2, 5)
+    min_size, max_size : int
+        Bounds on the number of comparisons N (``1 <= min_size <= max_size``).
+    n_contexts : None, int or SearchStrategy[int], default None
+        None: the bandit setting (``contexts=None``). An integer k: contexts drawn from
+        ``0 .. k-1`` and ``n_contexts=k`` (some contexts may hold no data).
+
+    Returns
+    -------
+    SearchStrategy[Dataset]
+        Winners differ from losers in every datum; repeated comparisons may occur.
+    """
+    n = int(_value(draw, n_actions))
+    size = draw(st.integers(min_size, max_size))
+    winners = draw(hnp.arrays(np.int64, size, elements=st.integers(0, n - 1)))
+    # loser = winner + offset (mod n), offset in 1..n-1: never a self-comparison.
+    offsets = draw(hnp.arrays(np.int64, size, elements=st.integers(1, n - 1)))
+    losers = (winners + offsets) % n
+    k = _value(draw, n_contexts)
+    if k is None:
+        return Dataset(winners, losers, n)
+    k = int(k)
+    contexts = draw(hnp.arrays(np.int64, size, elements=st.integers(0, k - 1)))
+    return Dataset(winners, losers, n, contexts=contexts, n_contexts=k)
+
+
+class PreferenceProblem(NamedTuple):
+    """A consistent population problem ``(p*, µ, πref, τ)`` of Sec. 2 / Eq. 6.
+
+    ``prefs`` has shape ``batch_shape + (n, n)``, ``mu`` and ``pi_ref`` shape
+    ``batch_shape + (n,)``; ``tau`` is a float.
+    """
+
+    prefs: np.ndarray
+    mu: np.ndarray
+    pi_ref: np.ndarray
+    tau: float
+
+
+@st.composite
+def preference_problems(
+    draw,
+    n_actions=st.integers(2, 5),
+    *,
+    batch_shape=(),
+    deterministic: bool | None = False,
+    support: str = "full",
+    tau_range: tuple[float, float] = (1e-2, 1e2),
+) -> PreferenceProblem:
+    """Consistent problems ``(prefs, mu, pi_ref, tau)`` sharing one action count and shape.
+
+    Parameters
+    ----------
+    n_actions : int or SearchStrategy[int], default integers(2, 5)
+    batch_shape : tuple or SearchStrategy[tuple], default ()
+        Leading shape shared by ``prefs``, ``mu`` and ``pi_ref`` (e.g. contexts).
+    deterministic : bool or None, default False
+        Passed to :func:`preference_matrices`.
+    support : {"full", "same", "any"}, default "full"
+        "full": µ and πref positive everywhere. "same": Supp(µ) = Supp(πref), possibly a
+        strict subset of the actions (Theorem 2's condition). "any": independent supports.
+    tau_range : (float, float), default (1e-2, 1e2)
+        τ is log-uniform on this range.
+
+    Returns
+    -------
+    SearchStrategy[PreferenceProblem]
+    """
+    if support not in ("full", "same", "any"):
+        raise ValueError(f"support = {support!r}, must be 'full', 'same' or 'any'")
+    n = int(_value(draw, n_actions))
+    lead = _shape(draw, batch_shape)
+    prefs = draw(preference_matrices(n, batch_shape=lead, deterministic=deterministic))
+    full = support == "full"
+    mu = draw(probability_vectors(n, batch_shape=lead, full_support=full))
+    pi_ref = draw(probability_vectors(n, batch_shape=lead, full_support=True))
+    if support == "same":
+        pi_ref = np.where(mu > 0, pi_ref, 0.0)
+        pi_ref = pi_ref / pi_ref.sum(axis=-1, keepdims=True)
+    elif support == "any":
+        pi_ref = draw(probability_vectors(n, batch_shape=lead, full_support=False))
+    tau = draw(taus(*tau_range))
+    return PreferenceProblem(prefs, mu, pi_ref, tau)
