@@ -49,16 +49,69 @@ def _reproduce_closed_form(out: Path) -> list[Path]:
 
 
 def _cmd_reproduce(args) -> int:
+    settings = _validated_sampled_args(args)
     out = Path(args.out)
     written = _reproduce_closed_form(out)
+    written += _reproduce_sampled(out, settings, progress=not args.no_progress)
     for path in written:
         print(f"wrote {path}")
     return 0
 
 
+def _validated_sampled_args(args) -> dict:
+    """Check every Sec. 5.4 option before anything is computed or written."""
+    figures = experiments.validate_figures(args.figure)
+    taus = [float(t) for t in args.taus]
+    for tau in taus:
+        if not (tau > 0 and tau != float("inf")):
+            raise ValueError(f"--taus value {tau} is invalid, must be finite and > 0")
+    for name, value in (("--seeds", args.seeds), ("--steps", args.steps),
+                        ("--batch-size", args.batch_size)):
+        if value < 1:
+            raise ValueError(f"{name} = {value}, must be >= 1")
+    if not (args.lr > 0 and args.lr != float("inf")):
+        raise ValueError(f"--lr = {args.lr}, must be finite and > 0")
+    return dict(figures=figures, taus=tuple(dict.fromkeys(taus)), seeds=args.seeds,
+                steps=args.steps, batch_size=args.batch_size, lr=args.lr)
+
+
+def _reproduce_sampled(out: Path, settings: dict, *, progress: bool) -> list[Path]:
+    """Sec. 5.4: Figures 1/2 with exact overlays, summary.csv and summary.md."""
+    exp = experiments.run_sampled_experiment(
+        settings["figures"], settings["taus"], settings["seeds"], steps=settings["steps"],
+        batch_size=settings["batch_size"], lr=settings["lr"], progress=progress)
+    written = []
+    for figure in settings["figures"]:
+        path = out / f"figure{figure}.png"
+        plotting.save_figure(plotting.plot_sampled_figure(exp, figure), path)
+        written.append(path)
+    written.append(write_text(out / "summary.csv", _summary_csv_text(exp.rows)))
+    written.append(write_text(out / "summary.md", experiments.summary_markdown(exp)))
+    return written
+
+
+def _summary_csv_text(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    columns = experiments.summary_columns(rows)
+    writer.writerow(list(columns))
+    for row in zip(*columns.values()):
+        writer.writerow([repr(v) if isinstance(v, float) else v for v in row])
+    return buf.getvalue()
+
+
 def _add_reproduce(sub) -> None:
     p = sub.add_parser("reproduce", help="reproduce the paper's results into --out")
     p.add_argument("--out", default="results", help="output directory (default: results/)")
+    p.add_argument("--figure", type=int, nargs="+", default=[1, 2], metavar="N",
+                   help="Sec. 5.4 figures to reproduce: 1 (D1) and/or 2 (D3) (default: both)")
+    p.add_argument("--taus", type=float, nargs="+", default=list(experiments.DEFAULT_TAUS),
+                   metavar="TAU", help="τ grid (default: 0.01 0.1 0.5 1 2 10)")
+    p.add_argument("--seeds", type=int, default=10, help="number of seeds (default: 10)")
+    p.add_argument("--steps", type=int, default=18000, help="Adam steps (default: 18000)")
+    p.add_argument("--batch-size", type=int, default=9, help="mini-batch size (default: 9)")
+    p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default: 0.01)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_reproduce)
 
 
@@ -75,12 +128,38 @@ def _add_check(sub) -> None:
     p.set_defaults(func=_cmd_check)
 
 
+def _cmd_solve(args) -> int:
+    import json
+
+    from .solvers import solve_file
+
+    result = solve_file(args.file, args.loss, args.tau, args.pi_ref)
+    print(json.dumps(result, indent=2, allow_nan=False))
+    return 0
+
+
+def _add_solve(sub) -> None:
+    p = sub.add_parser(
+        "solve", help="exact optimum (or its limit) of IPO, DPO or Bradley-Terry on a file",
+        description="Exact optimum of a comparison file (CSV rows winner,loser[,context] or a "
+        "JSON list) or a JSON preference model {prefs, mu, pi_ref}; prints JSON. Action "
+        "names are indexed in order of first appearance unless a JSON 'actions' list is given.")
+    p.add_argument("file", help="comparisons (.csv or .json) or a JSON preference model")
+    p.add_argument("--loss", choices=["ipo", "dpo", "bt"], required=True,
+                   help="ipo (Eq. 17/13), dpo (Eq. 4/5) or bt (Bradley-Terry MLE, Eq. 2)")
+    p.add_argument("--tau", type=float, default=None, help="τ > 0 (required for ipo, dpo)")
+    p.add_argument("--pi-ref", default=None, metavar="FILE",
+                   help="JSON list with pi_ref (default: uniform, or the model's pi_ref)")
+    p.set_defaults(func=_cmd_solve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``psipo-exact`` argument parser."""
     parser = _Parser(prog="psipo-exact", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_reproduce(sub)
     _add_check(sub)
+    _add_solve(sub)
     return parser
 
 

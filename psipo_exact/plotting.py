@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from ._io import atomic_path  # noqa: E402
 
@@ -41,3 +42,69 @@ def plot_closed_form_sweep(sweep: dict):
     ax.set_title("Sec. 5.3.1: p*(y₁ ≻ y₂) = 1, uniform µ and π_ref")
     ax.legend(loc="lower left")
     return fig
+
+
+#: Colours of (loss, action) curves in the Sec. 5.4 figures.
+_LOSS_COLOURS = {"dpo": ("#08306b", "#2171b5", "#6baed6"),
+                 "ipo": ("#7f2704", "#d94801", "#fd8d3c")}
+
+
+def plot_sampled_figure(experiment, figure: int):
+    """Figure 1 (D1) or 2 (both readings of D3) of Sec. 5.4, with the exact limits.
+
+    One panel per τ (columns) and dataset (rows): the mean over seeds of each action's
+    probability under DPO (Eq. 4) and IPO (Eq. 17) against Adam steps, with 95% Student-t
+    bands, and the exact optimum or limit of each loss as a dashed line of the same colour.
+
+    Parameters
+    ----------
+    experiment : psipo_exact.experiments.SampledExperiment
+    figure : {1, 2}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from .experiments import FIGURE_DATASETS
+
+    res = experiment.result
+    names = FIGURE_DATASETS[figure]
+    taus = res.coords["tau"]
+    mean, half = res.mean_ci()
+    fig, axes = plt.subplots(len(names), len(taus), figsize=(2.9 * len(taus), 2.7 * len(names)),
+                             sharex=True, sharey=True, squeeze=False)
+    for row, name in enumerate(names):
+        di = res.index("dataset", name)
+        for col, tau in enumerate(taus):
+            _sampled_panel(axes[row, col], experiment, mean, half, di, col)
+            axes[row, col].set_title(f"{name}, τ = {tau:g}", fontsize=9)
+        axes[row, 0].set_ylabel("π(y)")
+    for ax in axes[-1]:
+        ax.set_xlabel("Adam step")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
+               bbox_to_anchor=(0.5, -0.02 - 0.02 * (2 - len(names))))
+    s = experiment.settings
+    fig.suptitle(f"Sec. 5.4, Figure {figure}: DPO vs IPO, Adam lr {s['lr']}, batch "
+                 f"{s['batch_size']}, {s['seeds']} seeds (mean, 95% t-band); dashed: exact",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    return fig
+
+
+def _sampled_panel(ax, experiment, mean, half, di, ti):
+    res = experiment.result
+    name, tau = res.coords["dataset"][di], res.coords["tau"][ti]
+    for li, loss in enumerate(res.coords["loss"]):
+        colours = _LOSS_COLOURS.get(loss, ("k", "0.4", "0.7"))
+        exact = experiment.exact[(name, loss, tau)].policy
+        for ai, action in enumerate(res.coords["action"]):
+            colour = colours[ai % len(colours)]
+            m, h = mean[li, di, ti, :, ai], half[li, di, ti, :, ai]
+            ax.plot(res.steps, m, color=colour, lw=1.3, label=f"{loss.upper()} π({action})")
+            ax.fill_between(res.steps, m - h, m + h, color=colour, alpha=0.25, lw=0)
+            ax.axhline(exact[ai], color=colour, lw=0.9, ls="--")
+    ax.set_ylim(-0.03, 1.03)
+    ax.xaxis.set_major_locator(MaxNLocator(3))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1000:g}k" if x else "0"))
+    ax.tick_params(labelsize=7)
