@@ -21,8 +21,31 @@ from .closed_form import (
 )
 from .model import Dataset, PreferenceModel, bradley_terry_prefs, paper_dataset
 from .psi import resolve_psi
+from .simulate import SimulationResult, simulate
+from .solvers import (
+    BradleyTerrySolution,
+    Solution,
+    fit_bradley_terry,
+    solve_dpo_empirical,
+    solve_dpo_population,
+    solve_ipo_empirical,
+    solve_ipo_population,
+)
+
+_LAZY = {"verify_all", "Check"}  # psipo_exact.symbolic imports sympy: only on first use
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from . import symbolic
+
+        return getattr(symbolic, name)
+    raise AttributeError(f"module 'psipo_exact' has no attribute {name!r}")
+
 
 __all__ = [
+    "BradleyTerrySolution",
+    "Check",
     "Dataset",
     "PreferenceModel",
     "bradley_terry_prefs",
@@ -40,7 +63,16 @@ __all__ = [
     "resolve_psi",
     "rlhf_objective",
     "rlhf_policy",
+    "SimulationResult",
+    "simulate",
+    "Solution",
+    "fit_bradley_terry",
+    "solve_dpo_empirical",
+    "solve_dpo_population",
+    "solve_ipo_empirical",
+    "solve_ipo_population",
     "total_preference",
+    "verify_all",
 ]
 
 __version__ = "0.1.0"

@@ -131,7 +131,7 @@ def _add_check(sub) -> None:
 def _cmd_solve(args) -> int:
     import json
 
-    from .solvers import solve_file
+    from .files import solve_file
 
     result = solve_file(args.file, args.loss, args.tau, args.pi_ref)
     print(json.dumps(result, indent=2, allow_nan=False))

@@ -367,7 +367,7 @@ def d3_analysis(experiment: SampledExperiment, action: str = "c") -> dict:
 
 
 def _fmt(x: float) -> str:
-    return "nan" if not np.isfinite(x) else (f"{x:.3g}" if abs(x) < 1e-3 and x else f"{x:.4f}")
+    return "n/a" if not np.isfinite(x) else (f"{x:.3g}" if abs(x) < 1e-3 and x else f"{x:.4f}")
 
 
 def summary_markdown(experiment: SampledExperiment) -> str:

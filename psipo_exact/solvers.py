@@ -24,15 +24,12 @@ of the groups relative to one another are left undetermined by the loss. Only pr
 whose policy is not unique contribute groups, and then all their groups (so ``free == ()``
 exactly when ``unique``). Actions with ``πref = 0`` get probability 0 and are never free.
 
-:func:`read_comparisons` and :func:`solve_file` read the files of ``psipo-exact solve``.
+File input for ``psipo-exact solve`` lives in :mod:`psipo_exact.files`.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,11 +47,9 @@ __all__ = [
     "BradleyTerrySolution",
     "Solution",
     "fit_bradley_terry",
-    "read_comparisons",
     "solve_dpo_empirical",
     "solve_dpo_population",
     "solve_ipo_empirical",
-    "solve_file",
     "solve_ipo_population",
 ]
 
@@ -902,236 +897,3 @@ def solve_dpo_population(prefs, mu, pi_ref, tau) -> Solution:
     ref_b = np.broadcast_to(pi_ref, lead + (n,))
     return _dpo_solution(fit, rewards, ref_b, tau, lead, n, _flat_lead_desc(lead, "problem"),
                          None)
-
-
-# ----------------------------------------------------------- file input (psipo-exact solve)
-
-_LOSSES = ("ipo", "dpo", "bt")
-
-
-def _label_index(tokens: list, declared, what: str, where: str) -> tuple[np.ndarray, tuple]:
-    """Map labels to indices: integers stay indices; names follow ``declared`` (if given),
-    else their order of first appearance."""
-    if declared is None and all(isinstance(t, int) for t in tokens):
-        return np.array(tokens, dtype=np.int64), ()
-    names = [str(t) for t in tokens]
-    order = list(dict.fromkeys(names)) if declared is None else [str(a) for a in declared]
-    if len(set(order)) != len(order):
-        raise ValueError(f"{where}: the declared {what}s contain duplicates: {order}")
-    lookup = {name: k for k, name in enumerate(order)}
-    unknown = [name for name in names if name not in lookup]
-    if unknown:
-        raise ValueError(f"{where}: unknown {what} {unknown[0]!r}, not among {order}")
-    return np.array([lookup[name] for name in names], dtype=np.int64), tuple(order)
-
-
-def _csv_rows(text: str, where: str) -> list[list]:
-    rows = []
-    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
-        cells = [c.strip() for c in row]
-        if not any(cells):
-            continue
-        if number == 1 and [c.lower() for c in cells] in (["winner", "loser"],
-                                                         ["winner", "loser", "context"]):
-            continue
-        if len(cells) not in (2, 3):
-            raise ValueError(f"{where} line {number}: expected 2 or 3 columns, got {len(cells)}")
-        rows.append([int(c) if c.lstrip("-").isdigit() else c for c in cells])
-    if rows and any(isinstance(c, str) for r in rows for c in r[:2]):
-        rows = [[str(r[0]), str(r[1])] + r[2:] for r in rows]
-    return rows
-
-
-def _json_rows(items, where: str) -> list[list]:
-    if not isinstance(items, list):
-        raise ValueError(f"{where}: comparisons must be a JSON list, got {type(items).__name__}")
-    rows = []
-    for k, item in enumerate(items):
-        if isinstance(item, dict):
-            if "winner" not in item or "loser" not in item:
-                raise ValueError(f"{where} item {k}: an object needs 'winner' and 'loser' keys")
-            item = [item["winner"], item["loser"]] + (
-                [item["context"]] if "context" in item else [])
-        if not isinstance(item, list) or len(item) not in (2, 3):
-            raise ValueError(f"{where} item {k}: expected [winner, loser] or "
-                             f"[winner, loser, context], got {item!r}")
-        if any(isinstance(c, (bool, float, list, dict)) or c is None for c in item):
-            raise ValueError(f"{where} item {k}: actions and contexts must be integers or "
-                             f"names, got {item!r}")
-        rows.append(list(item))
-    return rows
-
-
-def read_comparisons(path, n_actions: int | None = None) -> Dataset:
-    """Read a comparison file for ``psipo-exact solve`` into a :class:`Dataset`.
-
-    Formats: CSV rows ``winner,loser[,context]`` (an optional header row ``winner,loser
-    [,context]``; blank lines skipped), or JSON: a list of ``[winner, loser(, context)]`` or
-    of objects ``{"winner", "loser"(, "context")}``, or an object ``{"comparisons": [...],
-    "actions": [names in order]}``. Actions (and contexts) that are all integers are used as
-    indices; otherwise they are names, indexed in the order of ``"actions"`` when given,
-    else in order of first appearance (row by row, winner before loser).
-
-    Parameters
-    ----------
-    path : path-like
-    n_actions : int, optional
-        Size of the action space (e.g. ``len(pi_ref)``); default: the actions seen.
-
-    Returns
-    -------
-    Dataset
-        With ``action_names`` (the names, or ``"0" .. "n-1"`` for integer actions).
-
-    Raises
-    ------
-    ValueError
-        On unreadable/malformed files (with the line or item), no comparisons, an action
-        outside ``n_actions`` or not among the declared ``"actions"``.
-    """
-    path = Path(path)
-    where = path.name
-    text = path.read_text(encoding="utf-8")
-    declared = None
-    if path.suffix.lower() == ".csv":
-        rows = _csv_rows(text, where)
-    else:
-        obj = _load_json(text, where)
-        if isinstance(obj, dict):
-            if "comparisons" not in obj:
-                raise ValueError(f"{where}: a JSON object needs a 'comparisons' list")
-            declared = obj.get("actions")
-            obj = obj["comparisons"]
-        rows = _json_rows(obj, where)
-    if not rows:
-        raise ValueError(f"{where}: no comparisons")
-    if len({len(r) for r in rows}) != 1:
-        raise ValueError(f"{where}: every comparison needs a context, or none does")
-    actions, names = _label_index([r[0] for r in rows] + [r[1] for r in rows], declared,
-                                  "action", where)
-    contexts = None
-    if len(rows[0]) == 3:
-        contexts, _ = _label_index([r[2] for r in rows], None, "context", where)
-    seen = int(actions.max()) + 1 if not names else len(names)
-    if n_actions is not None and seen > n_actions:
-        raise ValueError(f"{where}: action {_action_label(seen - 1, names)!r} is not in "
-                         f"pi_ref, which has {n_actions} actions")
-    n = max(seen, 2) if n_actions is None else n_actions
-    labels = names + tuple(str(k) for k in range(len(names), n)) if names else tuple(
-        str(k) for k in range(n))
-    half = len(rows)
-    return Dataset(actions[:half], actions[half:], n, contexts=contexts, action_names=labels)
-
-
-def _action_label(index: int, names: tuple):
-    return names[index] if names else index
-
-
-def _load_json(text: str, where: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{where} line {exc.lineno}: invalid JSON ({exc.msg})") from None
-
-
-def _json_ready(value):
-    """Arrays to nested lists with ``−∞`` (zero probability) as ``None``."""
-    arr = np.asarray(value, dtype=float)
-    return np.where(np.isneginf(arr), None, arr).tolist() if arr.ndim else float(arr)
-
-
-def solve_file(path, loss: str, tau=None, pi_ref_path=None) -> dict:
-    """Solve the problem in a file for ``psipo-exact solve`` and return a JSON-ready dict.
-
-    Parameters
-    ----------
-    path : path-like
-        A comparison file (see :func:`read_comparisons`) or a JSON preference model
-        ``{"prefs": [[...]], "mu": [...], "pi_ref": [...] (optional)}``.
-    loss : {"ipo", "dpo", "bt"}
-        Eq. 17/13 (IPO), Eq. 4/5 (DPO) or Eq. 2 (Bradley–Terry maximum likelihood).
-    tau : float, optional
-        Required for ``ipo`` and ``dpo``.
-    pi_ref_path : path-like, optional
-        JSON list (one list per context for contextual data) with πref; default uniform,
-        or the model's ``"pi_ref"``.
-
-    Returns
-    -------
-    dict
-        ``loss, tau, actions, policy, logits, exists, unique, free, residual, message`` (and
-        ``rewards`` for ``bt``); ``free`` groups are lists of action names (``[context,
-        name]`` pairs with contexts); ``None`` stands for ``−∞`` in logits and rewards.
-
-    Raises
-    ------
-    ValueError
-        On malformed files, unknown actions, empty data, a missing τ or an unknown loss.
-    """
-    if loss not in _LOSSES:
-        raise ValueError(f"--loss = {loss!r}, must be one of {list(_LOSSES)}")
-    if loss != "bt" and tau is None:
-        raise ValueError(f"--tau is required for --loss {loss}")
-    pi_ref = None
-    if pi_ref_path is not None:
-        pi_ref = _load_json(Path(pi_ref_path).read_text(encoding="utf-8"), Path(pi_ref_path).name)
-    path = Path(path)
-    model = None
-    if path.suffix.lower() != ".csv":
-        obj = _load_json(path.read_text(encoding="utf-8"), path.name)
-        model = obj if isinstance(obj, dict) and "prefs" in obj else None
-    if model is not None:
-        sol, names = _solve_model(model, loss, tau, pi_ref, path.name)
-    else:
-        n = None if pi_ref is None else np.shape(pi_ref)[-1]
-        data = read_comparisons(path, n)
-        names = data.action_names
-        pi_ref = np.full(data.n_actions, 1.0 / data.n_actions) if pi_ref is None else pi_ref
-        sol = _solve_data(data, loss, tau, pi_ref)
-    return _solution_dict(sol, loss, tau, names)
-
-
-def _solve_model(model: dict, loss: str, tau, pi_ref, where: str):
-    for key in ("prefs", "mu"):
-        if key not in model:
-            raise ValueError(f"{where}: a preference model needs {key!r}")
-    prefs = np.asarray(model["prefs"], dtype=float)
-    n = prefs.shape[-1]
-    pi_ref = model.get("pi_ref", np.full(n, 1.0 / n)) if pi_ref is None else pi_ref
-    names = tuple(str(a) for a in model.get("actions", range(n)))
-    if len(names) != n:
-        raise ValueError(f"{where}: 'actions' has {len(names)} names, prefs has {n} actions")
-    if loss == "bt":
-        return fit_bradley_terry(prefs, model["mu"]), names
-    solver = solve_ipo_population if loss == "ipo" else solve_dpo_population
-    return solver(prefs, model["mu"], pi_ref, tau), names
-
-
-def _solve_data(data: Dataset, loss: str, tau, pi_ref):
-    if loss == "bt":
-        return fit_bradley_terry(data)
-    solver = solve_ipo_empirical if loss == "ipo" else solve_dpo_empirical
-    return solver(data, pi_ref, tau)
-
-
-def _solution_dict(sol: Solution, loss: str, tau, names: tuple) -> dict:
-    def label(entry):
-        if isinstance(entry, tuple):
-            return [int(i) for i in entry[:-1]] + [names[entry[-1]]]
-        return names[entry]
-
-    out = {
-        "loss": loss,
-        "tau": None if tau is None else _json_ready(tau),
-        "actions": list(names),
-        "policy": _json_ready(sol.policy),
-        "logits": _json_ready(sol.logits),
-        "exists": sol.exists,
-        "unique": sol.unique,
-        "free": [[label(e) for e in group] for group in sol.free],
-        "residual": sol.residual,
-        "message": sol.message,
-    }
-    if isinstance(sol, BradleyTerrySolution):
-        out["rewards"] = _json_ready(sol.rewards)
-    return out
