@@ -143,14 +143,17 @@ def index_array(x, name: str) -> np.ndarray:
     """Validate a one-dimensional array of integer indices."""
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be an array of integers, got {type(x).__name__}")
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged nested lists and the like
+        raise ValueError(f"{name} must be a one-dimensional array of integers: {exc}") from None
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(
-            arr == np.round(arr)
-        ):
-            arr = arr.astype(np.int64)
-        else:
+        if not (np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr))):
             raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
+        big = np.abs(arr) >= 2.0**62  # also ±inf; NaN failed the test above
+        if big.any():
+            i = int(np.argmax(big))
+            raise ValueError(f"{name}[{i}] = {arr[i]}, must be an index of int64 size")
     return arr.astype(np.int64, copy=False)

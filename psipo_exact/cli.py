@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 from pathlib import Path
 
 from . import experiments, plotting
-from ._io import write_text
+from ._io import write_files
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,21 +40,42 @@ def _csv_text(columns: dict) -> str:
     return buf.getvalue()
 
 
-def _reproduce_closed_form(out: Path) -> list[Path]:
-    """Sec. 4.2 / 5.3.1: the closed-form τ sweep as CSV and PNG."""
+def _text_writer(text: str):
+    return lambda path: path.write_text(text, encoding="utf-8")
+
+
+def _png_writer(fig):
+    return lambda path: plotting.write_png(fig, path)
+
+
+def _closed_form_outputs() -> dict:
+    """Sec. 4.2 / 5.3.1: the closed-form τ sweep as CSV and PNG (name → writer)."""
     sweep = experiments.closed_form_sweep()
-    csv_path = write_text(out / "closed_form.csv", _csv_text(sweep))
-    png_path = out / "closed_form.png"
-    plotting.save_figure(plotting.plot_closed_form_sweep(sweep), png_path)
-    return [csv_path, png_path]
+    return {
+        "closed_form.csv": _text_writer(_csv_text(sweep)),
+        "closed_form.png": _png_writer(plotting.plot_closed_form_sweep(sweep)),
+    }
+
+
+def _check_out_dir(out: Path) -> None:
+    """Fail before any computation if ``--out`` cannot become a writable folder."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"--out {out}: {existing} exists and is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: {existing} is not writable")
 
 
 def _cmd_reproduce(args) -> int:
     settings = _validated_sampled_args(args)
     out = Path(args.out)
-    written = _reproduce_closed_form(out)
-    written += _reproduce_sampled(out, settings, progress=not args.no_progress)
-    for path in written:
+    _check_out_dir(out)
+    # Everything is computed and rendered first; then all files are written or none.
+    outputs = _sampled_outputs(settings, progress=not args.no_progress)
+    outputs = {**_closed_form_outputs(), **outputs}
+    for path in write_files(out, outputs):
         print(f"wrote {path}")
     return 0
 
@@ -75,25 +97,26 @@ def _validated_sampled_args(args) -> dict:
                 steps=args.steps, batch_size=args.batch_size, lr=args.lr)
 
 
-def _reproduce_sampled(out: Path, settings: dict, *, progress: bool) -> list[Path]:
-    """Sec. 5.4: Figures 1/2 with exact overlays, summary.csv and summary.md."""
+def _sampled_outputs(settings: dict, *, progress: bool) -> dict:
+    """Sec. 5.4: Figures 1/2 with exact overlays, summary.csv and summary.md (name → writer)."""
+    from . import report
+
     exp = experiments.run_sampled_experiment(
         settings["figures"], settings["taus"], settings["seeds"], steps=settings["steps"],
         batch_size=settings["batch_size"], lr=settings["lr"], progress=progress)
-    written = []
-    for figure in settings["figures"]:
-        path = out / f"figure{figure}.png"
-        plotting.save_figure(plotting.plot_sampled_figure(exp, figure), path)
-        written.append(path)
-    written.append(write_text(out / "summary.csv", _summary_csv_text(exp.rows)))
-    written.append(write_text(out / "summary.md", experiments.summary_markdown(exp)))
-    return written
+    outputs = {f"figure{figure}.png": _png_writer(plotting.plot_sampled_figure(exp, figure))
+               for figure in settings["figures"]}
+    outputs["summary.csv"] = _text_writer(_summary_csv_text(exp.rows))
+    outputs["summary.md"] = _text_writer(report.summary_markdown(exp))
+    return outputs
 
 
 def _summary_csv_text(rows: list[dict]) -> str:
+    from . import report
+
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    columns = experiments.summary_columns(rows)
+    columns = report.summary_columns(rows)
     writer.writerow(list(columns))
     for row in zip(*columns.values()):
         writer.writerow([repr(v) if isinstance(v, float) else v for v in row])

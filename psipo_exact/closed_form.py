@@ -131,8 +131,10 @@ def gibbs_log_policy(pi_ref, g, tau) -> np.ndarray:
 
     Computed in log space around the largest exponent, with differences ``(g(y) − g(y_k))/τ``
     taken before dividing by τ, so τ from 1e-9 to 1e9 and |g| up to 1e6 keep full relative
-    accuracy. Actions with ``πref = 0`` or ``g = −∞`` get ``log π = −∞``; if some action of
-    Supp(πref) has ``g = +∞``, all mass goes to those actions in proportion to πref (Sec. 4.2).
+    accuracy; any τ > 0 and finite g, down to subnormal τ and up to the float maximum, give
+    the correctly rounded limit without overflow or NaN. Actions with ``πref = 0`` or
+    ``g = −∞`` get ``log π = −∞``; if some action of Supp(πref) has ``g = +∞``, all mass goes
+    to those actions in proportion to πref (Sec. 4.2).
 
     Parameters
     ----------
@@ -173,13 +175,30 @@ def gibbs_log_policy(pi_ref, g, tau) -> np.ndarray:
     has_top = top.any(-1, keepdims=True)
     support = np.where(has_top, top, support)
     g_safe = np.where(support & ~top, g, 0.0)
-    approx = np.where(support, log_ref + g_safe / t, -np.inf)
-    k = np.argmax(approx, axis=-1)[..., None]
+    k = _gibbs_anchor(g_safe, log_ref, support, t)
     pick = lambda a: np.take_along_axis(a, k, axis=-1)  # noqa: E731
-    exponent = (g_safe - pick(g_safe)) / t + (log_ref - pick(log_ref))
-    exponent = np.where(has_top, log_ref - pick(log_ref), exponent)
-    exponent = np.where(support, exponent, -np.inf)
+    with np.errstate(over="ignore", invalid="ignore"):
+        dg = g_safe - pick(g_safe)
+        # |g| near the float maximum: g(y) − g(y_k) overflows, g/τ − g(y_k)/τ does not (τ ≥ 1).
+        scaled = np.where(np.isfinite(dg), dg / t, g_safe / t - pick(g_safe) / t)
+        exponent = np.where(has_top, 0.0, scaled) + (log_ref - pick(log_ref))
+    exponent = np.where(support, exponent, -np.inf)  # off the support: −∞, never NaN
+    # Exactly 0 at y_k in all but extreme-τ ties, where it recentres a near-largest anchor.
+    exponent = exponent - np.max(exponent, axis=-1, keepdims=True)
     return exponent - np.log(np.sum(np.exp(exponent), axis=-1, keepdims=True))
+
+
+def _gibbs_anchor(g: np.ndarray, log_ref: np.ndarray, support: np.ndarray, t: np.ndarray):
+    """Index (keepdims) of a largest exponent ``log πref(y) + g(y)/τ`` within ``support``.
+
+    For τ < 1 the exponents are ranked as ``τ log πref + g`` instead, because ``g/τ`` can
+    overflow (τ down to the smallest subnormal); the ranking is the same up to rounding.
+    """
+    with np.errstate(over="ignore"):
+        key = np.where(t < 1, g + t * log_ref, g / t + log_ref)
+    lowest = -np.finfo(np.float64).max  # keep overflowed keys inside the support
+    key = np.where(support, np.maximum(key, lowest), -np.inf)
+    return np.argmax(key, axis=-1)[..., None]
 
 
 def gibbs_policy(pi_ref, g, tau) -> np.ndarray:
@@ -329,7 +348,8 @@ def regularised_objective(pi, f, pi_ref, tau, rho=None) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         reward = np.sum(np.where(charged & np.isfinite(f), pi * f, 0.0), axis=-1)
     reward = np.where(plus, np.inf, np.where(minus, -np.inf, reward))
-    value = np.broadcast_to(reward - t * kl, lead)
+    with np.errstate(over="ignore"):  # τ KL beyond the float maximum: −∞, correctly rounded
+        value = np.broadcast_to(reward - t * kl, lead)
     return _reduce_contexts(value, rho)
 
 
@@ -417,6 +437,7 @@ def log_ratio_gap(pi, pi_ref) -> np.ndarray:
     pi = _checks.probability_vector(pi, "pi")
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     _checks.n_actions_match(pi.shape[-1], pi_ref=pi_ref)
+    _checks.broadcastable(("pi", pi.shape[:-1]), ("pi_ref", pi_ref.shape[:-1]))
     for name, arr in (("pi", pi), ("pi_ref", pi_ref)):
         zero = arr == 0
         if zero.any():

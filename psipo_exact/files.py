@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _checks
 from .model import Dataset
 from .solvers import (
     BradleyTerrySolution,
@@ -192,7 +193,9 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None) -> dict:
         raise ValueError(f"--tau is required for --loss {loss}")
     pi_ref = None
     if pi_ref_path is not None:
-        pi_ref = _load_json(Path(pi_ref_path).read_text(encoding="utf-8"), Path(pi_ref_path).name)
+        where = Path(pi_ref_path).name
+        pi_ref = _load_json(Path(pi_ref_path).read_text(encoding="utf-8"), where)
+        pi_ref = _in_file(where, _checks.probability_vector, pi_ref, "pi_ref")
     path = Path(path)
     model = None
     if path.suffix.lower() != ".csv":
@@ -213,16 +216,32 @@ def _solve_model(model: dict, loss: str, tau, pi_ref, where: str):
     for key in ("prefs", "mu"):
         if key not in model:
             raise ValueError(f"{where}: a preference model needs {key!r}")
-    prefs = np.asarray(model["prefs"], dtype=float)
+    prefs = _in_file(where, _checks.preference_matrix, model["prefs"])
+    mu = _in_file(where, _checks.probability_vector, model["mu"], "mu")
     n = prefs.shape[-1]
-    pi_ref = model.get("pi_ref", np.full(n, 1.0 / n)) if pi_ref is None else pi_ref
-    names = tuple(str(a) for a in model.get("actions", range(n)))
+    if pi_ref is None:
+        pi_ref = _in_file(where, _checks.probability_vector,
+                          model.get("pi_ref", np.full(n, 1.0 / n)), "pi_ref")
+    actions = model.get("actions", range(n))
+    if not isinstance(actions, (list, range)):
+        raise ValueError(f"{where}: 'actions' must be a list of names, got "
+                         f"{type(actions).__name__}")
+    names = tuple(str(a) for a in actions)
     if len(names) != n:
         raise ValueError(f"{where}: 'actions' has {len(names)} names, prefs has {n} actions")
     if loss == "bt":
-        return fit_bradley_terry(prefs, model["mu"]), names
+        return fit_bradley_terry(prefs, mu), names
     solver = solve_ipo_population if loss == "ipo" else solve_dpo_population
-    return solver(prefs, model["mu"], pi_ref, tau), names
+    return solver(prefs, mu, pi_ref, tau), names
+
+
+def _in_file(where: str, check, *args):
+    """``check(*args)`` (a :mod:`psipo_exact._checks` validator), its errors prefixed by the
+    file name."""
+    try:
+        return check(*args)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{where}: {exc}") from None
 
 
 def _solve_data(data: Dataset, loss: str, tau, pi_ref):

@@ -85,7 +85,8 @@ def bt_reward_population(rewards, prefs, mu, rho=None) -> np.ndarray:
     prefs, mu = _validated_prefs_mu(prefs, mu)
     r = _checks.as_float_array(rewards, "rewards", min_ndim=1)
     _checks.n_actions_match(mu.shape[-1], rewards=r)
-    gap = r[..., :, None] - r[..., None, :]
+    with np.errstate(over="ignore"):  # |r| near the float maximum: the gap is ±inf
+        gap = r[..., :, None] - r[..., None, :]
     return _reduce_contexts(_bt_loss(gap, prefs, _pair_weights(mu)), rho)
 
 
@@ -111,7 +112,7 @@ def dpo_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
     prefs, mu = _validated_prefs_mu(prefs, mu)
     ratio = _policy_log_ratio(pi, pi_ref, mu)
     t, _ = _tau_for(tau, ratio.shape[:-1])
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         gap = t[..., None, None] * (ratio[..., :, None] - ratio[..., None, :])
     # h_π(y, y) = 0 by definition, also where π(y) = 0 (there −∞ − (−∞) would give NaN).
     gap = np.where(np.eye(mu.shape[-1], dtype=bool), 0.0, gap)
@@ -119,15 +120,21 @@ def dpo_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
 
 
 def _ipo_population_terms(pi, prefs, mu, pi_ref, tau, target_terms: Callable) -> np.ndarray:
-    """``Σ µ(y)µ(y′) target_terms(h, prefs, 1/τ)`` with ``+∞`` where π vanishes on Supp(µ)."""
+    """``Σ µ(y)µ(y′) target_terms(h, prefs, mu, τ)`` with ``+∞`` where π vanishes on Supp(µ).
+
+    Squares of order 1/τ² overflow to +∞ for τ below ~1e-154, the correctly rounded value;
+    pairs off Supp(µ) × Supp(µ) contribute 0 even then.
+    """
     prefs, mu = _validated_prefs_mu(prefs, mu)
     ratio = _policy_log_ratio(pi, pi_ref, mu)
     t, _ = _tau_for(tau, ratio.shape[:-1])
     infinite = np.isneginf(ratio).any(-1)
     finite = np.where(np.isneginf(ratio), 0.0, ratio)
     h = finite[..., :, None] - finite[..., None, :]
-    inv_tau = 1.0 / t[..., None, None]
-    terms = _pair_weights(mu) * target_terms(h, prefs, mu, inv_tau)
+    weights = _pair_weights(mu)
+    with np.errstate(over="ignore"):
+        terms = target_terms(h, prefs, mu, t[..., None, None])
+    terms = weights * np.where(weights > 0, terms, 0.0)
     return np.where(infinite, np.inf, terms.sum(axis=(-2, -1)))
 
 
@@ -135,24 +142,12 @@ def ipo_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
     """Population IPO loss, Eq. 13: ``E_{y,y′∼µ}[(h_π(y,y′) − (p*(y≻µ) − p*(y′≻µ))/τ)²]``.
 
     Zero exactly at the IPO policy of Eq. 7 on Supp(µ) (Theorem 2); ``+∞`` if π vanishes
-    somewhere on Supp(µ).
-
-    Parameters
-    ----------
-    pi : array_like, shape (..., n)
-    prefs : array_like, shape (..., n, n)
-    mu, pi_ref : array_like, shape (..., n)
-    tau : float or array_like
-    rho : array_like, shape (n_contexts,), optional
-
-    Returns
-    -------
-    ndarray
+    somewhere on Supp(µ). Parameters and return value as for :func:`dpo_population`.
     """
 
-    def terms(h, prefs, mu, inv_tau):
+    def terms(h, prefs, mu, tau):
         against = np.einsum("...ij,...j->...i", prefs, mu)
-        return (h - (against[..., :, None] - against[..., None, :]) * inv_tau) ** 2
+        return (h - (against[..., :, None] - against[..., None, :]) / tau) ** 2
 
     return _reduce_contexts(_ipo_population_terms(pi, prefs, mu, pi_ref, tau, terms), rho)
 
@@ -162,22 +157,12 @@ def ipo_sampled_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
 
     The expectation over ``I ∼ Bernoulli(p*(y ≻ y′))`` is taken exactly:
     ``p (h − 1/τ)² + (1 − p) h²``. Proposition 3: equals Eq. 13 up to a constant in π.
-
-    Parameters
-    ----------
-    pi : array_like, shape (..., n)
-    prefs : array_like, shape (..., n, n)
-    mu, pi_ref : array_like, shape (..., n)
-    tau : float or array_like
-    rho : array_like, shape (n_contexts,), optional
-
-    Returns
-    -------
-    ndarray
+    Parameters and return value as for :func:`dpo_population`.
     """
 
-    def terms(h, prefs, mu, inv_tau):
-        return prefs * (h - inv_tau) ** 2 + (1.0 - prefs) * h**2
+    def terms(h, prefs, mu, tau):
+        # p = 0 drops its term even where (h − 1/τ)² overflows (0·∞ = 0 at tiny τ).
+        return prefs * np.where(prefs > 0, (h - 1.0 / tau) ** 2, 0.0) + (1.0 - prefs) * h**2
 
     return _reduce_contexts(_ipo_population_terms(pi, prefs, mu, pi_ref, tau, terms), rho)
 
@@ -257,9 +242,10 @@ def reference_gap(data: Dataset, pi_ref) -> np.ndarray:
         pi_ref = np.broadcast_to(pi_ref, data.logits_shape)
     _check_trailing(pi_ref, data, "pi_ref")
     log_ref = _log(pi_ref)
-    gap = _datum_gap(log_ref, data)
-    if np.isinf(gap).any():
-        bad = np.argwhere(np.isinf(gap))[0]
+    with np.errstate(invalid="ignore"):  # −∞ − (−∞) where πref vanishes on both actions
+        gap = _datum_gap(log_ref, data)
+    if not np.isfinite(gap).all():
+        bad = np.argwhere(~np.isfinite(gap))[0]
         i = int(bad[-1])
         raise ValueError(
             f"pi_ref vanishes on an action of datum {i} (winner {data.winners[i]}, loser "
@@ -298,6 +284,12 @@ def scatter_to_logits(coef: np.ndarray, data: Dataset) -> np.ndarray:
     -------
     ndarray, shape (..., *data.logits_shape)
     """
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
+    coef = _checks.as_float_array(coef, "coef", min_ndim=1, allow_inf=True)
+    if coef.shape[-1] != len(data):
+        raise ValueError(f"coef has {coef.shape[-1]} entries on its last axis, "
+                         f"the dataset has {len(data)} data")
     lead = coef.shape[:-1]
     flat = coef.reshape(-1, len(data))
     out = np.asarray(data.incidence.T @ flat.T).T
@@ -349,13 +341,27 @@ def empirical_loss(loss: str, logits, data: Dataset, pi_ref, tau, *, sample_weig
     lead = theta.shape[: theta.ndim - len(data.logits_shape)]
     t, lead = _tau_for(tau, lead)
     w = _weights_for(sample_weights, data)
-    h = _datum_gap(theta, data) - gap_ref
     t = t[..., None]
-    value = np.sum(w * link.value(h, t), axis=-1)
-    if not return_grad:
-        return value
-    coef = np.broadcast_to(w * link.grad(h, t), value.shape + (len(data),))
-    return value, scatter_to_logits(coef, data)
+    # Logits near the float maximum or tiny τ overflow to ±∞, the correctly rounded values;
+    # data of weight 0 contribute 0 even then, and ∞ − ∞ raises in _defined.
+    with np.errstate(over="ignore", invalid="ignore"):
+        h = _datum_gap(theta, data) - gap_ref
+        value = np.sum(w * np.where(w > 0, link.value(h, t), 0.0), axis=-1)
+        if not return_grad:
+            return _defined(value, link)
+        coef = np.broadcast_to(w * np.where(w > 0, link.grad(h, t), 0.0),
+                               value.shape + (len(data),))
+        return _defined(value, link), _defined(scatter_to_logits(coef, data), link)
+
+
+def _defined(x: np.ndarray, link: Link) -> np.ndarray:
+    """``x``, or a ValueError if float overflow made it NaN (∞ − ∞)."""
+    if np.isnan(x).any():
+        raise ValueError(
+            f"the {link.name} loss or its gradient is not representable (inf - inf): the "
+            "logits or 1/tau are too close to the float maximum"
+        )
+    return x
 
 
 def dpo_empirical(logits, data, pi_ref, tau, **kwargs):

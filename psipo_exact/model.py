@@ -100,7 +100,8 @@ def bradley_terry_prefs(rewards) -> np.ndarray:
         ``prefs[..., i, j] = sigmoid(r_i − r_j)``, exactly complementary.
     """
     r = _checks.as_float_array(rewards, "rewards", min_ndim=1)
-    diff = r[..., :, None] - r[..., None, :]
+    with np.errstate(over="ignore"):  # |r| near the float maximum: σ(±∞) = 1 or 0
+        diff = r[..., :, None] - r[..., None, :]
     upper = expit(diff)
     # Take the lower triangle as 1 − upper so that prefs + prefsᵀ = 1 holds to the last bit
     # of the larger entry, and the diagonal is exactly 1/2.
@@ -214,7 +215,12 @@ class Dataset:
         **kwargs
             ``n_contexts`` and ``action_names``, passed to :class:`Dataset`.
         """
-        rows = [tuple(p) for p in pairs]
+        try:
+            rows = [tuple(p) for p in pairs]
+        except TypeError:
+            raise TypeError(
+                f"pairs must be a sequence of (winner, loser[, context]) tuples, got {pairs!r}"
+            ) from None
         if not rows:
             raise ValueError("pairs is empty: a dataset needs at least one comparison")
         widths = {len(r) for r in rows}

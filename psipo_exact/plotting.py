@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -13,11 +14,18 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 from ._io import atomic_path  # noqa: E402
 
 
+def write_png(fig, path: str | os.PathLike) -> None:
+    """Render ``fig`` as PNG to ``path`` (not atomically) and close it."""
+    try:
+        fig.savefig(path, format="png", dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+
+
 def save_figure(fig, path: str | os.PathLike) -> None:
     """Save ``fig`` as PNG atomically and close it."""
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+        write_png(fig, tmp)
 
 
 def plot_closed_form_sweep(sweep: dict):
@@ -102,7 +110,8 @@ def _sampled_panel(ax, experiment, mean, half, di, ti):
             colour = colours[ai % len(colours)]
             m, h = mean[li, di, ti, :, ai], half[li, di, ti, :, ai]
             ax.plot(res.steps, m, color=colour, lw=1.3, label=f"{loss.upper()} π({action})")
-            ax.fill_between(res.steps, m - h, m + h, color=colour, alpha=0.25, lw=0)
+            if np.all(np.isfinite(h)):  # one seed: no interval to draw
+                ax.fill_between(res.steps, m - h, m + h, color=colour, alpha=0.25, lw=0)
             ax.axhline(exact[ai], color=colour, lw=0.9, ls="--")
     ax.set_ylim(-0.03, 1.03)
     ax.xaxis.set_major_locator(MaxNLocator(3))

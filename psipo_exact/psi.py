@@ -39,15 +39,34 @@ PSI_BY_NAME: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def _vectorised(fn: Callable) -> Callable[[np.ndarray], np.ndarray]:
-    """Wrap ``fn`` so it maps float arrays to float arrays of the same shape."""
+    """Wrap ``fn`` so it maps float arrays to float arrays of the same shape.
+
+    The wrapper raises ValueError naming ``psi`` when ``fn`` fails or returns non-real values.
+    """
     try:
-        out = np.asarray(fn(_GRID), dtype=np.float64)
-        if out.shape == _GRID.shape:
-            return lambda q: np.asarray(fn(q), dtype=np.float64)
+        with np.errstate(all="ignore"):  # e.g. np.log at 0: −∞ is a valid Ψ value
+            out = np.asarray(fn(_GRID))
+        elementwise = out.shape == _GRID.shape and out.dtype.kind in "biuf"
     except Exception:  # scalar-only callables, e.g. math.log based
-        pass
-    scalar = np.vectorize(lambda q: float(fn(float(q))), otypes=[np.float64])
-    return lambda q: scalar(np.asarray(q, dtype=np.float64))
+        elementwise = False
+    raw = fn if elementwise else np.vectorize(lambda q: float(fn(float(q))), otypes=[float])
+
+    def wrapped(q):
+        q = np.asarray(q, dtype=np.float64)
+        try:
+            with np.errstate(all="ignore"):
+                out = np.asarray(raw(q))
+            if out.dtype.kind not in "biuf":
+                raise TypeError(f"it returned dtype {out.dtype}")
+            out = out.astype(np.float64)
+        except Exception as exc:
+            raise ValueError(
+                f"psi failed on [0, 1] ({type(exc).__name__}: {exc}); psi must map [0, 1] to "
+                "real numbers or ±inf, e.g. return -inf at 0 rather than raise"
+            ) from None
+        return out
+
+    return wrapped
 
 
 def resolve_psi(psi: PsiLike) -> Callable[[np.ndarray], np.ndarray]:

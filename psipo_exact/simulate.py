@@ -86,9 +86,14 @@ class SimulationResult:
         if axis not in self.coords:
             raise ValueError(f"axis = {axis!r}, must be one of {list(self.coords)}")
         labels = list(self.coords[axis])
-        for i, known in enumerate(labels):
-            if known == label or (isinstance(known, float) and np.isclose(known, label)):
-                return i
+        if label in labels:
+            return labels.index(label)
+        if isinstance(label, numbers.Real) and not isinstance(label, bool):
+            # a float label typed differently (0.1 vs np.logspace's 0.1...): unique near-match
+            close = [i for i, known in enumerate(labels) if isinstance(known, float)
+                     and np.isclose(known, float(label), rtol=1e-9, atol=0.0)]
+            if len(close) == 1:
+                return close[0]
         raise ValueError(f"{axis} = {label!r} is not in the result, labels are {labels}")
 
     def select(self, *, loss, dataset, tau) -> np.ndarray:
@@ -101,7 +106,9 @@ class SimulationResult:
         """Mean over seeds and half-width of its two-sided Student-t confidence interval.
 
         The interval is ``mean ± t_{(1+level)/2, S−1} · sd / √S`` with ``sd`` the sample
-        standard deviation (``ddof=1``) over the ``S`` seeds; zero width when ``S = 1``.
+        standard deviation (``ddof=1``) over the ``S`` seeds. One seed says nothing about
+        the spread: with ``S = 1`` the half-width is ``inf`` (the limit of
+        ``t_{(1+level)/2, ν}`` as ``ν → 0``), never a zero width that would claim certainty.
 
         Returns
         -------
@@ -113,7 +120,7 @@ class SimulationResult:
         n_seeds = self.probs.shape[axis]
         mean = self.probs.mean(axis=axis)
         if n_seeds < 2:
-            return mean, np.zeros_like(mean)
+            return mean, np.full_like(mean, np.inf)
         sd = self.probs.std(axis=axis, ddof=1)
         t = stats.t.ppf(0.5 + level / 2, df=n_seeds - 1)
         return mean, t * sd / np.sqrt(n_seeds)
@@ -149,10 +156,41 @@ def _validated_losses(losses) -> tuple[str, ...]:
         losses = (losses,)
     if not isinstance(losses, Sequence) or not losses:
         raise TypeError(f"losses must be a non-empty sequence of loss names, got {losses!r}")
-    names = tuple(resolve_link(name).name for name in losses)
-    if len(set(names)) != len(names):
-        raise ValueError(f"losses = {list(losses)} has duplicates")
-    return names
+    names = []
+    for i, name in enumerate(losses):
+        try:
+            names.append(resolve_link(name).name)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"losses[{i}]: {exc}") from None
+    _no_duplicates(names, "losses")
+    return tuple(names)
+
+
+def _no_duplicates(labels, name: str) -> None:
+    """Labels of a run axis must be unique: :meth:`SimulationResult.index` looks them up, and
+    a repeated seed would count one run twice in the confidence intervals."""
+    seen = set()
+    for i, label in enumerate(labels):
+        if label in seen:
+            raise ValueError(f"{name}[{i}] = {label!r} repeats an earlier entry, {name} must "
+                             f"be distinct")
+        seen.add(label)
+
+
+def _validated_taus(taus) -> np.ndarray:
+    tau = _checks.as_float_array(taus, "taus")
+    if tau.ndim > 1:
+        raise ValueError(f"taus must be a number or a one-dimensional sequence, got shape "
+                         f"{tau.shape}")
+    tau = np.atleast_1d(tau)
+    if tau.size == 0:
+        raise ValueError("taus is empty: give at least one tau")
+    bad = tau <= 0
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"taus[{i}] = {tau[i]}, must be > 0")
+    _no_duplicates(tau.tolist(), "taus")
+    return tau
 
 
 def _validated_seeds(seeds) -> tuple[int, ...]:
@@ -166,7 +204,9 @@ def _validated_seeds(seeds) -> tuple[int, ...]:
         raise ValueError("seeds is empty: give at least one seed")
     for i, seed in enumerate(seeds):
         _checks.positive_int(seed, f"seeds[{i}]", minimum=0)
-    return tuple(int(s) for s in seeds)
+    seeds = tuple(int(s) for s in seeds)
+    _no_duplicates(seeds, "seeds")
+    return seeds
 
 
 def _real(value, name: str, low: float, high: float, *, closed_low=True, closed_high=False):
@@ -324,11 +364,11 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     datasets : Dataset or mapping str -> Dataset
         The datasets D; all must share ``logits_shape``. Sizes may differ.
     losses : str or sequence of str
-        Loss names, e.g. ``("dpo", "ipo")``.
-    taus : float or array_like
-        Regularisation strengths τ > 0.
+        Distinct loss names, e.g. ``("dpo", "ipo")``.
+    taus : float or 1-D array_like
+        Distinct regularisation strengths τ > 0 (finite).
     seeds : int or sequence of int
-        Seeds (>= 0) of the mini-batch streams, one run per seed.
+        Distinct seeds (>= 0) of the mini-batch streams, one run per seed.
     steps : int, default 18000
         Adam updates per run.
     batch_size : int, default 9
@@ -361,7 +401,7 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     """
     data = _validated_datasets(datasets)
     loss_names = _validated_losses(losses)
-    tau = _checks.tau(np.atleast_1d(taus)).ravel()
+    tau = _validated_taus(taus)
     seed_list = _validated_seeds(seeds)
     steps = _checks.positive_int(steps, "steps")
     batch_size = _checks.positive_int(batch_size, "batch_size")
@@ -393,7 +433,18 @@ def _reference_gaps(data: dict, pi_ref, logits_shape) -> np.ndarray | None:
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     if pi_ref.shape != logits_shape:
         raise ValueError(f"pi_ref has shape {pi_ref.shape}, must be {logits_shape}")
-    gap = np.concatenate([reference_gap(d, pi_ref) for d in data.values()])
+    gaps = {}
+    for name, d in data.items():
+        # reference_gap gives NaN, not an error, where πref vanishes on both actions of a datum
+        with np.errstate(invalid="ignore"):
+            gaps[name] = reference_gap(d, pi_ref)
+        bad = ~np.isfinite(gaps[name])
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"pi_ref vanishes on the actions of datum {i} of dataset {name!r} "
+                             f"(winner {d.winners[i]}, loser {d.losers[i]}): log pi_ref must "
+                             "be finite on every compared action")
+    gap = np.concatenate(list(gaps.values()))
     return gap if np.any(gap != 0) else None
 
 
@@ -542,7 +593,8 @@ def _chunk_starts(steps: int, span: int):
 def _progress_bar(steps: int):
     from tqdm.auto import tqdm
 
-    return tqdm(total=steps, desc="Adam steps", unit="step")
+    # disable=None: no bar when stderr is not a terminal (logs, CI, captured output)
+    return tqdm(total=steps, desc="Adam steps", unit="step", disable=None)
 
 
 def _result(recorded, rec_steps, loss_names, data, tau, seeds, logits_shape):

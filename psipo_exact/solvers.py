@@ -22,7 +22,9 @@ problem's array *without* τ axes: plain action integers for a single problem
 problems) otherwise. Within a group the relative probabilities are determined; the masses
 of the groups relative to one another are left undetermined by the loss. Only problems
 whose policy is not unique contribute groups, and then all their groups (so ``free == ()``
-exactly when ``unique``). Actions with ``πref = 0`` get probability 0 and are never free.
+exactly when ``unique``). Actions with ``πref = 0`` get probability 0 and are never free,
+except in :func:`solve_ipo_empirical` on a never-compared action where ``init`` is finite
+(Eq. 17 does not involve πref there, and that logit keeps its ``init`` value).
 
 File input for ``psipo-exact solve`` lives in :mod:`psipo_exact.files`.
 """
@@ -38,8 +40,14 @@ from scipy.sparse.csgraph import connected_components, reverse_cuthill_mckee
 from scipy.sparse.linalg import splu
 
 from . import _checks
-from .closed_form import _log, _tau_for, _validated_prefs_mu, gibbs_policy, preference_against
-from .closed_form import rlhf_policy as _rlhf_policy
+from .closed_form import (
+    _log,
+    _tau_for,
+    _validated_prefs_mu,
+    gibbs_log_policy,
+    gibbs_policy,
+    preference_against,
+)
 from .losses import LINKS, reference_gap
 from .model import Dataset
 
@@ -459,10 +467,10 @@ def _context_pi_ref(pi_ref, data: Dataset) -> np.ndarray:
     """Validate πref for ``data``: shape (n,) (shared by all contexts) or ``logits_shape``."""
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     if pi_ref.shape not in {data.logits_shape, (data.n_actions,)}:
-        raise ValueError(
-            f"pi_ref has shape {pi_ref.shape}, must be {(data.n_actions,)} or "
-            f"{data.logits_shape} (n_actions, or (n_contexts, n_actions) of the dataset)"
-        )
+        allowed = f"{(data.n_actions,)} (n_actions of the dataset)"
+        if data.contexts is not None:
+            allowed += f" or {data.logits_shape} (n_contexts, n_actions)"
+        raise ValueError(f"pi_ref has shape {pi_ref.shape}, must be {allowed}")
     pi_ref = np.broadcast_to(pi_ref, data.logits_shape)
     reference_gap(data, pi_ref)  # raises if πref vanishes on a compared action
     return pi_ref
@@ -504,8 +512,9 @@ def solve_ipo_empirical(data: Dataset, pi_ref, tau, init=None) -> Solution:
     Returns
     -------
     Solution
-        ``exists`` is True; ``unique`` iff every context's actions with ``πref > 0`` form one
-        connected component; ``free`` lists the components of the other contexts;
+        ``exists`` is True; ``unique`` iff, in every context, the actions that can carry mass
+        (compared, ``πref > 0`` or finite ``init``) form one connected component; ``free``
+        lists the components of the other contexts;
         ``residual`` is ``max |L θ − b|``, the normal-equation residual of
         ``½ Σ_i (h_i − 1/(2τ))²`` (counts as weights), over every τ.
 
@@ -534,7 +543,10 @@ def solve_ipo_empirical(data: Dataset, pi_ref, tau, init=None) -> Solution:
     start = _start_logits(init, log_ref.reshape(data.logits_shape), shape, degree)
     logits = _shift_to_mean(theta, start, labels, n_comp)
     residual = _normal_residual(lap, logits.reshape(-1, size), rhs, t.reshape(-1), degree > 0)
-    live = (degree > 0) | np.isfinite(start).reshape(-1, size).any(0)
+    # Mass can sit on compared actions, on πref's support and wherever init is finite;
+    # whether the policy is unique does not depend on init (an init of −∞ on an uncompared
+    # action with πref > 0 is one member of the free family, not the only one).
+    live = (degree > 0) | (pi_ref.ravel() > 0) | np.isfinite(start).reshape(-1, size).any(0)
     free = _free_groups(labels, live, data.n_actions, single=data.contexts is None)
     policy = _softmax(logits)
     unique = not free
@@ -811,8 +823,12 @@ def fit_bradley_terry(data, mu=None) -> BradleyTerrySolution:
 
 
 def _dpo_solution(fit: _BTFit, rewards, pi_ref, tau_b, lead, n, desc, names) -> Solution:
-    """DPO optimum via Prop. 4: ``π = rlhf_policy(r̂, πref, τ)``."""
-    log_policy = _log(_rlhf_policy(rewards, pi_ref, tau_b))
+    """DPO optimum via Prop. 4: ``π = rlhf_policy(r̂, πref, τ)``.
+
+    Computed as its logarithm, ``gibbs_log_policy(πref, r̂, τ)`` (``rlhf_policy`` is its
+    exponential), so that ``logits`` stay finite where ``π`` underflows (small τ).
+    """
+    log_policy = gibbs_log_policy(pi_ref, rewards, tau_b)
     live = np.broadcast_to(pi_ref > 0, lead + (n,)).ravel()
     what = "" if fit.exists else "; DPO drives their probability to 0 for every tau"
     fields = _bt_solution(fit, lead, n, not lead, live, _bt_message(fit, n, desc, names, what))
@@ -845,7 +861,11 @@ def solve_dpo_empirical(data: Dataset, pi_ref, tau) -> Solution:
     Solution
         ``logits = log policy``. When several top groups share a context (``unique`` False),
         the representative has each group's rewards at mean zero, so a never-compared action
-        (or a group of tied actions) keeps its πref mass relative to the others.
+        (or a group of tied actions) keeps its πref mass relative to the others. With a
+        finite minimiser this is the gradient-descent limit from ``log πref`` (descent keeps
+        each component's mean logit); without one, descent pushes the top logits of each
+        component to +∞ and so generally ends at another member of the free family (e.g. a
+        never-compared action's mass → 0).
         ``residual``: the Bradley–Terry relative gradient (see :func:`fit_bradley_terry`).
 
     Raises

@@ -134,7 +134,11 @@ def probability_vectors(
     SearchStrategy[ndarray]
         Shape ``batch_shape + (n_actions,)``, float64.
     """
+    if not 0 < min_weight <= 1:
+        raise ValueError(f"min_weight = {min_weight!r}, must be in (0, 1]")
     n = int(_value(draw, n_actions))
+    if n < 1:
+        raise ValueError(f"n_actions = {n}, must be >= 1")
     lead = _shape(draw, batch_shape)
     shape = lead + (n,)
     weights = draw(hnp.arrays(np.float64, shape, elements=_floats(min_weight, 1.0)))

@@ -83,50 +83,17 @@ def _simplifies_to_zero(expr: Expr) -> bool:
 
 
 def psi_identity(q: Expr) -> Expr:
-    """Ψ(q) = q, the IPO choice of Eq. 8.
-
-    Parameters
-    ----------
-    q : sympy.Expr
-        A preference probability.
-
-    Returns
-    -------
-    sympy.Expr
-        ``q``.
-    """
+    """Ψ(q) = q of the preference probability ``q``: the IPO choice of Eq. 8."""
     return q
 
 
 def psi_logit(q: Expr) -> Expr:
-    """Ψ(q) = log(q / (1 − q)), the RLHF/DPO choice of Proposition 1.
-
-    Parameters
-    ----------
-    q : sympy.Expr
-        A preference probability.
-
-    Returns
-    -------
-    sympy.Expr
-        ``log(q / (1 − q))``.
-    """
+    """Ψ(q) = log(q / (1 − q)) of ``q``: the RLHF/DPO choice of Proposition 1."""
     return sp.log(q / (1 - q))
 
 
 def sigmoid(x: Expr) -> Expr:
-    """σ(x) = 1 / (1 + e^(−x)), the Bradley–Terry link of Eq. 1.
-
-    Parameters
-    ----------
-    x : sympy.Expr
-        Argument.
-
-    Returns
-    -------
-    sympy.Expr
-        ``1 / (1 + exp(-x))``.
-    """
+    """σ(x) = 1 / (1 + e^(−x)), the Bradley–Terry link of Eq. 1."""
     return 1 / (1 + sp.exp(-x))
 
 
@@ -377,22 +344,8 @@ def ipo_sampled_loss(
 ) -> Expr:
     """Eq. 16 with the expectation over I ~ Bernoulli(p(y≻y′)) taken exactly.
 
-    E_{y,y′∼µ}[p(y≻y′)(h − 1/τ)² + (1 − p(y≻y′)) h²] with h = h_π(y, y′).
-
-    Parameters
-    ----------
-    log_pi : sequence of sympy.Expr
-        Logits.
-    prefs : sympy.Matrix
-        Preference matrix.
-    mu, pi_ref : sequence of sympy.Expr
-        Behaviour and reference policies.
-    tau : sympy.Expr
-        τ.
-
-    Returns
-    -------
-    sympy.Expr
+    E_{y,y′∼µ}[p(y≻y′)(h − 1/τ)² + (1 − p(y≻y′)) h²] with h = h_π(y, y′). Parameters as
+    for :func:`ipo_population_loss` (without ``psi``).
     """
 
     def bernoulli_mean(y: int, y2: int) -> Expr:
@@ -411,20 +364,7 @@ def dpo_population_loss(
 ) -> Expr:
     """Eq. 5: −E_{y,y′∼µ}[p(y≻y′) log σ(τ h_π(y, y′))].
 
-    Parameters
-    ----------
-    log_pi : sequence of sympy.Expr
-        log π (up to a constant).
-    prefs : sympy.Matrix
-        Preference matrix.
-    mu, pi_ref : sequence of sympy.Expr
-        Behaviour and reference policies.
-    tau : sympy.Expr
-        τ.
-
-    Returns
-    -------
-    sympy.Expr
+    Parameters as for :func:`ipo_population_loss` (without ``psi``).
     """
 
     def log_likelihood(y: int, y2: int) -> Expr:

@@ -67,6 +67,33 @@ def test_bad_arguments_exit_2_without_output(tmp_path, capsys, bad):
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_one_seed_reports_no_interval(tmp_path):
+    """One seed gives no confidence interval: ``inf`` in the CSV, ``n/a`` in the markdown,
+    no band in the figure (and no NaN or warning anywhere)."""
+    out = tmp_path / "one_seed"
+    assert main(["reproduce", "--out", str(out), "--figure", "2", "--taus", "0.5", "2",
+                 "--steps", "60", "--seeds", "1", "--no-progress"]) == 0
+    rows = _rows(out / "summary.csv")
+    assert {r["ci95_a"] for r in rows} == {"inf"}
+    md = (out / "summary.md").read_text(encoding="utf-8")
+    assert "± n/a" in md and "± inf" not in md and "nan" not in md
+    assert (out / "figure2.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_failure_during_the_sampled_run_leaves_no_files(tmp_path, capsys, monkeypatch):
+    """The long computation runs before any file is written: an error in it leaves nothing."""
+    from psipo_exact import experiments
+
+    def fail(*args, **kwargs):
+        raise ValueError("simulated failure")
+
+    monkeypatch.setattr(experiments, "run_sampled_experiment", fail)
+    out = tmp_path / "never"
+    assert main(["reproduce", "--out", str(out), *FAST]) == 2
+    assert "simulated failure" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_console_script_bad_argument_exit_status(tmp_path):
     out = tmp_path / "never"
     proc = subprocess.run([sys.executable, "-m", "psipo_exact.cli", "reproduce", "--out",

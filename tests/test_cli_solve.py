@@ -89,6 +89,19 @@ def test_preference_model_ipo(tmp_path, capsys):
     ("d.csv", "0,1\n1,2\n", ["--loss", "ipo"], "--tau is required for --loss ipo"),
     ("t.csv", "0,1\n1,2\n", ["--loss", "ipo", "--tau", "-1"], "tau = -1.0, must be > 0"),
     ("same.csv", "0,0\n", ["--loss", "bt"], "cannot be compared with itself"),
+    ("empty.json", "", ["--loss", "bt"], "empty.json line 1: invalid JSON"),
+    ("nan.csv", "0,1\n", ["--loss", "ipo", "--tau", "nan"], "tau is NaN"),
+    ("word.csv", "0,1\n", ["--loss", "ipo", "--tau", "abc"], "--tau: invalid float value"),
+    ("nomu.json", '{"prefs": [[0.5, 0.5], [0.5, 0.5]]}', ["--loss", "bt"],
+     "nomu.json: a preference model needs 'mu'"),
+    ("scalar.json", '{"prefs": 0.5, "mu": [1]}', ["--loss", "bt"],
+     "scalar.json: prefs must have at least 2 axes"),
+    ("text.json", '{"prefs": "abc", "mu": [1]}', ["--loss", "bt"],
+     "text.json: prefs must be a numeric array"),
+    ("nullmu.json", '{"prefs": [[0.5, 0.5], [0.5, 0.5]], "mu": null}', ["--loss", "bt"],
+     "nullmu.json: mu must be a numeric array"),
+    ("acts.json", '{"prefs": [[0.5, 0.5], [0.5, 0.5]], "mu": [0.5, 0.5], "actions": 3}',
+     ["--loss", "bt"], "acts.json: 'actions' must be a list of names"),
 ])
 def test_malformed_input_one_line_exit_2(tmp_path, capsys, name, text, argv, fragment):
     path = _write(tmp_path, name, text)
@@ -104,6 +117,19 @@ def test_action_outside_pi_ref_and_missing_file(tmp_path, capsys):
     assert code == 2 and "action 3 is not in pi_ref, which has 3 actions" in err
     code, _, err = _run(capsys, tmp_path / "missing.csv", "--loss", "bt")
     assert code == 2 and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('{"a": 1}', "ref.json: pi_ref must be a numeric array"),
+    ('[0.5, "x", 0.5]', "ref.json: pi_ref must be a numeric array"),
+    ("[0.5, 0.6, 0.5]", "ref.json: pi_ref[:] sums to 1.6"),
+    ("0.5", "ref.json: pi_ref must have at least 1 axes"),
+])
+def test_malformed_pi_ref_file(tmp_path, capsys, text, fragment):
+    path = _write(tmp_path, "d.csv", "0,1\n1,2\n")
+    ref = _write(tmp_path, "ref.json", text)
+    code, out, err = _run(capsys, path, "--loss", "dpo", "--tau", 1, "--pi-ref", ref)
+    assert code == 2 and out == "" and err.count("\n") == 1 and fragment in err
 
 
 def test_subprocess_entry_point(tmp_path):

@@ -532,6 +532,8 @@ def _corruptions(name):
             ("unknown name", "softmax", ValueError, r"psi = 'softmax', must be one of"),
             ("not callable", 3, TypeError, r"psi must be a name or a callable"),
             ("nan", lambda q: np.where(q > 0.5, np.nan, q), ValueError, r"psi\(.*\) is NaN"),
+            ("raises", math.log, ValueError, r"psi failed on \[0, 1\].*math domain error"),
+            ("complex", lambda q: q + 1j, ValueError, r"psi failed on \[0, 1\]"),
         ]
     raise AssertionError(name)
 
@@ -617,3 +619,76 @@ def test_context_weights_zero_ignore_infinite_contexts():
 def test_closed_form_sweep_bad_taus(taus, match):
     with pytest.raises(ValueError, match=match):
         experiments.closed_form_sweep(taus)
+
+
+# ------------------------------------------------- extreme τ and g: no overflow, no NaN
+
+
+@pytest.mark.parametrize("pi_ref, g, tau, expected", [
+    # g/τ overflows for both actions at the smallest subnormal τ: the larger g wins.
+    ([0.3, 0.7], [1.0, 2.0], 5e-324, [0.0, 1.0]),
+    ([0.7, 0.3], [2.0, 1.0], 5e-324, [1.0, 0.0]),
+    # Ties in g at subnormal τ split by πref; so do ties at +∞.
+    ([0.3, 0.7], [-1.7e308, -1.7e308], 5e-324, [0.3, 0.7]),
+    ([0.3, 0.7, 0.0], [np.inf, np.inf, np.inf], 5e-324, [0.3, 0.7, 0.0]),
+    ([0.2, 0.3, 0.5], [1.0, 1.0, 0.0], 1e-300, [0.4, 0.6, 0.0]),
+    # Off Supp(πref), (g − g(y_k))/τ = +∞ meets log πref = −∞: still zero mass.
+    ([0.5, 0.5, 0.0], [-1e300, -1e300, 0.0], 1e-300, [0.5, 0.5, 0.0]),
+    # τ at the float maximum: πref exactly.
+    ([0.3, 0.7], [1e6, -1e6], 1.7e308, [0.3, 0.7]),
+])
+def test_gibbs_extreme_tau_gives_exact_limits_without_warnings(pi_ref, g, tau, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pi = P.gibbs_policy(pi_ref, g, tau)
+    np.testing.assert_allclose(pi, expected, rtol=1e-15, atol=0)
+
+
+def test_gibbs_g_near_float_maximum_keeps_the_small_probability():
+    """g = ±1e308 at τ = 1e306: g(y0) − g(y1) overflows, the exponents ±100 do not;
+    π(y1) = 0.7 e^(−100) / (0.3 e^(100) + 0.7 e^(−100)) ≈ 3.2e-87, not 0."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log_pi = P.gibbs_log_policy([0.3, 0.7], [1e308, -1e308], 1e306)
+    mpmath.mp.dps = 50
+    e0 = mpmath.log(mpmath.mpf(0.3)) + mpmath.mpf(1e308) / mpmath.mpf(1e306)
+    e1 = mpmath.log(mpmath.mpf(0.7)) - mpmath.mpf(1e308) / mpmath.mpf(1e306)
+    expected = e1 - mpmath.log(mpmath.exp(e0) + mpmath.exp(e1))
+    assert abs(log_pi[1] - expected) <= 1e-12 * abs(expected)
+    assert log_pi[0] == pytest.approx(-math.exp(float(e1 - e0)), rel=1e-12)
+
+
+def test_objective_beyond_float_maximum_is_minus_infinity():
+    """τ KL(π ‖ πref) > 1.8e308: the objective is −∞ (correctly rounded), not a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = P.regularised_objective([0.9, 0.1], [0.0, 0.0], [0.1, 0.9], 1.7e308)
+    assert value == -np.inf
+
+
+def test_log_ratio_gap_leading_shapes_must_broadcast():
+    with pytest.raises(ValueError, match=r"do not broadcast: pi \(2,\), pi_ref \(3,\)"):
+        P.log_ratio_gap(np.full((2, 2), 0.5), np.full((3, 2), 0.5))
+
+
+@given(pst.probability_vectors(st.integers(1, 4), full_support=False, min_weight=1e-300),
+       st.data(), st.one_of(st.floats(5e-324, 1.7e308), st.sampled_from([5e-324, 1.7e308])))
+def test_gibbs_is_a_distribution_for_any_tau_and_g(pi_ref, data, tau):
+    """Any τ > 0 (subnormal to the float maximum) and g in ℝ ∪ {±∞}: no warning, no NaN,
+    sums to 1, zero off Supp(πref) ∩ {g > −∞}, and πref-proportional on {g = +∞} if that
+    set meets the support (Sec. 4.2)."""
+    n = pi_ref.size
+    values = st.one_of(st.floats(allow_nan=False), st.sampled_from([0.0, 1e308, -1e308]))
+    g = np.array(data.draw(st.lists(values, min_size=n, max_size=n)))
+    support = (pi_ref > 0) & ~np.isneginf(g)
+    assume(support.any())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pi = P.gibbs_policy(pi_ref, g, tau)
+    assert not np.isnan(pi).any()
+    assert abs(pi.sum() - 1.0) <= 1e-12
+    assert (pi[~support] == 0).all()
+    top = support & np.isposinf(g)
+    if top.any():
+        np.testing.assert_allclose(pi, np.where(top, pi_ref, 0.0) / pi_ref[top].sum(),
+                                   rtol=1e-14, atol=0)

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from psipo_exact import experiments as E
+from psipo_exact import report
 from psipo_exact.model import paper_dataset
 from psipo_exact.simulate import simulate
 from psipo_exact.solvers import solve_dpo_empirical, solve_ipo_empirical
@@ -97,6 +98,52 @@ def test_stationary_covariance_structure_on_d3():
         np.testing.assert_allclose([cov[1, 1], cov[0, 1]], [cov[0, 0], -cov[0, 0]], rtol=1e-9)
 
 
+@pytest.mark.parametrize("loss, factor", [("dpo", 2.0), ("ipo", 8.0)])
+@pytest.mark.parametrize("tau", [0.01, 0.1, 1.0, 10.0])
+def test_stationary_covariance_closed_form_on_d3(loss, factor, tau):
+    """By hand on D3 = {a≻b, b≻a} at θ = 0, in the direction u = (e_a − e_b)/√2: per-draw
+    gradient ±ℓ′ (e_a − e_b) with ℓ′ = τ/2 (DPO) or 1/τ (IPO), so noise variance 2ℓ′²/B and
+    σ_a = ℓ′/√B; curvature 2ℓ″ with ℓ″ = τ²/4 or 2. The Lyapunov equation in 1-D gives
+    X_u = lr·(2ℓ′²/B)/σ_a² / (2·2ℓ″/σ_a) = lr·ℓ′/(√B·ℓ″) and Var θ_a = X_u/2:
+    lr/(2τ√B) for DPO, lr/(8τ√B) for IPO. ℓ″ is a central difference in the code: its
+    rounding error is ~1e-16·ℓ′/(1e-5·ℓ″) ≤ 2e-9 relative for τ ≥ 0.01, hence rtol 1e-7."""
+    lr, batch = 0.01, 9
+    cov = E.adam_stationary_covariance(paper_dataset("D3"), loss, np.zeros(3), UNIFORM, tau,
+                                       lr=lr, batch_size=batch)
+    np.testing.assert_allclose(cov[0, 0], lr / (factor * tau * np.sqrt(batch)), rtol=1e-7)
+
+
+def test_d3_analysis_orders_by_tau_and_needs_two_taus():
+    """Flags about trends "with τ" follow increasing τ whatever order τ was given in; with a
+    single τ there is no trend, and the report says so instead of drawing a conclusion."""
+    given = E.run_sampled_experiment(2, (2.0, 0.5, 1.0), 2, steps=200, record_every=50)
+    info = E.d3_analysis(given)["D3_never_wins"]["ipo"]
+    assert info["tau"] == [0.5, 1.0, 2.0]
+    assert np.all(np.diff(info["exact"]) > 0) and info["exact_increasing"]
+    one = E.run_sampled_experiment(2, (1.0,), 2, steps=50)
+    flags = E.d3_analysis(one)["D3_never_wins"]
+    assert not flags["ipo"]["exact_increasing"] and not flags["ipo"]["sim_increasing"]
+    md = report.summary_markdown(one)
+    assert "with a single τ the dependence on τ cannot be assessed" in md
+    assert "both sentences follow" not in md
+
+
+def test_d3_conclusions_are_only_written_when_the_flags_support_them(paper):
+    info = E.d3_analysis(paper)
+    text = " ".join(report._d3_conclusions(info["D3"]))
+    assert "Hence, from θ₀ = 0" in text and "cannot produce" in text
+    broken = dict(info["D3"], theta_c_fixed=False)
+    text = " ".join(report._d3_conclusions(broken))
+    assert "Hence" not in text and "in θ_a alone" not in text
+    dpo_excludes = dict(info["D3"], dpo=dict(info["D3"]["dpo"], sim_excluded_taus=[0.01]))
+    assert "cannot produce" not in " ".join(report._d3_conclusions(dpo_excludes))
+    nw = info["D3_never_wins"]
+    assert "both sentences follow" in " ".join(report._d3_never_wins_conclusions(nw))
+    flipped = dict(nw, ipo=dict(nw["ipo"], exact_increasing=False))
+    text = " ".join(report._d3_never_wins_conclusions(flipped))
+    assert "both sentences follow" not in text and "do not show" in text
+
+
 def test_predicted_noise_shift_of_pi_c_matches_simulation_on_d3():
     """The drop of π̄(c) below 1/3 on printed D3 is the second-order effect of Adam's
     stationary spread of θ_a: prediction and 10-seed simulation agree within a factor 2."""
@@ -163,7 +210,7 @@ def test_summary_markdown_is_generated_from_rows(paper):
     missed = [r for r in paper.rows if not r["reached"]]
     assert "Runs that have not reached their exact limit" in md
     for r in missed:
-        assert E._fmt(r["distance"]) in md
+        assert report._fmt(r["distance"]) in md
     cols = E.summary_columns(paper.rows)
     assert len(cols["dataset"]) == len(paper.rows) == 36
 

@@ -133,7 +133,8 @@ def test_eq13_off_support_mass_is_free_app_a2():
         q = (1 - third) / (1 + ratio)
         pi = np.array([ratio * q, q, third])
         assert L.ipo_population(pi, prefs, mu, pi_ref, tau) == pytest.approx(0.0, abs=1e-28)
-    # L(π) = 2 (τ⁻¹Δ − log π(y1)/π(y2))², as printed in App. A.2.
+    # L(π) = ½ (τ⁻¹Δ − log π(y1)/π(y2))²: two ordered pairs (y1, y2), (y2, y1) of weight
+    # µ(y1)µ(y2) = ¼ each (App. A.2 prints the factor as 2; the conclusion is unaffected).
     pi = np.array([0.5, 0.3, 0.2])
     expected = 2 * 0.25 * (delta / tau - math.log(0.5 / 0.3)) ** 2
     assert L.ipo_population(pi, prefs, mu, pi_ref, tau) == pytest.approx(expected, rel=1e-12)
@@ -420,3 +421,75 @@ def test_shared_pi_ref_across_contexts(data):
     stacked = np.broadcast_to(pi_ref, ds.logits_shape)
     for fn in EMPIRICAL.values():
         assert fn(logits, ds, pi_ref, tau) == fn(logits, ds, stacked, tau)
+
+
+# ------------------------------------------- extreme τ and logits: no overflow, no NaN
+
+
+def _no_warnings(fn, *args, **kwargs):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return fn(*args, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["ipo_population", "ipo_sampled_population"])
+def test_ipo_population_losses_at_tiny_tau(name):
+    """Eq. 13/16 scale as 1/τ²: finite and equal to the loop at τ = 1e-60, +∞ (not NaN) at
+    τ = 1e-300 and 5e-324, also with exact 0/1 preferences and µ(y) = 0 (0·∞ = 0)."""
+    prefs = np.array([[0.5, 1.0, 0.3], [0.0, 0.5, 0.6], [0.7, 0.4, 0.5]])
+    mu = np.array([0.5, 0.5, 0.0])
+    pi = np.array([0.2, 0.3, 0.5])
+    fn = POPULATION[name]
+    expected = _loop_population(name, pi, prefs, mu, PI_REF, 1e-60)
+    assert _no_warnings(fn, pi, prefs, mu, PI_REF, 1e-60) == pytest.approx(expected, rel=1e-12)
+    for tau in (1e-300, 5e-324):
+        assert _no_warnings(fn, pi, prefs, mu, PI_REF, tau) == np.inf
+
+
+def test_bt_reward_population_with_rewards_near_float_maximum():
+    """r = (1e308, −1e308): the gaps overflow to ±∞, σ(+∞) = 1 costs nothing and the loser
+    never wins (p = 0), so only the diagonal terms µ(y)² · ½ log 2 remain."""
+    prefs = np.array([[0.5, 1.0], [0.0, 0.5]])
+    value = _no_warnings(L.bt_reward_population, [1e308, -1e308], prefs, [0.5, 0.5])
+    assert value == pytest.approx(0.25 * math.log(2), rel=1e-15)
+
+
+def test_empirical_losses_with_huge_logits():
+    """D1 = {0≻1, 1≻2, 0≻2}, uniform πref, θ = (1e300, −1e300, 0): h = (2e300, −1e300, 1e300).
+    DPO: mean softplus(−h) = 1e300/3; IPO: (h − ½)² overflows to +∞ while its gradient
+    Σ_i (2/3)(h_i − ½)(e_w − e_l) = (2e300, −2e300, 0) stays finite."""
+    theta, uniform = np.array([1e300, -1e300, 0.0]), np.full(3, 1 / 3)
+    value = _no_warnings(L.dpo_empirical, theta, DATA, uniform, 1.0)
+    assert value == pytest.approx(1e300 / 3, rel=1e-15)
+    for fn in (L.ipo_empirical, L.ipo_empirical_symmetric):
+        value, grad = _no_warnings(fn, theta, DATA, uniform, 1.0, return_grad=True)
+        assert value == np.inf
+        np.testing.assert_allclose(grad, [2e300, -2e300, 0.0], rtol=1e-15, atol=0)
+
+
+def test_empirical_zero_weight_datum_with_infinite_loss_counts_zero():
+    """θ = (1e200, 0, 0): datum 0 (0≻1) has (h − ½)² = +∞, but with weight 0 it adds 0,
+    not NaN; datum 1 (1≻2, h = 0) alone gives (0 − ½)² = ¼."""
+    value = _no_warnings(L.ipo_empirical, [1e200, 0.0, 0.0], DATA, np.full(3, 1 / 3), 1.0,
+                         sample_weights=[0.0, 1.0, 0.0])
+    assert value == 0.25
+
+
+@pytest.mark.parametrize("name", ["ipo", "ipo_symmetric"])
+def test_empirical_inf_minus_inf_raises(name):
+    with pytest.raises(ValueError, match=rf"the {name} loss or its gradient is not repres"):
+        L.empirical_loss(name, [1e308, -1e308, 0.0], DATA, PI_REF, 1.0, return_grad=True)
+    with pytest.raises(ValueError, match=r"not representable.*1/tau"):
+        L.empirical_loss(name, np.zeros(3), DATA, PI_REF, 5e-324, return_grad=True)
+
+
+def test_scatter_to_logits_bad_input():
+    with pytest.raises(ValueError, match=r"coef has 2 entries on its last axis, the dataset"):
+        L.scatter_to_logits(np.zeros(2), DATA)
+    with pytest.raises(TypeError, match=r"coef must be a numeric array"):
+        L.scatter_to_logits("ones", DATA)
+    with pytest.raises(TypeError, match=r"data must be a psipo_exact\.Dataset"):
+        L.scatter_to_logits(np.zeros(3), None)
+    np.testing.assert_array_equal(L.scatter_to_logits([1.0, 2.0, 4.0], DATA), [5.0, 1.0, -6.0])

@@ -186,6 +186,14 @@ def test_win_counts_match_loop(ds):
      r"n_contexts = 2 given without contexts"),
     (dict(winners=[0], losers=[1], n_actions=2, action_names=("a",)), ValueError,
      r"action_names has 1 labels, n_actions is 2"),
+    (dict(winners=[[0], [1, 0]], losers=[1, 0], n_actions=2), ValueError,
+     r"winners must be a one-dimensional array of integers"),
+    (dict(winners=[0.0, 1e30], losers=[1, 0], n_actions=2), ValueError,
+     r"winners\[1\] = 1e\+30, must be an index of int64 size"),
+    (dict(winners=[0], losers=[np.inf], n_actions=2), ValueError,
+     r"losers\[0\] = inf, must be an index of int64 size"),
+    (dict(winners=[0], losers=[np.nan], n_actions=2), TypeError,
+     r"losers must hold integers, got dtype float64"),
 ])
 def test_dataset_bad_input(kwargs, exc, match):
     with pytest.raises(exc, match=match):
@@ -199,6 +207,9 @@ def test_dataset_from_pairs_bad_input():
         Dataset.from_pairs([(0, 1), (1, 2, 0)], 3)
     with pytest.raises(ValueError, match=r"winners\[0\] = losers\[0\] = 1"):
         Dataset.from_pairs([(1, 1)], 3)
+    for bad in (None, [1, 2]):
+        with pytest.raises(TypeError, match=r"pairs must be a sequence of \(winner, loser"):
+            Dataset.from_pairs(bad, 3)
 
 
 # ------------------------------------------------------------------ paper datasets (5.4)
@@ -232,3 +243,13 @@ def test_paper_dataset_structure():
         P.paper_dataset("D4")
     with pytest.raises(TypeError, match=r"name must be a string"):
         P.paper_dataset(1)
+
+
+def test_bradley_terry_prefs_with_rewards_near_float_maximum():
+    """r = (1e308, −1e308): the gap overflows to ±∞ and σ gives exactly 1 and 0, silently."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prefs = P.bradley_terry_prefs([1e308, -1e308])
+    np.testing.assert_array_equal(prefs, [[0.5, 1.0], [0.0, 0.5]])

@@ -75,6 +75,10 @@ def test_affine_user_psi_rescales_tau(problem, slope, shift):
     ("sigmoid", ValueError, r"psi = 'sigmoid', must be one of \['dpo', 'identity'"),
     (3.0, TypeError, r"psi must be a name or a callable, got float"),
     (None, TypeError, r"psi must be a name or a callable, got NoneType"),
+    (math.log, ValueError, r"psi failed on \[0, 1\] \(ValueError: math domain error\)"),
+    (lambda q: q + 1j, ValueError, r"psi failed on \[0, 1\].*complex"),
+    (lambda q: "high", ValueError, r"psi failed on \[0, 1\]"),
+    (lambda q: None, ValueError, r"psi failed on \[0, 1\]"),
 ])
 def test_resolve_psi_rejects_bad_psi(psi, exc, match):
     with pytest.raises(exc, match=match):
@@ -90,3 +94,22 @@ def test_decreasing_psi_rejected_by_every_public_function(fn):
             "psipo_objective": (mu, prefs, mu, mu, 1.0)}[fn]
     with pytest.raises(ValueError, match=r"psi is decreasing"):
         getattr(P, fn)(*args, psi=lambda q: -q)
+
+
+def test_resolved_psi_is_warning_free_and_exceptions_name_psi():
+    """The −∞ of np.log at 0 is a valid Ψ value: no RuntimeWarning on resolving or calling;
+    a callable that fails only off the check grid still gets a message naming psi."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log_psi = resolve_psi(np.log)
+        assert log_psi(np.array([0.0]))[0] == -math.inf
+
+    def picky(q):
+        if q == 0.3:
+            raise ZeroDivisionError("boom")
+        return q
+
+    with pytest.raises(ValueError, match=r"psi failed on \[0, 1\] \(ZeroDivisionError: boom\)"):
+        P.expected_psi([[0.5, 0.3], [0.7, 0.5]], [0.5, 0.5], picky)

@@ -423,6 +423,184 @@ def _limit_path(data: Dataset, bt):
     return infimum, lambda t: inner - t * depth
 
 
+def _reachability(adjacency: np.ndarray) -> np.ndarray:
+    """Reflexive–transitive closure of a boolean digraph by repeated squaring (no csgraph)."""
+    reach = adjacency | np.eye(len(adjacency), dtype=bool)
+    for _ in range(int(np.log2(len(adjacency))) + 2):
+        reach = (reach.astype(float) @ reach.astype(float)) > 0
+    return reach
+
+
+def _top_groups(reach: np.ndarray, live: np.ndarray, n: int):
+    """Independent limit structure from the reachability matrix of a beats-digraph over
+    global nodes ``x·n + y``: node v is *top* iff every node that reaches v is reached back
+    by v (v's strongly connected component is never beaten from outside); the free groups
+    are, per problem with more than one, the classes of mutual reachability among the live
+    top nodes."""
+    top = np.all(~reach | reach.T, axis=0)
+    groups = []
+    for k in range(len(reach) // n):
+        nodes = [v for v in range(k * n, (k + 1) * n) if top[v] and live[v]]
+        classes = []
+        for v in nodes:
+            for cls in classes:
+                if reach[v, cls[0]] and reach[cls[0], v]:
+                    cls.append(v)
+                    break
+            else:
+                classes.append([v])
+        if len(classes) > 1:
+            groups += [tuple(cls) for cls in classes]
+    return top, groups
+
+
+@given(datasets(max_actions=5, max_data=12, contexts=True), st.floats(0.1, 5.0), st.data())
+def test_dpo_empirical_limit_structure_vs_reachability(data, tau, draw):
+    """DPO (Eq. 4) against an independent description of its optimum or limit, with
+    contexts (one may have a finite optimum and another not) and πref vanishing on some
+    never-compared actions. From the transitive closure of the beats-digraph alone: a
+    finite minimiser exists iff every node is top; the policy is exactly 0 off the top nodes
+    and on πref = 0, positive elsewhere; on the data among top nodes (each top component's
+    own comparisons) the gradient of Eq. 4 vanishes, so every top component sits at its own
+    optimum (for a finite minimiser: the whole gradient vanishes); ``free`` is the
+    mutual-reachability classes of live top nodes in contexts with more than one."""
+    n, size = data.n_actions, data.n_contexts * data.n_actions
+    heads = data.context_index * n + data.winners
+    tails = data.context_index * n + data.losers
+    raw = np.array(draw.draw(st.lists(st.floats(0.05, 1.0), min_size=size, max_size=size)))
+    dropped = np.array(draw.draw(st.lists(st.booleans(), min_size=size, max_size=size)))
+    compared = np.isin(np.arange(size), np.r_[heads, tails])
+    raw = np.where(dropped & ~compared, 0.0, raw).reshape(data.n_contexts, n)
+    raw[raw.sum(1) == 0, 0] = 1.0
+    pi_ref = raw / raw.sum(1, keepdims=True)
+    sol = solve_dpo_empirical(data, pi_ref, tau)
+    adjacency = np.zeros((size, size), dtype=bool)
+    adjacency[heads, tails] = True
+    live = pi_ref.ravel() > 0
+    top, groups = _top_groups(_reachability(adjacency), live, n)
+    assert sol.exists == bool(top.all())
+    policy = sol.policy.ravel()
+    assert (policy[~(top & live)] == 0).all() and (policy[top & live] > 0).all()
+    assert np.isfinite(sol.logits.ravel()[top & live]).all()
+    inner = top[heads] & top[tails]
+    if inner.any():
+        sub = Dataset(data.winners[inner], data.losers[inner], n,
+                      contexts=data.context_index[inner], n_contexts=data.n_contexts)
+        logits = np.where(np.isfinite(sol.logits), sol.logits, 0.0)  # off-top: not in sub
+        _, grad = L.dpo_empirical(logits, sub, pi_ref, tau, return_grad=True)
+        assert np.abs(grad).max() < 1e-10
+    expected = sorted(tuple((v // n, v % n) for v in group) for group in groups)
+    assert sorted(sol.free) == expected and sol.unique == (not groups)
+    if sol.exists:
+        _, grad = L.dpo_empirical(sol.logits, data, pi_ref, tau, return_grad=True)
+        assert np.abs(grad).max() < 1e-10
+
+
+@given(st.integers(2, 6).flatmap(lambda n: st.tuples(
+    preference_matrices(n, 0.0, 1.0), policies(n, full=False), policies(n, full=False))),
+    st.floats(0.05, 20.0))
+def test_ipo_population_partial_support_is_closest_minimiser(problem, tau):
+    """Eq. 14 with µ (and πref) not of full support, derived directly: with
+    Supp(µ) ⊆ Supp(πref), the minimisers are s = log πref + p(·≻µ)/τ + c on Supp(µ) and
+    anything off it; the one closest to log πref keeps s = log πref off Supp(µ) and has
+    Σ_{Supp(µ)} (s − log πref) = 0. The loss Eq. 13 is zero there; unique iff πref has no
+    mass off Supp(µ)."""
+    prefs, mu, pi_ref = problem
+    pi_ref = np.where(mu > 0, pi_ref + 0.1, pi_ref)
+    pi_ref = pi_ref / pi_ref.sum()
+    sol = solve_ipo_population(prefs, mu, pi_ref, tau)
+    support = mu > 0
+    with np.errstate(divide="ignore"):
+        log_ref = np.log(pi_ref)
+    np.testing.assert_array_equal(sol.logits[~support], log_ref[~support])
+    shift = sol.logits[support] - log_ref[support]
+    assert abs(shift.sum()) < 1e-12 * support.sum() * (1 + 1 / tau)
+    assert np.ptp(shift - (prefs @ mu)[support] / tau) < 1e-12 * (1 + 1 / tau)
+    assert L.ipo_population(sol.policy, prefs, mu, pi_ref, tau) < 1e-20 * (1 + 1 / tau**2)
+    off = np.flatnonzero(~support & (pi_ref > 0))
+    assert sol.unique == (off.size == 0)
+    if off.size:
+        assert sol.free == tuple(sorted([tuple(np.flatnonzero(support))]
+                                        + [(int(y),) for y in off]))
+
+
+@given(st.integers(2, 5).flatmap(lambda n: st.tuples(
+    preference_matrices(n, 0.0, 1.0), policies(n, full=False), policies(n))),
+    st.floats(0.1, 5.0), st.booleans())
+def test_dpo_population_partial_support_and_deterministic_prefs(problem, tau, rounded):
+    """Eq. 5 with µ not of full support and (optionally) preferences in {0, 1}: existence
+    and the limit structure from the transitive closure of {µ(y)µ(y′)p(y≻y′) > 0} (actions
+    off Supp(µ) are isolated, hence top and free); with a finite minimiser, the central
+    finite-difference gradient of Eq. 5 (the package's loss) in the logits of Supp(µ)
+    vanishes at the returned policy."""
+    prefs, mu, pi_ref = problem
+    if rounded:
+        upper = np.triu(np.round(prefs), 1)
+        prefs = upper + np.tril(1.0 - upper.T, -1)
+        np.fill_diagonal(prefs, 0.5)
+    n = len(mu)
+    sol = solve_dpo_population(prefs, mu, pi_ref, tau)
+    beats = (mu[:, None] * mu[None, :] * prefs > 0) & ~np.eye(n, dtype=bool)
+    top, groups = _top_groups(_reachability(beats), np.ones(n, dtype=bool), n)
+    assert sol.exists == bool(top.all())
+    assert (sol.policy[~top] == 0).all() and (sol.policy[top] > 0).all()
+    assert sol.free == tuple(sorted(groups)) and sol.unique == (not groups)
+    support = np.flatnonzero(mu > 0)
+    if not sol.exists or support.size < 2:
+        return
+
+    def loss(z):
+        logits = np.log(sol.policy)
+        logits[support] = z
+        pi = np.exp(logits - logits.max())
+        return float(L.dpo_population(pi / pi.sum(), prefs, mu, pi_ref, tau))
+
+    z, eps = np.log(sol.policy[support]), 1e-6
+    fd = [(loss(z + eps * e) - loss(z - eps * e)) / (2 * eps) for e in np.eye(support.size)]
+    assert np.abs(fd).max() < 1e-8
+
+
+def test_dpo_free_representative_is_the_gradient_descent_limit():
+    """a≻b twice, b≻a once, c never compared; πref = (0.5, 0.3, 0.2), τ = 0.5. The BT MLE
+    is r_a − r_b = log 2 (see the two-action test), mean zero: r = (log 2/2, −log 2/2, 0),
+    so the representative is π ∝ πref · (2^{1/(2τ)}, 2^{−1/(2τ)}, 1) = πref · (2, 1/2, 1).
+    Plain gradient descent on Eq. 4 from log πref keeps s_a + s_b and s_c fixed (each
+    component's gradient sums to zero), so it converges to the same policy."""
+    data = Dataset([0, 0, 1], [1, 1, 0], 3)
+    ref = np.array([0.5, 0.3, 0.2])
+    sol = solve_dpo_empirical(data, ref, 0.5)
+    expected = ref * [2.0, 0.5, 1.0]
+    np.testing.assert_allclose(sol.policy, expected / expected.sum(), rtol=1e-13)
+    assert sol.exists and not sol.unique and sol.free == ((0, 1), (2,))
+    logits = np.log(ref)
+    for _ in range(3000):
+        logits = logits - 2.0 * L.dpo_empirical(logits, data, ref, 0.5, return_grad=True)[1]
+    descent = np.exp(logits) / np.exp(logits).sum()
+    np.testing.assert_allclose(descent, sol.policy, rtol=1e-10)
+
+
+def test_dpo_logits_stay_finite_when_the_policy_underflows():
+    """a≻b three times, b≻a once: the BT MLE is r_a − r_b = log 3, so at τ = 10⁻³ the
+    finite DPO minimiser has s_a − s_b = log(3)/τ ≈ 1098.6 (uniform πref): π(b) underflows
+    to 0, but the logits must stay finite and exact."""
+    data = Dataset([0, 0, 0, 1], [1, 1, 1, 0], 2)
+    sol = solve_dpo_empirical(data, [0.5, 0.5], 1e-3)
+    assert sol.exists and sol.unique
+    assert sol.logits[0] - sol.logits[1] == pytest.approx(np.log(3) / 1e-3, rel=1e-12)
+    _, grad = L.dpo_empirical(sol.logits, data, [0.5, 0.5], 1e-3, return_grad=True)
+    assert np.abs(grad).max() < 1e-14
+
+
+def test_ipo_empirical_uniqueness_does_not_depend_on_init():
+    """D3: c is never compared and πref(c) > 0, so c's mass is free whatever init is; an
+    init of −∞ on c only picks the member of the family with π(c) = 0."""
+    ref = [0.4, 0.4, 0.2]
+    for init in (None, [0.0, 0.0, -np.inf]):
+        sol = solve_ipo_empirical(paper_dataset("D3"), ref, 1.0, init=init)
+        assert not sol.unique and sol.free == ((0, 1), (2,))
+    assert sol.policy[2] == 0.0
+
+
 def test_bt_population_on_bradley_terry_prefs_recovers_rewards():
     rng = np.random.default_rng(1)
     rewards = rng.normal(size=(3, 5))
@@ -542,7 +720,7 @@ def test_newton_converges_on_lopsided_chain():
 
 def test_bad_inputs_raise_value_errors_naming_the_argument():
     d1 = paper_dataset("D1")
-    with pytest.raises(ValueError, match="pi_ref has shape"):
+    with pytest.raises(ValueError, match=r"pi_ref has shape \(3,\), must be \(4,\) \(n_"):
         solve_ipo_empirical(Dataset([0, 3], [3, 1], 4), U3, 1.0)  # action 3 beyond pi_ref
     with pytest.raises(ValueError, match="pi_ref vanishes"):
         solve_dpo_empirical(d1, [0.5, 0.5, 0.0], 1.0)
@@ -572,3 +750,4 @@ def test_solution_is_frozen():
     assert isinstance(sol, Solution)
     with pytest.raises(AttributeError):
         sol.exists = False
+

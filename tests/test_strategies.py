@@ -112,3 +112,13 @@ def test_same_support_problems(problem):
 def test_preference_problems_rejects_unknown_support():
     with pytest.raises(ValueError, match="support = 'some'"):
         find(pst.preference_problems(support="some"), lambda p: True)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(min_weight=0.0), r"min_weight = 0\.0, must be in \(0, 1\]"),
+    (dict(min_weight=2.0), r"min_weight = 2\.0, must be in \(0, 1\]"),
+    (dict(n_actions=0), r"n_actions = 0, must be >= 1"),
+])
+def test_probability_vectors_reject_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        find(pst.probability_vectors(**kwargs), lambda _: True)

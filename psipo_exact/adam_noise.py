@@ -1,0 +1,98 @@
+"""Mini-batch Adam's stationary noise around a finite optimum (small-lr theory).
+
+Used to explain the Sec. 5.4 runs of Azar et al. (arXiv:2310.12036) that sit beside a finite
+optimum of the empirical DPO (Eq. 4) or IPO (Eq. 17) loss but not exactly on it: near the
+optimum, Adam on mini-batches is preconditioned SGD with gradient noise, an
+Ornstein–Uhlenbeck process whose stationary covariance solves a Lyapunov equation
+(:func:`adam_stationary_covariance`); :func:`softmax_moments` carries that covariance of the
+logits to the mean shift and spread of ``π = softmax(θ)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+from . import _checks
+from .losses import reference_gap, resolve_link
+from .model import Dataset
+
+
+def _link_curvature(link, h, tau):
+    """``ℓ″(h)`` by a central difference of the link's derivative (no second formula)."""
+    step = 1e-5 * np.maximum(1.0, np.abs(h))
+    return (link.grad(h + step, tau) - link.grad(h - step, tau)) / (2 * step)
+
+
+def adam_stationary_covariance(data: Dataset, loss: str, logits, pi_ref, tau, *, lr=0.01,
+                               batch_size=9) -> np.ndarray:
+    """Covariance of the logits of mini-batch Adam around a finite optimum (small-lr theory).
+
+    Near the optimum θ* the mini-batch gradient is ``H δθ + ξ`` with ``H`` the Hessian of the
+    empirical loss (Eq. 4 or 17) and ``ξ`` the multinomial sampling noise, covariance
+    ``Σ = (1/B)(Σ_i p_i a_i a_iᵀ − ḡḡᵀ)``, ``a_i = ℓ′(h_i)(e_{w_i} − e_{l_i})``, ``p_i = 1/N``.
+    Adam's ``√v̂`` settles at the noise level ``σ = √diag Σ``, making it SGD preconditioned
+    by ``P = diag(1/σ)`` with step ``lr``; the stationary covariance ``X`` of θ then solves
+    the Lyapunov equation ``PH X + X (PH)ᵀ = lr · P Σ P`` (first order in lr). Coordinates
+    without noise, and directions the loss does not see (null space of ``H``), do not move.
+
+    Parameters
+    ----------
+    data : Dataset
+        One context.
+    loss : str
+    logits : array_like, shape (n,)
+        The finite optimum θ* (e.g. ``Solution.logits``).
+    pi_ref : array_like, shape (n,)
+    tau : float
+    lr : float
+    batch_size : int
+
+    Returns
+    -------
+    ndarray, shape (n, n)
+    """
+    link = resolve_link(loss)
+    theta = _checks.as_float_array(logits, "logits", min_ndim=1)
+    inc = data.incidence.toarray()
+    h = inc @ theta - reference_gap(data, pi_ref)
+    p = 1.0 / len(data)
+    per = inc * link.grad(h, tau)[:, None]
+    mean = p * per.sum(axis=0)
+    cov = (p * per.T @ per - np.outer(mean, mean)) / batch_size
+    hess = p * inc.T @ (inc * _link_curvature(link, h, tau)[:, None])
+    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    noisy = sd > 1e-300
+    n = theta.size
+    out = np.zeros((n, n))
+    if not noisy.any():
+        return out
+    idx = np.flatnonzero(noisy)
+    h_s, cov_s, pre = hess[np.ix_(idx, idx)], cov[np.ix_(idx, idx)], np.diag(1.0 / sd[idx])
+    eigval, eigvec = np.linalg.eigh(h_s)
+    basis = eigvec[:, eigval > 1e-12 * max(eigval.max(), 1e-300)]
+    if basis.shape[1] == 0:
+        return out
+    a = basis.T @ pre @ h_s @ basis
+    q = lr * basis.T @ pre @ cov_s @ pre @ basis
+    x = basis @ linalg.solve_continuous_lyapunov(a, q) @ basis.T
+    out[np.ix_(idx, idx)] = (x + x.T) / 2
+    return out
+
+
+def softmax_moments(logits, cov) -> tuple[np.ndarray, np.ndarray]:
+    """Second-order mean shift and standard deviation of ``π = softmax(θ)`` for θ ~ (θ*, X).
+
+    ``E π ≈ π* + ½ Σ_jk ∂²π/∂θ_j∂θ_k X_jk`` and ``sd π ≈ √diag(J X Jᵀ)``, ``J = diag π − ππᵀ``.
+    """
+    theta = np.asarray(logits, dtype=float)
+    pi = np.exp(theta - theta.max())
+    pi /= pi.sum()
+    n = pi.size
+    eye = np.eye(n)
+    jac = np.diag(pi) - np.outer(pi, pi)
+    # ∂²π_i/∂θ_j∂θ_k = π_i[(δ_ij − π_j)(δ_ik − π_k) − π_j(δ_jk − π_k)]
+    d2 = pi[:, None, None] * ((eye - pi)[:, :, None] * (eye - pi)[:, None, :]
+                              - pi[None, :, None] * (eye - pi)[None, :, :])
+    shift = 0.5 * np.einsum("ijk,jk->i", d2, cov)
+    return shift, np.sqrt(np.clip(np.diag(jac @ cov @ jac.T), 0.0, None))
