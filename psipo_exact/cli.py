@@ -15,7 +15,9 @@ import os
 import sys
 from pathlib import Path
 
-from . import experiments, plotting
+import numpy as np
+
+from . import experiments, plotting, report
 from ._io import write_files
 
 
@@ -31,12 +33,13 @@ class _UsageError(Exception):
 
 
 def _csv_text(columns: dict) -> str:
+    """CSV of equal-length columns (name → values); floats written exactly (``repr``)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    names = list(columns)
-    writer.writerow(names)
-    for row in zip(*(columns[k] for k in names)):
-        writer.writerow([repr(float(v)) for v in row])
+    writer.writerow(list(columns))
+    for row in zip(*columns.values()):
+        writer.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v
+                         for v in row])
     return buf.getvalue()
 
 
@@ -99,28 +102,14 @@ def _validated_sampled_args(args) -> dict:
 
 def _sampled_outputs(settings: dict, *, progress: bool) -> dict:
     """Sec. 5.4: Figures 1/2 with exact overlays, summary.csv and summary.md (name → writer)."""
-    from . import report
-
     exp = experiments.run_sampled_experiment(
         settings["figures"], settings["taus"], settings["seeds"], steps=settings["steps"],
         batch_size=settings["batch_size"], lr=settings["lr"], progress=progress)
     outputs = {f"figure{figure}.png": _png_writer(plotting.plot_sampled_figure(exp, figure))
                for figure in settings["figures"]}
-    outputs["summary.csv"] = _text_writer(_summary_csv_text(exp.rows))
+    outputs["summary.csv"] = _text_writer(_csv_text(report.summary_columns(exp.rows)))
     outputs["summary.md"] = _text_writer(report.summary_markdown(exp))
     return outputs
-
-
-def _summary_csv_text(rows: list[dict]) -> str:
-    from . import report
-
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    columns = report.summary_columns(rows)
-    writer.writerow(list(columns))
-    for row in zip(*columns.values()):
-        writer.writerow([repr(v) if isinstance(v, float) else v for v in row])
-    return buf.getvalue()
 
 
 def _add_reproduce(sub) -> None:
