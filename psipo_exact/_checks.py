@@ -27,6 +27,16 @@ def _fmt(index: tuple[int, ...]) -> str:
     return "[" + ", ".join(str(i) for i in index) + "]"
 
 
+def _asarray(x, name: str, kind: str) -> np.ndarray:
+    """``np.asarray(x)``, with strings, None and ragged nested lists named as ``name`` errors."""
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be {kind}, got {type(x).__name__}")
+    try:
+        return np.asarray(x)
+    except Exception as exc:  # ragged nested lists and the like
+        raise ValueError(f"{name} must be {kind} (rectangular): {exc}") from None
+
+
 def as_float_array(x, name: str, *, min_ndim: int = 0, allow_inf: bool = False) -> np.ndarray:
     """Convert ``x`` to a float64 array, rejecting non-numeric, NaN and (optionally) ±inf.
 
@@ -37,12 +47,7 @@ def as_float_array(x, name: str, *, min_ndim: int = 0, allow_inf: bool = False) 
     ValueError
         If ``x`` has fewer than ``min_ndim`` axes, or contains NaN, or ±inf when not allowed.
     """
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}")
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged nested lists and the like
-        raise ValueError(f"{name} must be a rectangular numeric array: {exc}") from None
+    arr = _asarray(x, name, "a numeric array")
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):
@@ -141,12 +146,7 @@ def positive_int(value, name: str, *, minimum: int = 1) -> int:
 
 def index_array(x, name: str) -> np.ndarray:
     """Validate a one-dimensional array of integer indices."""
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be an array of integers, got {type(x).__name__}")
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged nested lists and the like
-        raise ValueError(f"{name} must be a one-dimensional array of integers: {exc}") from None
+    arr = _asarray(x, name, "an array of integers")
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):

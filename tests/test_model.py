@@ -187,7 +187,7 @@ def test_win_counts_match_loop(ds):
     (dict(winners=[0], losers=[1], n_actions=2, action_names=("a",)), ValueError,
      r"action_names has 1 labels, n_actions is 2"),
     (dict(winners=[[0], [1, 0]], losers=[1, 0], n_actions=2), ValueError,
-     r"winners must be a one-dimensional array of integers"),
+     r"winners must be an array of integers \(rectangular\)"),
     (dict(winners=[0.0, 1e30], losers=[1, 0], n_actions=2), ValueError,
      r"winners\[1\] = 1e\+30, must be an index of int64 size"),
     (dict(winners=[0], losers=[np.inf], n_actions=2), ValueError,
