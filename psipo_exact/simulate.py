@@ -386,7 +386,8 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
         the leading axes broadcasting over (loss, dataset, tau, seed). ``seeds`` then only
         label the seed axis.
     progress : bool, default False
-        Show a tqdm progress bar.
+        Show a tqdm progress bar (``tqdm.auto``; as tqdm does with ``disable=None``, no bar
+        is drawn when the output stream is not a terminal, e.g. in logs and CI).
     pi_ref : array_like, optional
         Reference policy πref, shape ``logits_shape``; default uniform.
 
