@@ -17,6 +17,7 @@ from .closed_form import (
     regularised_objective,
     rlhf_objective,
     rlhf_policy,
+    softmax_policy,
     total_preference,
 )
 from .model import Dataset, PreferenceModel, bradley_terry_prefs, paper_dataset
@@ -65,6 +66,7 @@ __all__ = [
     "rlhf_policy",
     "SimulationResult",
     "simulate",
+    "softmax_policy",
     "Solution",
     "fit_bradley_terry",
     "solve_dpo_empirical",

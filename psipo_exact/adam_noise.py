@@ -14,6 +14,7 @@ import numpy as np
 from scipy import linalg
 
 from . import _checks
+from .closed_form import softmax_policy
 from .losses import reference_gap, resolve_link
 from .model import Dataset
 
@@ -85,9 +86,7 @@ def softmax_moments(logits, cov) -> tuple[np.ndarray, np.ndarray]:
 
     ``E π ≈ π* + ½ Σ_jk ∂²π/∂θ_j∂θ_k X_jk`` and ``sd π ≈ √diag(J X Jᵀ)``, ``J = diag π − ππᵀ``.
     """
-    theta = np.asarray(logits, dtype=float)
-    pi = np.exp(theta - theta.max())
-    pi /= pi.sum()
+    pi = softmax_policy(logits)
     n = pi.size
     eye = np.eye(n)
     jac = np.diag(pi) - np.outer(pi, pi)

@@ -220,6 +220,25 @@ def gibbs_policy(pi_ref, g, tau) -> np.ndarray:
     return np.exp(gibbs_log_policy(pi_ref, g, tau))
 
 
+def softmax_policy(logits) -> np.ndarray:
+    """The softmax parametrisation ``π_θ = softmax(θ)`` (Sec. 5.4; Theorem 2's ``π_s``).
+
+    On the last axis; ``−∞`` logits get probability 0, and if some logits are ``+∞`` they share
+    all the mass equally. It is :func:`gibbs_policy` with a uniform πref and τ = 1.
+
+    Parameters
+    ----------
+    logits : array_like, shape (..., n)
+
+    Returns
+    -------
+    ndarray, shape (..., n)
+    """
+    logits = _checks.as_float_array(logits, "logits", min_ndim=1, allow_inf=True)
+    n = logits.shape[-1]
+    return gibbs_policy(np.full(n, 1.0 / n), logits, 1.0)
+
+
 def psipo_policy(prefs, mu, pi_ref, tau, psi: PsiLike = "identity") -> np.ndarray:
     """The maximiser of the ΨPO objective (Eq. 6): ``π* ∝ πref exp(g / τ)``, Eq. 7.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .closed_form import softmax_policy
 from .experiments import REACHED_TOL, SampledExperiment, d3_analysis
 
 
@@ -198,9 +199,7 @@ def _ipo_closed_form_holds(x) -> bool:
     """IPO on {a≻b, b≻c} with uniform πref: h_ab = h_bc = 1/(2τ) exactly (a consistent tree),
     so π* ∝ (e^{1/τ}, e^{1/(2τ)}, 1); checked against the solver's numbers."""
     tau = np.asarray(x["tau"], dtype=float)[:, None]
-    logits = np.array([1.0, 0.5, 0.0]) / tau
-    closed = np.exp(logits - logits.max(axis=1, keepdims=True))
-    closed /= closed.sum(axis=1, keepdims=True)
+    closed = softmax_policy(np.array([1.0, 0.5, 0.0]) / tau)
     return x["exact_policy"].shape == closed.shape and bool(
         np.allclose(x["exact_policy"], closed, rtol=1e-9, atol=1e-300))
 

@@ -43,6 +43,7 @@ import numpy as np
 from scipy import stats
 
 from . import _checks
+from .closed_form import softmax_policy
 from .losses import reference_gap, resolve_link
 from .model import Dataset
 
@@ -345,11 +346,6 @@ def record_steps(steps: int, record_every: int) -> np.ndarray:
     return rec if rec[-1] == steps else np.append(rec, steps)
 
 
-def _softmax(theta: np.ndarray) -> np.ndarray:
-    z = np.exp(theta - theta.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
-
-
 def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.01, b1=0.9,
              b2=0.999, eps=1e-8, init=None, record_every=10, batches=None, progress=False,
              pi_ref=None) -> SimulationResult:
@@ -627,5 +623,5 @@ def _result(recorded, rec_steps, loss_names, data, tau, seeds, logits_shape):
         coords["context"] = tuple(range(logits_shape[0]))
         dims += ("context",)
     coords["action"] = tuple(actions)
-    return SimulationResult(probs=_softmax(logits), logits=logits, steps=rec_steps,
+    return SimulationResult(probs=softmax_policy(logits), logits=logits, steps=rec_steps,
                             coords=coords, dims=dims + ("action",))

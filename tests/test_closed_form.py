@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from scipy.special import expit, logsumexp, rel_entr
 
 import psipo_exact as P
@@ -692,3 +693,17 @@ def test_gibbs_is_a_distribution_for_any_tau_and_g(pi_ref, data, tau):
     if top.any():
         np.testing.assert_allclose(pi, np.where(top, pi_ref, 0.0) / pi_ref[top].sum(),
                                    rtol=1e-14, atol=0)
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 6), elements=st.floats(-700, 700)))
+def test_softmax_policy_is_the_softmax(logits):
+    """π_θ = softmax(θ) (Sec. 5.4), against the textbook formula where it does not overflow."""
+    z = np.exp(logits - logits.max())
+    np.testing.assert_allclose(P.softmax_policy(logits), z / z.sum(), rtol=1e-12, atol=1e-300)
+
+
+def test_softmax_policy_infinite_logits():
+    np.testing.assert_array_equal(P.softmax_policy([0.0, -np.inf, 1.0])[1], 0.0)
+    np.testing.assert_array_equal(P.softmax_policy([np.inf, 3.0, np.inf]), [0.5, 0.0, 0.5])
+    with pytest.raises(ValueError, match="logits"):
+        P.softmax_policy([0.0, np.nan])
