@@ -106,14 +106,28 @@ def preference_matrix(prefs) -> np.ndarray:
     return arr
 
 
-def tau(value) -> np.ndarray:
+def tau(value, name: str = "tau") -> np.ndarray:
     """Validate the regularisation strength τ: finite and > 0 (scalar or array)."""
-    arr = as_float_array(value, "tau")
+    arr = as_float_array(value, name)
     bad = arr <= 0
     if bad.any():
         i = _where(bad) if arr.ndim else ()
-        raise ValueError(f"tau{_fmt(i) if i else ''} = {arr[i]}, must be > 0")
+        raise ValueError(f"{name}{_fmt(i) if i else ''} = {arr[i]}, must be > 0")
     return arr
+
+
+def real_in_range(value, name: str, low: float, high: float, *, closed_low: bool = True,
+                  closed_high: bool = False) -> float:
+    """Validate a finite real scalar in the interval from ``low`` to ``high`` (bools rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    ok_low = value >= low if closed_low else value > low
+    ok_high = value <= high if closed_high else value < high
+    if not (np.isfinite(value) and ok_low and ok_high):
+        lo, hi = "[" if closed_low else "(", "]" if closed_high else ")"
+        raise ValueError(f"{name} = {value}, must be in {lo}{low}, {high}{hi}")
+    return value
 
 
 def n_actions_match(n: int, **arrays: np.ndarray) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import experiments, plotting, report
+from . import _checks, experiments, plotting, report
 from ._io import write_files
 
 
@@ -86,16 +86,11 @@ def _cmd_reproduce(args) -> int:
 def _validated_sampled_args(args) -> dict:
     """Check every Sec. 5.4 option before anything is computed or written."""
     figures = experiments.validate_figures(args.figure)
-    taus = [float(t) for t in args.taus]
-    for tau in taus:
-        if not (tau > 0 and tau != float("inf")):
-            raise ValueError(f"--taus value {tau} is invalid, must be finite and > 0")
+    taus = _checks.tau(args.taus, "--taus").tolist()
     for name, value in (("--seeds", args.seeds), ("--steps", args.steps),
                         ("--batch-size", args.batch_size)):
-        if value < 1:
-            raise ValueError(f"{name} = {value}, must be >= 1")
-    if not (args.lr > 0 and args.lr != float("inf")):
-        raise ValueError(f"--lr = {args.lr}, must be finite and > 0")
+        _checks.positive_int(value, name)
+    _checks.real_in_range(args.lr, "--lr", 0.0, np.inf, closed_low=False)
     return dict(figures=figures, taus=tuple(dict.fromkeys(taus)), seeds=args.seeds,
                 steps=args.steps, batch_size=args.batch_size, lr=args.lr)
 

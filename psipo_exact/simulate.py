@@ -179,17 +179,13 @@ def _no_duplicates(labels, name: str) -> None:
 
 
 def _validated_taus(taus) -> np.ndarray:
-    tau = _checks.as_float_array(taus, "taus")
+    tau = _checks.tau(taus, "taus")
     if tau.ndim > 1:
         raise ValueError(f"taus must be a number or a one-dimensional sequence, got shape "
                          f"{tau.shape}")
     tau = np.atleast_1d(tau)
     if tau.size == 0:
         raise ValueError("taus is empty: give at least one tau")
-    bad = tau <= 0
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(f"taus[{i}] = {tau[i]}, must be > 0")
     _no_duplicates(tau.tolist(), "taus")
     return tau
 
@@ -208,18 +204,6 @@ def _validated_seeds(seeds) -> tuple[int, ...]:
     seeds = tuple(int(s) for s in seeds)
     _no_duplicates(seeds, "seeds")
     return seeds
-
-
-def _real(value, name: str, low: float, high: float, *, closed_low=True, closed_high=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    ok_low = value >= low if closed_low else value > low
-    ok_high = value <= high if closed_high else value < high
-    if not (np.isfinite(value) and ok_low and ok_high):
-        lo, hi = "[" if closed_low else "(", "]" if closed_high else ")"
-        raise ValueError(f"{name} = {value}, must be in {lo}{low}, {high}{hi}")
-    return value
 
 
 def _validated_init(init, run_shape, logits_shape) -> np.ndarray:
@@ -403,9 +387,9 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     steps = _checks.positive_int(steps, "steps")
     batch_size = _checks.positive_int(batch_size, "batch_size")
     record_every = _checks.positive_int(record_every, "record_every")
-    lr = _real(lr, "lr", 0.0, np.inf, closed_low=False)
-    b1, b2 = _real(b1, "b1", 0.0, 1.0), _real(b2, "b2", 0.0, 1.0)
-    eps = _real(eps, "eps", 0.0, np.inf)
+    lr = _checks.real_in_range(lr, "lr", 0.0, np.inf, closed_low=False)
+    b1, b2 = _checks.real_in_range(b1, "b1", 0.0, 1.0), _checks.real_in_range(b2, "b2", 0.0, 1.0)
+    eps = _checks.real_in_range(eps, "eps", 0.0, np.inf)
     if not isinstance(progress, bool):
         raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
     logits_shape = next(iter(data.values())).logits_shape
