@@ -130,6 +130,14 @@ def real_in_range(value, name: str, low: float, high: float, *, closed_low: bool
     return value
 
 
+def support_covered(mu: np.ndarray, pi_ref: np.ndarray) -> None:
+    """Check Supp(µ) ⊆ Supp(πref), which the population losses (Eq. 5, 13, 16) need."""
+    uncovered = (mu > 0) & (pi_ref == 0)
+    if uncovered.any():
+        i = list(_where(uncovered))
+        raise ValueError(f"pi_ref{i} = 0 but mu{i} > 0: the losses need Supp(mu) ⊆ Supp(pi_ref)")
+
+
 def n_actions_match(n: int, **arrays: np.ndarray) -> None:
     """Check that every named array has ``n`` entries on its last axis."""
     for name, arr in arrays.items():

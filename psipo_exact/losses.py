@@ -47,10 +47,7 @@ def _policy_log_ratio(pi, pi_ref, mu: np.ndarray) -> np.ndarray:
     )
     shape = lead + mu.shape[-1:]
     pi, pi_ref, mu = (np.broadcast_to(a, shape) for a in (pi, pi_ref, mu))
-    uncovered = (mu > 0) & (pi_ref == 0)
-    if uncovered.any():
-        i = [int(k) for k in np.argwhere(uncovered)[0]]
-        raise ValueError(f"pi_ref{i} = 0 but mu{i} > 0: the losses need Supp(mu) ⊆ Supp(pi_ref)")
+    _checks.support_covered(mu, pi_ref)
     return np.where(mu > 0, _log(pi) - _log(np.where(mu > 0, pi_ref, 1.0)), 0.0)
 
 

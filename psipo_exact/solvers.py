@@ -388,10 +388,7 @@ def _population_inputs(prefs, mu, pi_ref):
     lead = _checks.broadcastable(
         ("prefs", prefs.shape[:-2]), ("mu", mu.shape[:-1]), ("pi_ref", pi_ref.shape[:-1])
     )
-    uncovered = (mu > 0) & (pi_ref == 0)
-    if uncovered.any():
-        i = [int(k) for k in np.argwhere(np.broadcast_to(uncovered, lead + mu.shape[-1:]))[0]]
-        raise ValueError(f"pi_ref{i} = 0 but mu{i} > 0: the losses need Supp(mu) ⊆ Supp(pi_ref)")
+    _checks.support_covered(*np.broadcast_arrays(mu, pi_ref))
     return prefs, mu, pi_ref, lead
 
 
