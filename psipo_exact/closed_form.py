@@ -154,10 +154,15 @@ def gibbs_log_policy(pi_ref, g, tau) -> np.ndarray:
     ValueError
         If every action of some row has ``πref = 0`` or ``g = −∞`` (no policy exists).
     """
+    return _gibbs_log_policy(pi_ref, g, tau, "g")
+
+
+def _gibbs_log_policy(pi_ref, g, tau, g_name: str) -> np.ndarray:
+    """:func:`gibbs_log_policy`, with errors about ``g`` naming it ``g_name``."""
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
-    g = _checks.as_float_array(g, "g", min_ndim=1, allow_inf=True)
-    _checks.n_actions_match(pi_ref.shape[-1], g=g)
-    lead = _checks.broadcastable(("pi_ref", pi_ref.shape[:-1]), ("g", g.shape[:-1]))
+    g = _checks.as_float_array(g, g_name, min_ndim=1, allow_inf=True)
+    _checks.n_actions_match(pi_ref.shape[-1], **{g_name: g})
+    lead = _checks.broadcastable(("pi_ref", pi_ref.shape[:-1]), (g_name, g.shape[:-1]))
     t, lead = _tau_for(tau, lead)
     shape = lead + pi_ref.shape[-1:]
     pi_ref, g = np.broadcast_to(pi_ref, shape), np.broadcast_to(g, shape)
@@ -270,10 +275,7 @@ def rlhf_policy(rewards, pi_ref, tau) -> np.ndarray:
     -------
     ndarray, shape (..., n)
     """
-    rewards = _checks.as_float_array(rewards, "rewards", min_ndim=1, allow_inf=True)
-    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
-    _checks.n_actions_match(pi_ref.shape[-1], rewards=rewards)
-    return gibbs_policy(pi_ref, rewards, tau)
+    return np.exp(_gibbs_log_policy(pi_ref, rewards, tau, "rewards"))
 
 
 def _kl_terms(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -347,12 +349,17 @@ def regularised_objective(pi, f, pi_ref, tau, rho=None) -> np.ndarray:
         If the value is undefined (∞ − ∞: π puts mass on ``f = +∞`` and on ``f = −∞``, or
         on ``f = +∞`` and outside Supp(πref)).
     """
+    return _regularised_objective(pi, f, pi_ref, tau, rho, "f")
+
+
+def _regularised_objective(pi, f, pi_ref, tau, rho, f_name: str) -> np.ndarray:
+    """:func:`regularised_objective`, with errors about ``f`` naming it ``f_name``."""
     pi = _checks.probability_vector(pi, "pi")
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
-    f = _checks.as_float_array(f, "f", min_ndim=1, allow_inf=True)
-    _checks.n_actions_match(pi.shape[-1], pi_ref=pi_ref, f=f)
+    f = _checks.as_float_array(f, f_name, min_ndim=1, allow_inf=True)
+    _checks.n_actions_match(pi.shape[-1], pi_ref=pi_ref, **{f_name: f})
     lead = _checks.broadcastable(
-        ("pi", pi.shape[:-1]), ("pi_ref", pi_ref.shape[:-1]), ("f", f.shape[:-1])
+        ("pi", pi.shape[:-1]), ("pi_ref", pi_ref.shape[:-1]), (f_name, f.shape[:-1])
     )
     t, lead = _tau_for(tau, lead)
     charged = (pi > 0) & np.ones_like(f, dtype=bool)
@@ -362,7 +369,7 @@ def regularised_objective(pi, f, pi_ref, tau, rho=None) -> np.ndarray:
     if (plus & (minus | np.isinf(kl))).any():
         raise ValueError(
             "the objective is undefined (inf - inf): pi puts mass on an action with "
-            "f = +inf and on one with f = -inf or outside Supp(pi_ref)"
+            f"{f_name} = +inf and on one with {f_name} = -inf or outside Supp(pi_ref)"
         )
     with np.errstate(invalid="ignore"):
         reward = np.sum(np.where(charged & np.isfinite(f), pi * f, 0.0), axis=-1)
@@ -408,10 +415,7 @@ def rlhf_objective(pi, rewards, pi_ref, tau, rho=None):
     -------
     ndarray
     """
-    pi = _checks.probability_vector(pi, "pi")
-    rewards = _checks.as_float_array(rewards, "rewards", min_ndim=1, allow_inf=True)
-    _checks.n_actions_match(pi.shape[-1], rewards=rewards)
-    return regularised_objective(pi, rewards, pi_ref, tau, rho)
+    return _regularised_objective(pi, rewards, pi_ref, tau, rho, "rewards")
 
 
 def total_preference(pi, prefs, mu, rho=None) -> np.ndarray:
