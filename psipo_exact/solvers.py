@@ -466,8 +466,13 @@ def _ipo_population_gradient(logits, pi_ref, against, mu, t) -> float:
 # --------------------------------------------------------------------------- IPO, empirical
 
 
-def _context_pi_ref(pi_ref, data: Dataset) -> np.ndarray:
-    """Validate πref for ``data``: shape (n,) (shared by all contexts) or ``logits_shape``."""
+def _context_pi_ref(pi_ref, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Validate πref for ``data``: shape (n,) (shared by all contexts) or ``logits_shape``.
+
+    Returns πref broadcast to ``logits_shape`` and the per-datum gaps
+    ``log πref(y_w) − log πref(y_l)`` (:func:`~psipo_exact.losses.reference_gap`, which
+    raises if πref vanishes on a compared action).
+    """
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     if pi_ref.shape not in {data.logits_shape, (data.n_actions,)}:
         allowed = f"{(data.n_actions,)} (n_actions of the dataset)"
@@ -475,8 +480,7 @@ def _context_pi_ref(pi_ref, data: Dataset) -> np.ndarray:
             allowed += f" or {data.logits_shape} (n_contexts, n_actions)"
         raise ValueError(f"pi_ref has shape {pi_ref.shape}, must be {allowed}")
     pi_ref = np.broadcast_to(pi_ref, data.logits_shape)
-    reference_gap(data, pi_ref)  # raises if πref vanishes on a compared action
-    return pi_ref
+    return pi_ref, reference_gap(data, pi_ref)
 
 
 def _nodes(data: Dataset) -> tuple[np.ndarray, np.ndarray, int]:
@@ -529,11 +533,9 @@ def solve_ipo_empirical(data: Dataset, pi_ref, tau, init=None) -> Solution:
     """
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
-    pi_ref = _context_pi_ref(pi_ref, data)
+    pi_ref, gap = _context_pi_ref(pi_ref, data)
     t = _tau_axes(tau, data)
     heads, tails, size = _nodes(data)
-    log_ref = _log(pi_ref).ravel()
-    gap = log_ref[heads] - log_ref[tails]
     ones = np.ones(heads.size)
     lap = _laplacian(heads, tails, ones, size)
     n_comp, labels = connected_components(lap, directed=False)
@@ -543,7 +545,7 @@ def solve_ipo_empirical(data: Dataset, pi_ref, tau, init=None) -> Solution:
     solved = _laplacian_solve(lap, labels, rhs)
     shape = t.shape[: t.ndim - len(data.logits_shape)] + data.logits_shape
     theta = (solved[:, 0] / (2 * t.reshape(-1, 1)) + solved[:, 1]).reshape(shape)
-    start = _start_logits(init, log_ref.reshape(data.logits_shape), shape, degree)
+    start = _start_logits(init, _log(pi_ref), shape, degree)
     logits = _shift_to_mean(theta, start, labels, n_comp)
     residual = _normal_residual(lap, logits.reshape(-1, size), rhs, t.reshape(-1), degree > 0)
     # Mass can sit on compared actions, on πref's support and wherever init is finite;
@@ -869,7 +871,7 @@ def solve_dpo_empirical(data: Dataset, pi_ref, tau) -> Solution:
     """
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
-    pi_ref = _context_pi_ref(pi_ref, data)
+    pi_ref, _ = _context_pi_ref(pi_ref, data)
     t = _tau_axes(tau, data)[..., 0]
     fit = _bt_fit(*_data_edges(data))
     lead, n = data.logits_shape[:-1], data.n_actions
