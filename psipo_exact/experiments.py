@@ -14,6 +14,7 @@ of these numbers is :mod:`psipo_exact.report`.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -195,22 +196,20 @@ def summarise(result: SimulationResult, exact: dict, datasets: dict, pi_ref, set
     mean, half = result.mean_ci()
     actions = result.coords["action"]
     rows = []
-    for di, name in enumerate(result.coords["dataset"]):
-        for li, loss in enumerate(result.coords["loss"]):
-            for ti, tau in enumerate(result.coords["tau"]):
-                sol = exact[(name, loss, tau)]
-                row = dict(dataset=name, loss=loss, tau=tau)
-                for ai, a in enumerate(actions):
-                    row[f"mean_{a}"] = float(mean[li, di, ti, -1, ai])
-                    row[f"ci95_{a}"] = float(half[li, di, ti, -1, ai])
-                    row[f"exact_{a}"] = float(sol.policy[ai])
-                row.update(exact_exists=bool(sol.exists), exact_unique=bool(sol.unique))
-                final = mean[li, di, ti, -1]
-                row["distance"] = float(np.max(np.abs(final - sol.policy)))
-                row["reached"] = bool(row["distance"] <= tol)
-                row.update(_mechanism(result, (li, di, ti), datasets[name], loss, tau, sol,
-                                      pi_ref, settings))
-                rows.append(row)
+    coords = (enumerate(result.coords[axis]) for axis in ("dataset", "loss", "tau"))
+    for (di, name), (li, loss), (ti, tau) in itertools.product(*coords):
+        sol = exact[(name, loss, tau)]
+        final = mean[li, di, ti, -1]
+        row = dict(dataset=name, loss=loss, tau=tau)
+        for ai, a in enumerate(actions):
+            row.update({f"mean_{a}": float(final[ai]), f"ci95_{a}": float(half[li, di, ti, -1, ai]),
+                        f"exact_{a}": float(sol.policy[ai])})
+        row.update(exact_exists=bool(sol.exists), exact_unique=bool(sol.unique))
+        row["distance"] = float(np.max(np.abs(final - sol.policy)))
+        row["reached"] = bool(row["distance"] <= tol)
+        row.update(_mechanism(result, (li, di, ti), datasets[name], loss, tau, sol, pi_ref,
+                              settings))
+        rows.append(row)
     return rows
 
 
