@@ -19,7 +19,7 @@ install: $(STAMP)
 # Notebooks run on the kernel of this venv, whatever kernels the user has installed elsewhere.
 test: $(STAMP)
 	$(BIN)/ruff check psipo_exact tests benchmarks
-	JUPYTER_DATA_DIR=$(CURDIR)/$(VENV)/share/jupyter MPLBACKEND=Agg \
+	JUPYTER_DATA_DIR=$(CURDIR)/$(VENV)/share/jupyter \
 		$(BIN)/python -m pytest tests --nbmake notebooks -p no:cacheprovider
 
 reproduce: $(STAMP)

@@ -72,6 +72,9 @@ def _check_out_dir(out: Path) -> None:
 
 
 def _cmd_reproduce(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, headless: the one place a backend is chosen
     settings = _validated_sampled_args(args)
     out = Path(args.out)
     _check_out_dir(out)

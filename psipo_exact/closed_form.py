@@ -11,49 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks
+from . import _base, _checks
 from .psi import PsiLike, resolve_psi
-
-
-def _log(x: np.ndarray) -> np.ndarray:
-    """Natural log with log(0) = −∞ and no divide warning."""
-    with np.errstate(divide="ignore"):
-        return np.log(x)
-
-
-def _tau_for(tau, lead: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Validate τ and broadcast it against the leading shape ``lead`` of the other inputs."""
-    t = _checks.tau(tau)
-    shape = _checks.broadcastable(("inputs", lead), ("tau", t.shape))
-    return t, shape
-
-
-def _validated_prefs_mu(prefs, mu) -> tuple[np.ndarray, np.ndarray]:
-    prefs = _checks.preference_matrix(prefs)
-    mu = _checks.probability_vector(mu, "mu")
-    _checks.n_actions_match(prefs.shape[-1], mu=mu)
-    _checks.broadcastable(("prefs", prefs.shape[:-2]), ("mu", mu.shape[:-1]))
-    return prefs, mu
-
-
-def _reduce_contexts(values: np.ndarray, rho) -> np.ndarray:
-    """E_{x∼ρ}[values] over the last axis (the context axis) when ``rho`` is given."""
-    if rho is None:
-        return values
-    rho = _checks.probability_vector(rho, "rho")
-    if rho.ndim != 1 or values.ndim == 0 or values.shape[-1] != rho.shape[0]:
-        raise ValueError(
-            f"rho has shape {rho.shape}, but the context axis (last leading axis) of the "
-            f"inputs has shape {values.shape[-1:] if values.ndim else ()}"
-        )
-    # Contexts with ρ(x) = 0 do not count, even where the value is ±∞ (0·∞ = 0).
-    values = np.where(rho > 0, values, 0.0)
-    if (np.isposinf(values).any(-1) & np.isneginf(values).any(-1)).any():
-        raise ValueError(
-            "the expectation over rho is undefined (inf - inf): one context with rho > 0 "
-            "has value +inf and another -inf"
-        )
-    return values @ rho
 
 
 def preference_against(prefs, mu) -> np.ndarray:
@@ -70,7 +29,7 @@ def preference_against(prefs, mu) -> np.ndarray:
     -------
     ndarray, shape (..., n)
     """
-    prefs, mu = _validated_prefs_mu(prefs, mu)
+    prefs, mu = _base.validated_prefs_mu(prefs, mu)
     return np.einsum("...ij,...j->...i", prefs, mu)
 
 
@@ -99,7 +58,7 @@ def expected_psi(prefs, mu, psi: PsiLike = "identity") -> np.ndarray:
         If one ``g(y)`` would combine +∞ and −∞ (y beats one action of Supp(µ) and loses to
         another with certainty): the sum is undefined, and the message names the actions.
     """
-    prefs, mu = _validated_prefs_mu(prefs, mu)
+    prefs, mu = _base.validated_prefs_mu(prefs, mu)
     fn = resolve_psi(psi)
     with np.errstate(all="ignore"):
         values = np.asarray(fn(prefs), dtype=np.float64)
@@ -163,11 +122,11 @@ def _gibbs_log_policy(pi_ref, g, tau, g_name: str) -> np.ndarray:
     g = _checks.as_float_array(g, g_name, min_ndim=1, allow_inf=True)
     _checks.n_actions_match(pi_ref.shape[-1], **{g_name: g})
     lead = _checks.broadcastable(("pi_ref", pi_ref.shape[:-1]), (g_name, g.shape[:-1]))
-    t, lead = _tau_for(tau, lead)
+    t, lead = _base.tau_for(tau, lead)
     shape = lead + pi_ref.shape[-1:]
     pi_ref, g = np.broadcast_to(pi_ref, shape), np.broadcast_to(g, shape)
     t = np.broadcast_to(t, lead)[..., None]
-    log_ref = _log(pi_ref)
+    log_ref = _base.log(pi_ref)
     support = (pi_ref > 0) & ~np.isneginf(g)
     empty = ~support.any(-1)
     if empty.any():
@@ -291,7 +250,7 @@ def _kl_terms(p: np.ndarray, q: np.ndarray) -> np.ndarray:
         series = ts * series
         ratio = p / q
         log_ratio = np.where(
-            (ratio > 0) & np.isfinite(ratio), np.log(ratio), _log(p) - _log(q)
+            (ratio > 0) & np.isfinite(ratio), np.log(ratio), _base.log(p) - _base.log(q)
         )
         direct = np.where(p > 0, p * log_ratio, 0.0) - p + q
         terms = np.where(small, q * series, direct)
@@ -361,7 +320,7 @@ def _regularised_objective(pi, f, pi_ref, tau, rho, f_name: str) -> np.ndarray:
     lead = _checks.broadcastable(
         ("pi", pi.shape[:-1]), ("pi_ref", pi_ref.shape[:-1]), (f_name, f.shape[:-1])
     )
-    t, lead = _tau_for(tau, lead)
+    t, lead = _base.tau_for(tau, lead)
     charged = (pi > 0) & np.ones_like(f, dtype=bool)
     plus = (charged & np.isposinf(f)).any(-1)
     minus = (charged & np.isneginf(f)).any(-1)
@@ -376,7 +335,7 @@ def _regularised_objective(pi, f, pi_ref, tau, rho, f_name: str) -> np.ndarray:
     reward = np.where(plus, np.inf, np.where(minus, -np.inf, reward))
     with np.errstate(over="ignore"):  # τ KL beyond the float maximum: −∞, correctly rounded
         value = np.broadcast_to(reward - t * kl, lead)
-    return _reduce_contexts(value, rho)
+    return _base.reduce_contexts(value, rho)
 
 
 def psipo_objective(pi, prefs, mu, pi_ref, tau, psi: PsiLike = "identity", rho=None):
@@ -436,7 +395,7 @@ def total_preference(pi, prefs, mu, rho=None) -> np.ndarray:
     against = preference_against(prefs, mu)
     _checks.n_actions_match(against.shape[-1], pi=pi)
     _checks.broadcastable(("pi", pi.shape[:-1]), ("prefs/mu", against.shape[:-1]))
-    return _reduce_contexts(np.sum(pi * against, axis=-1), rho)
+    return _base.reduce_contexts(np.sum(pi * against, axis=-1), rho)
 
 
 def log_ratio_gap(pi, pi_ref) -> np.ndarray:

@@ -94,7 +94,8 @@ class SampledExperiment:
     rows : list of dict
         One summary row per (dataset, loss, τ); see :func:`summarise`.
     settings : dict
-        ``steps``, ``batch_size``, ``lr``, ``b1``, ``b2``, ``eps``, ``seeds``, ``figures``.
+        ``steps``, ``batch_size``, ``lr``, ``b1``, ``b2``, ``eps``, ``seeds``, ``figures`` and
+        ``figure_datasets`` (figure number -> names of its datasets).
     """
 
     result: SimulationResult
@@ -158,7 +159,8 @@ def run_sampled_experiment(figures=(1, 2), taus=DEFAULT_TAUS, seeds=10, *, steps
                                             init=np.zeros(3))
              for d in datasets for loss in PAPER_LOSSES for tau in result.coords["tau"]}
     settings = dict(steps=steps, batch_size=batch_size, lr=lr, b1=b1, b2=b2, eps=eps,
-                    seeds=seeds, figures=figures)
+                    seeds=seeds, figures=figures,
+                    figure_datasets={fig: FIGURE_DATASETS[fig] for fig in figures})
     rows = summarise(result, exact, datasets, pi_ref, settings)
     return SampledExperiment(result=result, exact=exact, rows=rows, settings=settings)
 
@@ -289,18 +291,3 @@ def d3_analysis(experiment: SampledExperiment, action: str = "c") -> dict:
             info["theta_a_opposite_b"] = bool(np.all(logits[..., a] == -logits[..., b]))
         out[name] = info
     return out
-
-
-# ------------------------------------------------------------------ report
-
-#: Names that moved to :mod:`psipo_exact.report`, still importable from here.
-_REPORT_NAMES = ("summary_markdown", "summary_columns")
-
-
-def __getattr__(name):
-    # lazily, because psipo_exact.report imports this module
-    if name in _REPORT_NAMES:
-        from . import report
-
-        return getattr(report, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,13 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
-from . import _checks
-
-
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr = np.array(arr, dtype=arr.dtype, copy=True)
-    arr.setflags(write=False)
-    return arr
+from . import _base, _checks
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,10 +68,10 @@ class PreferenceModel:
                     f"rho has {rho.shape[0]} contexts but the context axis (last leading "
                     f"axis) of prefs/mu/pi_ref has shape {lead}"
                 )
-            rho = _frozen(rho)
-        object.__setattr__(self, "prefs", _frozen(prefs))
-        object.__setattr__(self, "mu", _frozen(mu))
-        object.__setattr__(self, "pi_ref", _frozen(pi_ref))
+            rho = _base.frozen(rho)
+        object.__setattr__(self, "prefs", _base.frozen(prefs))
+        object.__setattr__(self, "mu", _base.frozen(mu))
+        object.__setattr__(self, "pi_ref", _base.frozen(pi_ref))
         object.__setattr__(self, "rho", rho)
 
     @property
@@ -174,9 +168,9 @@ class Dataset:
             if len(names) != n:
                 raise ValueError(f"action_names has {len(names)} labels, n_actions is {n}")
         object.__setattr__(self, "n_actions", n)
-        object.__setattr__(self, "winners", _frozen(winners))
-        object.__setattr__(self, "losers", _frozen(losers))
-        object.__setattr__(self, "contexts", None if contexts is None else _frozen(contexts))
+        object.__setattr__(self, "winners", _base.frozen(winners))
+        object.__setattr__(self, "losers", _base.frozen(losers))
+        object.__setattr__(self, "contexts", None if contexts is None else _base.frozen(contexts))
         object.__setattr__(self, "n_contexts", n_ctx)
         object.__setattr__(self, "action_names", names)
 

@@ -1,17 +1,19 @@
-"""Matplotlib figures for the paper's set-ups (non-interactive Agg backend)."""
+"""Matplotlib figures for the paper's set-ups.
+
+Importing this module never chooses or switches the matplotlib backend: figures are made
+with pyplot (so ``plt.show()`` and inline display work as usual) and returned; only the
+command line, which writes files headless, selects the non-interactive Agg backend.
+"""
 
 from __future__ import annotations
 
 import os
 
-import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
-
-from ._io import atomic_path  # noqa: E402
+from ._io import atomic_path
 
 
 def write_png(fig, path: str | os.PathLike) -> None:
@@ -73,10 +75,8 @@ def plot_sampled_figure(experiment, figure: int):
     -------
     matplotlib.figure.Figure
     """
-    from .experiments import FIGURE_DATASETS
-
     res = experiment.result
-    names = FIGURE_DATASETS[figure]
+    names = experiment.settings["figure_datasets"][figure]
     taus = res.coords["tau"]
     mean, half = res.mean_ci()
     fig, axes = plt.subplots(len(names), len(taus), figsize=(2.9 * len(taus), 2.7 * len(names)),

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.special import expit, logsumexp, rel_entr
 
-import psipo_exact as P
+import psipo_exact as px
 from psipo_exact import experiments
 from psipo_exact import strategies as pst
 
@@ -51,7 +51,7 @@ SWEEP_TAUS = np.logspace(-3, 9, 49)
 @pytest.mark.parametrize("tau", SWEEP_TAUS)
 def test_sec_5_3_1_ipo_policy_is_sigmoid_of_half_inverse_tau(tau):
     """Sec. 5.3.1: p(y1≻µ) = 3/4, p(y2≻µ) = 1/4, so π*(y1) = σ(τ⁻¹/2), π*(y2) = σ(−τ⁻¹/2)."""
-    pi = P.psipo_policy(TWO_ACTION_PREFS, [0.5, 0.5], [0.5, 0.5], tau, psi="identity")
+    pi = px.psipo_policy(TWO_ACTION_PREFS, [0.5, 0.5], [0.5, 0.5], tau, psi="identity")
     y1 = 1.0 / (1.0 + math.exp(-0.5 / tau))
     y2 = math.exp(-0.5 / tau) / (1.0 + math.exp(-0.5 / tau))  # σ(−x), no cancellation
     assert pi[0] == pytest.approx(y1, rel=1e-13)
@@ -62,16 +62,16 @@ def test_sec_5_3_1_ipo_policy_is_sigmoid_of_half_inverse_tau(tau):
 
 def test_sec_5_3_1_ipo_tends_to_pi_ref_and_to_greedy():
     """Sec. 5.3.1: π* → πref (uniform) as τ → ∞ and → (1, 0) as τ → 0."""
-    big = P.psipo_policy(TWO_ACTION_PREFS, [0.5, 0.5], [0.5, 0.5], 1e8)
-    small = P.psipo_policy(TWO_ACTION_PREFS, [0.5, 0.5], [0.5, 0.5], 1e-4)
+    big = px.psipo_policy(TWO_ACTION_PREFS, [0.5, 0.5], [0.5, 0.5], 1e8)
+    small = px.psipo_policy(TWO_ACTION_PREFS, [0.5, 0.5], [0.5, 0.5], 1e-4)
     np.testing.assert_allclose(big, [0.5, 0.5], rtol=1e-8)
     np.testing.assert_allclose(small, [1.0, 0.0], atol=1e-300)
 
 
 def test_sec_4_2_logit_policy_is_deterministic_for_every_tau():
     """Sec. 4.2: with p*(y≻y′) = 1 and Ψ = logit, π*(y′) = 0 whatever τ (and IPO is not)."""
-    logit = P.psipo_policy(TWO_ACTION_PREFS, [0.5, 0.5], [0.5, 0.5], SWEEP_TAUS, psi="logit")
-    ipo = P.psipo_policy(TWO_ACTION_PREFS, [0.5, 0.5], [0.5, 0.5], SWEEP_TAUS, psi="identity")
+    logit = px.psipo_policy(TWO_ACTION_PREFS, [0.5, 0.5], [0.5, 0.5], SWEEP_TAUS, psi="logit")
+    ipo = px.psipo_policy(TWO_ACTION_PREFS, [0.5, 0.5], [0.5, 0.5], SWEEP_TAUS, psi="identity")
     assert logit.shape == ipo.shape == (SWEEP_TAUS.size, 2)
     assert np.all(logit[:, 0] == 1.0) and np.all(logit[:, 1] == 0.0)
     # IPO keeps mass on the losing action (π(y1) itself rounds to 1.0 below τ ≈ 0.014).
@@ -89,11 +89,11 @@ def test_sec_4_2_deterministic_prefs_make_logit_policy_independent_of_tau(prefs,
     mu = weights[:n] / weights[:n].sum()
     pi_ref = _uniform(n)
     try:
-        g = P.expected_psi(prefs, mu, "logit")
+        g = px.expected_psi(prefs, mu, "logit")
     except ValueError as exc:  # some y beats one action of Supp(µ) and loses to another
         assert "+inf" in str(exc) and "-inf" in str(exc)
         return
-    pis = P.psipo_policy(prefs, mu, pi_ref, np.array([tau, 1e-6, 1.0, 1e6]), psi="logit")
+    pis = px.psipo_policy(prefs, mu, pi_ref, np.array([tau, 1e-6, 1.0, 1e6]), psi="logit")
     np.testing.assert_array_equal(pis, np.broadcast_to(pis[0], pis.shape))
     assert np.all(pis[:, np.isneginf(g)] == 0.0)
     if np.isposinf(g).any():
@@ -122,11 +122,11 @@ def test_prop_1_logit_psipo_equals_rlhf_under_bradley_terry(model, data):
     mu = data.draw(pst.probability_vectors(n))
     pi_ref = data.draw(pst.probability_vectors(n))
     tau = data.draw(pst.taus(1e-2, 1e2))
-    psipo = P.psipo_policy(prefs, mu, pi_ref, tau, psi="logit")
+    psipo = px.psipo_policy(prefs, mu, pi_ref, tau, psi="logit")
     # Independent RLHF reference: π ∝ πref exp(r/τ) via a plain stable softmax.
     z = np.log(pi_ref) + rewards / tau
     rlhf_ref = np.exp(z - logsumexp(z))
-    np.testing.assert_allclose(P.rlhf_policy(rewards, pi_ref, tau), rlhf_ref, rtol=1e-12)
+    np.testing.assert_allclose(px.rlhf_policy(rewards, pi_ref, tau), rlhf_ref, rtol=1e-12)
     np.testing.assert_allclose(psipo, rlhf_ref, rtol=1e-8, atol=0)
 
 
@@ -135,7 +135,7 @@ def test_prop_1_expected_logit_is_reward_minus_its_mu_mean(model, weights):
     """The step of Prop. 1's proof: E_µ[logit p(y≻y′)] = r(y) − E_µ[r]."""
     rewards, prefs = model
     mu = weights[: rewards.size] / weights[: rewards.size].sum()
-    g = P.expected_psi(prefs, mu, "logit")
+    g = px.expected_psi(prefs, mu, "logit")
     np.testing.assert_allclose(g, rewards - rewards @ mu, rtol=0, atol=1e-10)
 
 
@@ -146,24 +146,24 @@ def test_prop_1_expected_logit_is_reward_minus_its_mu_mean(model, weights):
 def test_preference_against_and_expected_identity_psi_match_loop(problem):
     """p(y≻µ) = Σ_y′ µ(y′) p(y≻y′) (Sec. 2) and g = p(·≻µ) for Ψ = identity (Eq. 8/9)."""
     loop = _loop_g(problem.prefs, problem.mu, lambda q: q)
-    np.testing.assert_allclose(P.preference_against(problem.prefs, problem.mu), loop,
+    np.testing.assert_allclose(px.preference_against(problem.prefs, problem.mu), loop,
                                rtol=1e-14, atol=1e-15)
-    np.testing.assert_allclose(P.expected_psi(problem.prefs, problem.mu), loop,
+    np.testing.assert_allclose(px.expected_psi(problem.prefs, problem.mu), loop,
                                rtol=1e-14, atol=1e-15)
     # E_{y∼µ}[p(y≻µ)] = 1/2 by complementarity.
-    assert P.total_preference(problem.mu, problem.prefs, problem.mu) == pytest.approx(0.5)
+    assert px.total_preference(problem.mu, problem.prefs, problem.mu) == pytest.approx(0.5)
 
 
 def test_expected_psi_ignores_infinite_terms_where_mu_is_zero():
     """0·(±∞) = 0: Ψ = logit of a {0, 1} entry only matters where µ(y′) > 0."""
     prefs = np.array([[0.5, 1.0, 0.3], [0.0, 0.5, 0.6], [0.7, 0.4, 0.5]])
     mu = np.array([0.5, 0.0, 0.5])
-    g = P.expected_psi(prefs, mu, "logit")
+    g = px.expected_psi(prefs, mu, "logit")
     assert not np.isnan(g).any()
     assert g[0] == pytest.approx(0.5 * math.log(0.3 / 0.7), rel=1e-14)
     assert g[1] == -math.inf  # loses for sure to y0 ∈ Supp(µ)
     assert g[2] == pytest.approx(0.5 * math.log(0.7 / 0.3), rel=1e-14)
-    pi = P.psipo_policy(prefs, mu, _uniform(3), 0.5, psi="logit")
+    pi = px.psipo_policy(prefs, mu, _uniform(3), 0.5, psi="logit")
     assert pi[1] == 0.0 and pi.sum() == pytest.approx(1.0)
 
 
@@ -171,12 +171,12 @@ def test_expected_psi_plus_and_minus_infinity_meeting_raises_naming_actions():
     """y1 beats y2 and loses to y0 with certainty, µ uniform: g(y1) = ∞ − ∞ is undefined."""
     prefs = np.array([[0.5, 1.0, 1.0], [0.0, 0.5, 1.0], [0.0, 0.0, 0.5]])
     with pytest.raises(ValueError, match=r"g\(y1\).*prefs\[1, 2\].*\+inf.*prefs\[1, 0\].*-inf"):
-        P.expected_psi(prefs, _uniform(3), "logit")
+        px.expected_psi(prefs, _uniform(3), "logit")
     with pytest.raises(ValueError, match=r"g\(y1\)"):
-        P.psipo_policy(prefs, _uniform(3), _uniform(3), 1.0, psi="logit")
+        px.psipo_policy(prefs, _uniform(3), _uniform(3), 1.0, psi="logit")
     # Removing y0 from Supp(µ) removes the clash: g(y0) = g(y1) = +∞, g(y2) = −∞, and the
     # mass goes to y0 and y1 in proportion to πref.
-    pi = P.psipo_policy(prefs, [0.0, 0.5, 0.5], [0.2, 0.6, 0.2], 1.0, psi="logit")
+    pi = px.psipo_policy(prefs, [0.0, 0.5, 0.5], [0.2, 0.6, 0.2], 1.0, psi="logit")
     np.testing.assert_allclose(pi, [0.25, 0.75, 0.0], rtol=1e-15, atol=0)
 
 
@@ -187,10 +187,10 @@ def test_gibbs_one_hot_limit_at_tiny_tau_splits_ties_by_pi_ref():
     """τ → 0: all mass on argmax g within Supp(πref), ties weighted by πref."""
     pi_ref = np.array([0.1, 0.2, 0.6, 0.1])
     g = np.array([1.0, 3.0, 3.0, 2.0])
-    pi = P.gibbs_policy(pi_ref, g, 1e-9)
+    pi = px.gibbs_policy(pi_ref, g, 1e-9)
     np.testing.assert_allclose(pi, [0.0, 0.25, 0.75, 0.0], rtol=1e-14, atol=0)
     # The maximiser outside Supp(πref) gets nothing, even with the largest g.
-    pi = P.gibbs_policy([0.5, 0.0, 0.5], [0.0, 1e6, -1.0], 1e-9)
+    pi = px.gibbs_policy([0.5, 0.0, 0.5], [0.0, 1e6, -1.0], 1e-9)
     np.testing.assert_array_equal(pi, [1.0, 0.0, 0.0])
 
 
@@ -199,24 +199,24 @@ def test_gibbs_tends_to_pi_ref_with_first_order_correction(tau):
     """τ → ∞: π = πref (1 + (g − E_πref g)/τ + O(τ⁻²))."""
     pi_ref = np.array([0.1, 0.2, 0.3, 0.4])
     g = np.array([1.0, -2.0, 0.5, 3.0])
-    pi = P.gibbs_policy(pi_ref, g, tau)
+    pi = px.gibbs_policy(pi_ref, g, tau)
     np.testing.assert_allclose(pi, pi_ref, rtol=1e-3)
     slope = (pi / pi_ref - 1.0) * tau
     np.testing.assert_allclose(slope, g - g @ pi_ref, atol=30.0 / tau + 1e-15 * tau)
 
 
 def test_gibbs_zero_mass_where_pi_ref_is_zero_and_infinite_g():
-    pi = P.gibbs_policy([0.5, 0.0, 0.5], [0.0, 3.0, 1.0], 0.5)
+    pi = px.gibbs_policy([0.5, 0.0, 0.5], [0.0, 3.0, 1.0], 0.5)
     assert pi[1] == 0.0
     np.testing.assert_allclose(pi[[0, 2]], expit(np.array([-2.0, 2.0])), rtol=1e-14)
     # g = +∞ on several actions of Supp(πref): all mass there, in proportion to πref.
-    pi = P.gibbs_policy([0.1, 0.3, 0.2, 0.4], [np.inf, np.inf, -np.inf, 7.0], 3.0)
+    pi = px.gibbs_policy([0.1, 0.3, 0.2, 0.4], [np.inf, np.inf, -np.inf, 7.0], 3.0)
     np.testing.assert_allclose(pi, [0.25, 0.75, 0.0, 0.0], rtol=1e-15)
     # g = +∞ outside Supp(πref) is ignored.
-    pi = P.gibbs_policy([0.5, 0.5, 0.0], [0.0, 0.0, np.inf], 3.0)
+    pi = px.gibbs_policy([0.5, 0.5, 0.0], [0.0, 0.0, np.inf], 3.0)
     np.testing.assert_allclose(pi, [0.5, 0.5, 0.0], rtol=1e-15)
     with pytest.raises(ValueError, match="no action has pi_ref > 0 and g > -inf"):
-        P.gibbs_policy([0.5, 0.5, 0.0], [-np.inf, -np.inf, 1.0], 1.0)
+        px.gibbs_policy([0.5, 0.5, 0.0], [-np.inf, -np.inf, 1.0], 1.0)
 
 
 def _mp_gibbs(pi_ref, g, tau):
@@ -247,9 +247,9 @@ def _assert_gibbs_and_kl_accurate(pi_ref, g, tau):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(over="raise", invalid="raise"):
-            log_pi = P.gibbs_log_policy(pi_ref, g, tau)
-            pi = P.gibbs_policy(pi_ref, g, tau)
-            kl = float(P.kl_divergence(pi, pi_ref))
+            log_pi = px.gibbs_log_policy(pi_ref, g, tau)
+            pi = px.gibbs_policy(pi_ref, g, tau)
+            kl = float(px.kl_divergence(pi, pi_ref))
     assert not np.isnan(log_pi).any() and not np.isnan(pi).any()
     ref_logs, ref_probs = _mp_gibbs(pi_ref, g, tau)
     for i, (lp, p) in enumerate(zip(ref_logs, ref_probs)):
@@ -309,17 +309,17 @@ def test_gibbs_and_kl_match_mpmath_property(pi_ref, data, tau):
 def test_kl_divergence_matches_scipy_rel_entr(p, data):
     q = data.draw(pst.probability_vectors(p.size))
     expected = rel_entr(p, q).sum()
-    kl = P.kl_divergence(p, q)
+    kl = px.kl_divergence(p, q)
     assert kl >= 0.0
     assert kl == pytest.approx(expected, rel=1e-9, abs=1e-15)
-    assert P.kl_divergence(q, q) == 0.0
+    assert px.kl_divergence(q, q) == 0.0
 
 
 def test_kl_divergence_conventions():
-    assert P.kl_divergence([1.0, 0.0], [0.5, 0.5]) == pytest.approx(math.log(2), rel=1e-15)
-    assert P.kl_divergence([0.5, 0.5], [1.0, 0.0]) == math.inf
-    assert P.kl_divergence([0.0, 1.0], [0.0, 1.0]) == 0.0
-    batched = P.kl_divergence([[1.0, 0.0], [0.5, 0.5]], [0.5, 0.5])
+    assert px.kl_divergence([1.0, 0.0], [0.5, 0.5]) == pytest.approx(math.log(2), rel=1e-15)
+    assert px.kl_divergence([0.5, 0.5], [1.0, 0.0]) == math.inf
+    assert px.kl_divergence([0.0, 1.0], [0.0, 1.0]) == 0.0
+    batched = px.kl_divergence([[1.0, 0.0], [0.5, 0.5]], [0.5, 0.5])
     np.testing.assert_allclose(batched, [math.log(2), 0.0], rtol=1e-15, atol=0)
 
 
@@ -331,14 +331,14 @@ def test_gibbs_policy_maximises_psipo_objective(problem, data):
     """Eq. 7 maximises Eq. 6: objective(π*) ≥ objective(π) for random policies π."""
     prefs, mu, pi_ref, tau = problem
     n = mu.size
-    best = P.psipo_policy(prefs, mu, pi_ref, tau)
-    top = float(P.psipo_objective(best, prefs, mu, pi_ref, tau))
+    best = px.psipo_policy(prefs, mu, pi_ref, tau)
+    top = float(px.psipo_objective(best, prefs, mu, pi_ref, tau))
     for full in (True, False):
         other = data.draw(pst.policies(n, full_support=full))
-        value = float(P.psipo_objective(other, prefs, mu, pi_ref, tau))
+        value = float(px.psipo_objective(other, prefs, mu, pi_ref, tau))
         assert top >= value - 1e-12 * (1.0 + abs(top))
         # The gap is τ KL(π ‖ π*) (App. A.1), strictly positive unless π = π*.
-        gap = tau * float(P.kl_divergence(other, best))
+        gap = tau * float(px.kl_divergence(other, best))
         assert top - value == pytest.approx(gap, rel=1e-7, abs=1e-11 * (1 + abs(top)))
 
 
@@ -350,13 +350,13 @@ def test_app_a1_identity(eta, data):
                                     min_size=n, max_size=n)))
     tau = data.draw(pst.taus(1e-2, 1e2))
     delta = data.draw(pst.policies(n, full_support=data.draw(st.booleans())))
-    gibbs = P.gibbs_policy(eta, f, tau)
+    gibbs = px.gibbs_policy(eta, f, tau)
     # KL(δ‖δ*) is finite in exact arithmetic; it is only comparable in floats while no entry
     # of δ* underflows (f/τ spans at most ~700 there).
     assume(gibbs.min() > 1e-300)
-    lhs = float(P.regularised_objective(delta, f, eta, tau)) / tau
+    lhs = float(px.regularised_objective(delta, f, eta, tau)) / tau
     log_z = logsumexp(f / tau, b=eta)
-    rhs = -float(P.kl_divergence(delta, gibbs)) + log_z
+    rhs = -float(px.kl_divergence(delta, gibbs)) + log_z
     scale = 1.0 + np.abs(f).max() / tau + abs(log_z)
     assert lhs == pytest.approx(rhs, rel=0, abs=1e-12 * scale)
     # Direct definition of L_τ (Eq. 3 form) by an explicit sum.
@@ -369,9 +369,9 @@ def test_rlhf_policy_maximises_rlhf_objective(rewards, data):
     n = rewards.size
     pi_ref = data.draw(pst.policies(n))
     tau = data.draw(pst.taus(1e-2, 1e2))
-    best = P.rlhf_policy(rewards, pi_ref, tau)
+    best = px.rlhf_policy(rewards, pi_ref, tau)
     other = data.draw(pst.policies(n, full_support=False))
-    top, value = P.rlhf_objective(best, rewards, pi_ref, tau), P.rlhf_objective(
+    top, value = px.rlhf_objective(best, rewards, pi_ref, tau), px.rlhf_objective(
         other, rewards, pi_ref, tau)
     # J(π*) = τ log E_πref exp(r/τ) exactly.
     assert top == pytest.approx(tau * logsumexp(rewards / tau, b=pi_ref), rel=1e-10, abs=1e-12)
@@ -381,11 +381,11 @@ def test_rlhf_policy_maximises_rlhf_objective(rewards, data):
 def test_objective_infinite_values():
     """f = +∞ where π > 0 gives +∞; f = −∞ where π = 0 is harmless; ∞ − ∞ raises."""
     ref = _uniform(3)
-    assert P.regularised_objective([0.5, 0.5, 0.0], [np.inf, 0.0, 1.0], ref, 1.0) == np.inf
-    value = P.regularised_objective([0.5, 0.5, 0.0], [1.0, 3.0, -np.inf], ref, 1.0)
+    assert px.regularised_objective([0.5, 0.5, 0.0], [np.inf, 0.0, 1.0], ref, 1.0) == np.inf
+    value = px.regularised_objective([0.5, 0.5, 0.0], [1.0, 3.0, -np.inf], ref, 1.0)
     assert value == pytest.approx(2.0 - math.log(1.5), rel=1e-14)
     with pytest.raises(ValueError, match="undefined"):
-        P.regularised_objective([0.5, 0.5, 0.0], [np.inf, -np.inf, 0.0], ref, 1.0)
+        px.regularised_objective([0.5, 0.5, 0.0], [np.inf, -np.inf, 0.0], ref, 1.0)
 
 
 # --------------------------------------------------------- broadcasting: contexts and τ
@@ -399,11 +399,11 @@ def test_psipo_policy_broadcasts_over_contexts_and_tau_grid(problem, tau_list):
     lead = mu.shape[:-1]
     grid = np.array(tau_list).reshape((-1,) + (1,) * len(lead))
     for psi in ("identity", "logit"):
-        out = P.psipo_policy(prefs, mu, pi_ref, grid, psi=psi)
+        out = px.psipo_policy(prefs, mu, pi_ref, grid, psi=psi)
         assert out.shape == (len(tau_list),) + mu.shape
         for k, tau in enumerate(tau_list):
             for idx in np.ndindex(*lead):
-                single = P.psipo_policy(prefs[idx], mu[idx], pi_ref[idx], tau, psi=psi)
+                single = px.psipo_policy(prefs[idx], mu[idx], pi_ref[idx], tau, psi=psi)
                 np.testing.assert_allclose(out[(k,) + idx], single, rtol=1e-15, atol=0)
 
 
@@ -417,14 +417,14 @@ def test_objectives_with_contexts_equal_rho_weighted_loop(problem, data):
     pi = data.draw(pst.policies(n, batch_shape=(n_ctx,)))
     rewards = data.draw(pst.rewards(n, batch_shape=(n_ctx,)))
     taus = np.array([tau, 2 * tau])[:, None]
-    psipo = P.psipo_objective(pi, prefs, mu, pi_ref, taus, psi="identity", rho=rho)
-    rlhf = P.rlhf_objective(pi, rewards, pi_ref, taus, rho=rho)
-    total = P.total_preference(pi, prefs, mu, rho=rho)
+    psipo = px.psipo_objective(pi, prefs, mu, pi_ref, taus, psi="identity", rho=rho)
+    rlhf = px.rlhf_objective(pi, rewards, pi_ref, taus, rho=rho)
+    total = px.total_preference(pi, prefs, mu, rho=rho)
     assert psipo.shape == rlhf.shape == (2,)
     for k, t in enumerate((tau, 2 * tau)):
-        per_ctx = [P.psipo_objective(pi[x], prefs[x], mu[x], pi_ref[x], t) for x in range(n_ctx)]
+        per_ctx = [px.psipo_objective(pi[x], prefs[x], mu[x], pi_ref[x], t) for x in range(n_ctx)]
         assert psipo[k] == pytest.approx(np.dot(rho, per_ctx), rel=1e-12, abs=1e-12)
-        per_ctx = [P.rlhf_objective(pi[x], rewards[x], pi_ref[x], t) for x in range(n_ctx)]
+        per_ctx = [px.rlhf_objective(pi[x], rewards[x], pi_ref[x], t) for x in range(n_ctx)]
         assert rlhf[k] == pytest.approx(np.dot(rho, per_ctx), rel=1e-12, abs=1e-12)
     # The objective's two parts, computed from scratch: E_π[p(·≻µ)] − τ KL(π ‖ πref).
     against = np.einsum("xij,xj->xi", prefs, mu)
@@ -440,7 +440,7 @@ def test_objectives_with_contexts_equal_rho_weighted_loop(problem, data):
 @given(pst.policies(st.integers(2, 5)), st.data())
 def test_log_ratio_gap_definition(pi, data):
     pi_ref = data.draw(pst.policies(pi.size))
-    h = P.log_ratio_gap(pi, pi_ref)
+    h = px.log_ratio_gap(pi, pi_ref)
     for i in range(pi.size):
         for j in range(pi.size):
             expected = math.log(pi[i] * pi_ref[j] / (pi[j] * pi_ref[i]))
@@ -559,14 +559,14 @@ def test_bad_input_raises_naming_argument(fn_name, args, arg, value, exc, match)
                   for a, v in kwargs.items()}
     kwargs[arg] = value
     with pytest.raises(exc, match=match):
-        getattr(P, fn_name)(**kwargs)
+        getattr(px, fn_name)(**kwargs)
 
 
 def test_good_inputs_are_accepted():
     """The baseline arguments of the bad-input table are valid for every function."""
     for fn_name, args in FUNCTIONS.items():
         kwargs = {a: GOOD[a] for a in args if a != "psi"}
-        out = np.asarray(getattr(P, fn_name)(**kwargs))
+        out = np.asarray(getattr(px, fn_name)(**kwargs))
         assert not np.isnan(out).any(), fn_name
 
 
@@ -574,11 +574,11 @@ def test_rho_validation():
     args = (GOOD["pi"], GOOD["prefs"], GOOD["mu"], GOOD["pi_ref"], 1.0)
     pi2 = np.stack([GOOD["pi"]] * 2)
     with pytest.raises(ValueError, match=r"rho\[:\] sums to 0\.5"):
-        P.psipo_objective(pi2, *args[1:], rho=[0.25, 0.25])
+        px.psipo_objective(pi2, *args[1:], rho=[0.25, 0.25])
     with pytest.raises(ValueError, match=r"rho has shape \(3,\).*context axis"):
-        P.psipo_objective(pi2, *args[1:], rho=[0.2, 0.3, 0.5])
+        px.psipo_objective(pi2, *args[1:], rho=[0.2, 0.3, 0.5])
     with pytest.raises(ValueError, match=r"rho\[0\] = -0\.5, must be >= 0"):
-        P.total_preference(pi2, GOOD["prefs"], GOOD["mu"], rho=[-0.5, 1.5])
+        px.total_preference(pi2, GOOD["prefs"], GOOD["mu"], rho=[-0.5, 1.5])
 
 
 @given(pst.preference_matrices(st.integers(2, 4)), st.data())
@@ -588,13 +588,13 @@ def test_shared_prefs_broadcast_against_batched_mu_and_pi_ref(prefs, data):
     mu = data.draw(pst.probability_vectors(n, batch_shape=(3,), full_support=False))
     pi_ref = data.draw(pst.probability_vectors(n, batch_shape=(3,)))
     tau = data.draw(pst.taus())
-    g = P.expected_psi(prefs, mu, "logit")
-    pi = P.psipo_policy(prefs, mu, pi_ref, tau, psi="identity")
+    g = px.expected_psi(prefs, mu, "logit")
+    pi = px.psipo_policy(prefs, mu, pi_ref, tau, psi="identity")
     assert g.shape == pi.shape == (3, n)
     for b in range(3):
         np.testing.assert_allclose(g[b], _loop_g(prefs, mu[b], lambda q: math.log(q / (1 - q))),
                                    rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(pi[b], P.psipo_policy(prefs, mu[b], pi_ref[b], tau),
+        np.testing.assert_allclose(pi[b], px.psipo_policy(prefs, mu[b], pi_ref[b], tau),
                                    rtol=1e-15, atol=0)
 
 
@@ -604,12 +604,12 @@ def test_context_weights_zero_ignore_infinite_contexts():
     pi = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
     pi_ref = _uniform(3)
     f = np.array([[-np.inf, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    only_second = P.rlhf_objective(pi, f, pi_ref, 1.0, rho=[0.0, 1.0])
-    assert only_second == pytest.approx(float(P.rlhf_objective(pi[1], f[1], pi_ref, 1.0)))
-    assert P.rlhf_objective(pi, f, pi_ref, 1.0, rho=[0.5, 0.5]) == -np.inf
+    only_second = px.rlhf_objective(pi, f, pi_ref, 1.0, rho=[0.0, 1.0])
+    assert only_second == pytest.approx(float(px.rlhf_objective(pi[1], f[1], pi_ref, 1.0)))
+    assert px.rlhf_objective(pi, f, pi_ref, 1.0, rho=[0.5, 0.5]) == -np.inf
     clash = np.array([[np.inf, 0.0, 0.0], [-np.inf, 0.0, 0.0]])
     with pytest.raises(ValueError, match=r"expectation over rho is undefined"):
-        P.rlhf_objective(pi, clash, pi_ref, 1.0, rho=[0.5, 0.5])
+        px.rlhf_objective(pi, clash, pi_ref, 1.0, rho=[0.5, 0.5])
 
 
 @pytest.mark.parametrize("taus, match", [
@@ -641,7 +641,7 @@ def test_closed_form_sweep_bad_taus(taus, match):
 def test_gibbs_extreme_tau_gives_exact_limits_without_warnings(pi_ref, g, tau, expected):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        pi = P.gibbs_policy(pi_ref, g, tau)
+        pi = px.gibbs_policy(pi_ref, g, tau)
     np.testing.assert_allclose(pi, expected, rtol=1e-15, atol=0)
 
 
@@ -650,7 +650,7 @@ def test_gibbs_g_near_float_maximum_keeps_the_small_probability():
     π(y1) = 0.7 e^(−100) / (0.3 e^(100) + 0.7 e^(−100)) ≈ 3.2e-87, not 0."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        log_pi = P.gibbs_log_policy([0.3, 0.7], [1e308, -1e308], 1e306)
+        log_pi = px.gibbs_log_policy([0.3, 0.7], [1e308, -1e308], 1e306)
     mpmath.mp.dps = 50
     e0 = mpmath.log(mpmath.mpf(0.3)) + mpmath.mpf(1e308) / mpmath.mpf(1e306)
     e1 = mpmath.log(mpmath.mpf(0.7)) - mpmath.mpf(1e308) / mpmath.mpf(1e306)
@@ -663,13 +663,13 @@ def test_objective_beyond_float_maximum_is_minus_infinity():
     """τ KL(π ‖ πref) > 1.8e308: the objective is −∞ (correctly rounded), not a warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        value = P.regularised_objective([0.9, 0.1], [0.0, 0.0], [0.1, 0.9], 1.7e308)
+        value = px.regularised_objective([0.9, 0.1], [0.0, 0.0], [0.1, 0.9], 1.7e308)
     assert value == -np.inf
 
 
 def test_log_ratio_gap_leading_shapes_must_broadcast():
     with pytest.raises(ValueError, match=r"do not broadcast: pi \(2,\), pi_ref \(3,\)"):
-        P.log_ratio_gap(np.full((2, 2), 0.5), np.full((3, 2), 0.5))
+        px.log_ratio_gap(np.full((2, 2), 0.5), np.full((3, 2), 0.5))
 
 
 @given(pst.probability_vectors(st.integers(1, 4), full_support=False, min_weight=1e-300),
@@ -685,7 +685,7 @@ def test_gibbs_is_a_distribution_for_any_tau_and_g(pi_ref, data, tau):
     assume(support.any())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        pi = P.gibbs_policy(pi_ref, g, tau)
+        pi = px.gibbs_policy(pi_ref, g, tau)
     assert not np.isnan(pi).any()
     assert abs(pi.sum() - 1.0) <= 1e-12
     assert (pi[~support] == 0).all()
@@ -699,11 +699,11 @@ def test_gibbs_is_a_distribution_for_any_tau_and_g(pi_ref, data, tau):
 def test_softmax_policy_is_the_softmax(logits):
     """π_θ = softmax(θ) (Sec. 5.4), against the textbook formula where it does not overflow."""
     z = np.exp(logits - logits.max())
-    np.testing.assert_allclose(P.softmax_policy(logits), z / z.sum(), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(px.softmax_policy(logits), z / z.sum(), rtol=1e-12, atol=1e-300)
 
 
 def test_softmax_policy_infinite_logits():
-    np.testing.assert_array_equal(P.softmax_policy([0.0, -np.inf, 1.0])[1], 0.0)
-    np.testing.assert_array_equal(P.softmax_policy([np.inf, 3.0, np.inf]), [0.5, 0.0, 0.5])
+    np.testing.assert_array_equal(px.softmax_policy([0.0, -np.inf, 1.0])[1], 0.0)
+    np.testing.assert_array_equal(px.softmax_policy([np.inf, 3.0, np.inf]), [0.5, 0.0, 0.5])
     with pytest.raises(ValueError, match="logits"):
-        P.softmax_policy([0.0, np.nan])
+        px.softmax_policy([0.0, np.nan])

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from psipo_exact import experiments as E
-from psipo_exact import report
+from psipo_exact import experiments, report
 from psipo_exact.model import paper_dataset
 from psipo_exact.simulate import simulate
 from psipo_exact.solvers import solve_dpo_empirical, solve_ipo_empirical
@@ -18,12 +17,12 @@ UNIFORM = np.full(3, 1.0 / 3.0)
 @pytest.fixture(scope="module")
 def paper():
     """The full paper experiment: Figures 1 and 2, 18000 steps, 10 seeds (~1.5 s)."""
-    return E.run_sampled_experiment()
+    return experiments.run_sampled_experiment()
 
 
 @pytest.fixture(scope="module")
 def small():
-    return E.run_sampled_experiment((2, 1), (0.5, 2.0), 3, steps=300, record_every=50)
+    return experiments.run_sampled_experiment((2, 1), (0.5, 2.0), 3, steps=300, record_every=50)
 
 
 def test_rows_cover_every_dataset_loss_tau(small):
@@ -48,29 +47,29 @@ def test_row_numbers_are_t_intervals_and_solver_limits(small):
                else solve_ipo_empirical(data, UNIFORM, r["tau"], init=np.zeros(3)))
         np.testing.assert_array_equal([r["exact_a"], r["exact_b"], r["exact_c"]], sol.policy)
         assert r["distance"] == pytest.approx(np.abs(final.mean(0) - sol.policy).max())
-        assert r["reached"] == (r["distance"] <= E.REACHED_TOL)
+        assert r["reached"] == (r["distance"] <= experiments.REACHED_TOL)
         assert r["exact_exists"] == sol.exists
 
 
 def test_exact_solution_dispatch():
     data = paper_dataset("D1")
-    a = E.exact_solution(data, "ipo_symmetric", UNIFORM, 0.5)
-    b = E.exact_solution(data, "IPO", UNIFORM, 0.5)
+    a = experiments.exact_solution(data, "ipo_symmetric", UNIFORM, 0.5)
+    b = experiments.exact_solution(data, "IPO", UNIFORM, 0.5)
     np.testing.assert_array_equal(a.policy, b.policy)
-    assert not E.exact_solution(data, "dpo", UNIFORM, 0.5).exists
+    assert not experiments.exact_solution(data, "dpo", UNIFORM, 0.5).exists
     with pytest.raises(ValueError, match="loss"):
-        E.exact_solution(data, "kto", UNIFORM, 0.5)
+        experiments.exact_solution(data, "kto", UNIFORM, 0.5)
 
 
 @pytest.mark.parametrize("bad", [3, 0, (1, 5), (), "1", True])
 def test_validate_figures_rejects(bad):
     with pytest.raises(ValueError, match="figure"):
-        E.validate_figures(bad)
+        experiments.validate_figures(bad)
 
 
 def test_validate_figures_dedupes():
-    assert E.validate_figures([2, 1, 2]) == (2, 1)
-    assert E.validate_figures(1) == (1,)
+    assert experiments.validate_figures([2, 1, 2]) == (2, 1)
+    assert experiments.validate_figures(1) == (1,)
 
 
 # ------------------------------------------------------------- noise and second-order theory
@@ -79,7 +78,7 @@ def test_validate_figures_dedupes():
 def test_softmax_moments_match_monte_carlo():
     theta = np.array([0.3, -0.2, 0.1])
     cov = np.array([[0.04, -0.01, 0.0], [-0.01, 0.03, 0.005], [0.0, 0.005, 0.02]])
-    shift, sd = E.softmax_moments(theta, cov)
+    shift, sd = experiments.softmax_moments(theta, cov)
     rng = np.random.default_rng(0)
     draws = rng.multivariate_normal(theta, cov, size=400_000)
     pi = np.exp(draws) / np.exp(draws).sum(1, keepdims=True)
@@ -92,7 +91,7 @@ def test_stationary_covariance_structure_on_d3():
     """D3 as printed: c has no noise and no curvature, a and b move exactly oppositely."""
     data = paper_dataset("D3")
     for loss in ("dpo", "ipo"):
-        cov = E.adam_stationary_covariance(data, loss, np.zeros(3), UNIFORM, 0.1)
+        cov = experiments.adam_stationary_covariance(data, loss, np.zeros(3), UNIFORM, 0.1)
         assert np.all(cov[2] == 0) and np.all(cov[:, 2] == 0)
         assert cov[0, 0] > 0
         np.testing.assert_allclose([cov[1, 1], cov[0, 1]], [cov[0, 0], -cov[0, 0]], rtol=1e-9)
@@ -108,20 +107,20 @@ def test_stationary_covariance_closed_form_on_d3(loss, factor, tau):
     lr/(2τ√B) for DPO, lr/(8τ√B) for IPO. ℓ″ is a central difference in the code: its
     rounding error is ~1e-16·ℓ′/(1e-5·ℓ″) ≤ 2e-9 relative for τ ≥ 0.01, hence rtol 1e-7."""
     lr, batch = 0.01, 9
-    cov = E.adam_stationary_covariance(paper_dataset("D3"), loss, np.zeros(3), UNIFORM, tau,
-                                       lr=lr, batch_size=batch)
+    cov = experiments.adam_stationary_covariance(paper_dataset("D3"), loss, np.zeros(3),
+                                                 UNIFORM, tau, lr=lr, batch_size=batch)
     np.testing.assert_allclose(cov[0, 0], lr / (factor * tau * np.sqrt(batch)), rtol=1e-7)
 
 
 def test_d3_analysis_orders_by_tau_and_needs_two_taus():
     """Flags about trends "with τ" follow increasing τ whatever order τ was given in; with a
     single τ there is no trend, and the report says so instead of drawing a conclusion."""
-    given = E.run_sampled_experiment(2, (2.0, 0.5, 1.0), 2, steps=200, record_every=50)
-    info = E.d3_analysis(given)["D3_never_wins"]["ipo"]
+    given = experiments.run_sampled_experiment(2, (2.0, 0.5, 1.0), 2, steps=200, record_every=50)
+    info = experiments.d3_analysis(given)["D3_never_wins"]["ipo"]
     assert info["tau"] == [0.5, 1.0, 2.0]
     assert np.all(np.diff(info["exact"]) > 0) and info["exact_increasing"]
-    one = E.run_sampled_experiment(2, (1.0,), 2, steps=50)
-    flags = E.d3_analysis(one)["D3_never_wins"]
+    one = experiments.run_sampled_experiment(2, (1.0,), 2, steps=50)
+    flags = experiments.d3_analysis(one)["D3_never_wins"]
     assert not flags["ipo"]["exact_increasing"] and not flags["ipo"]["sim_increasing"]
     md = report.summary_markdown(one)
     assert "with a single τ the dependence on τ cannot be assessed" in md
@@ -129,7 +128,7 @@ def test_d3_analysis_orders_by_tau_and_needs_two_taus():
 
 
 def test_d3_conclusions_are_only_written_when_the_flags_support_them(paper):
-    info = E.d3_analysis(paper)
+    info = experiments.d3_analysis(paper)
     text = " ".join(report._d3_conclusions(info["D3"]))
     assert "Hence, from θ₀ = 0" in text and "cannot produce" in text
     broken = dict(info["D3"], theta_c_fixed=False)
@@ -152,8 +151,8 @@ def test_predicted_noise_shift_of_pi_c_matches_simulation_on_d3():
     late = res.probs[..., res.steps >= 9000, 2].mean(axis=(-1, -2))    # (loss, 1, tau)
     for li, loss in enumerate(("dpo", "ipo")):
         for ti, tau in enumerate((0.01, 0.1)):
-            cov = E.adam_stationary_covariance(data, loss, np.zeros(3), UNIFORM, tau)
-            shift, _ = E.softmax_moments(np.zeros(3), cov)
+            cov = experiments.adam_stationary_covariance(data, loss, np.zeros(3), UNIFORM, tau)
+            shift, _ = experiments.softmax_moments(np.zeros(3), cov)
             drop = 1.0 / 3.0 - late[li, 0, ti]
             assert shift[2] < 0
             assert -shift[2] / 2 <= drop <= -shift[2] * 2, (loss, tau, drop, shift[2])
@@ -163,7 +162,7 @@ def test_predicted_noise_shift_of_pi_c_matches_simulation_on_d3():
 
 
 def test_paper_d3_conclusions(paper):
-    info = E.d3_analysis(paper)
+    info = experiments.d3_analysis(paper)
     d3, nw = info["D3"], info["D3_never_wins"]
     assert d3["theta_c_fixed"] and d3["theta_a_opposite_b"]
     for loss in ("dpo", "ipo"):
@@ -201,7 +200,7 @@ def test_paper_ipo_reaches_its_optimum_within_noise(paper):
 
 
 def test_summary_markdown_is_generated_from_rows(paper):
-    md = E.summary_markdown(paper)
+    md = report.summary_markdown(paper)
     assert md.startswith("# Sec. 5.4")
     for r in paper.rows:
         assert f"| {r['dataset']} | {r['loss'].upper()} | {r['tau']:g} |" in md
@@ -211,11 +210,11 @@ def test_summary_markdown_is_generated_from_rows(paper):
     assert "Runs that have not reached their exact limit" in md
     for r in missed:
         assert report._fmt(r["distance"]) in md
-    cols = E.summary_columns(paper.rows)
+    cols = report.summary_columns(paper.rows)
     assert len(cols["dataset"]) == len(paper.rows) == 36
 
 
 def test_figure1_only_has_no_d3_section():
-    exp = E.run_sampled_experiment(1, (1.0,), 2, steps=50)
-    md = E.summary_markdown(exp)
-    assert "readings of D3" not in md and E.d3_analysis(exp) == {}
+    exp = experiments.run_sampled_experiment(1, (1.0,), 2, steps=50)
+    md = report.summary_markdown(exp)
+    assert "readings of D3" not in md and experiments.d3_analysis(exp) == {}

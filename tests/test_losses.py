@@ -14,20 +14,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 
-import psipo_exact as P
-from psipo_exact import losses as L
+import psipo_exact as px
+from psipo_exact import losses
 from psipo_exact import strategies as pst
 from psipo_exact.model import Dataset
 
 POPULATION = {
-    "dpo_population": L.dpo_population,
-    "ipo_population": L.ipo_population,
-    "ipo_sampled_population": L.ipo_sampled_population,
+    "dpo_population": losses.dpo_population,
+    "ipo_population": losses.ipo_population,
+    "ipo_sampled_population": losses.ipo_sampled_population,
 }
 EMPIRICAL = {
-    "dpo": L.dpo_empirical,
-    "ipo": L.ipo_empirical,
-    "ipo_symmetric": L.ipo_empirical_symmetric,
+    "dpo": losses.dpo_empirical,
+    "ipo": losses.ipo_empirical,
+    "ipo_symmetric": losses.ipo_empirical_symmetric,
 }
 
 
@@ -87,7 +87,7 @@ def test_population_losses_match_explicit_sums(problem, data):
     rewards = data.draw(pst.rewards(mu.size))
     expected = sum(-mu[i] * mu[j] * prefs[i, j] * _log_sigmoid(rewards[i] - rewards[j])
                    for i in range(mu.size) for j in range(mu.size))
-    assert L.bt_reward_population(rewards, prefs, mu) == pytest.approx(expected, rel=1e-12)
+    assert losses.bt_reward_population(rewards, prefs, mu) == pytest.approx(expected, rel=1e-12)
 
 
 @given(pst.preference_problems(st.integers(2, 5), support="same",
@@ -98,9 +98,9 @@ def test_eq13_zero_at_eq7_policy_and_positive_elsewhere(problem, data):
     d = s − log πref − p(·≻µ)/τ (Eq. 14), so moving s by ε·v from the optimum gives exactly
     2ε² Var_µ(v)."""
     prefs, mu, pi_ref, tau = problem
-    best = P.psipo_policy(prefs, mu, pi_ref, tau, psi="identity")
+    best = px.psipo_policy(prefs, mu, pi_ref, tau, psi="identity")
     np.testing.assert_array_equal(best > 0, mu > 0)
-    at_best = float(L.ipo_population(best, prefs, mu, pi_ref, tau))
+    at_best = float(losses.ipo_population(best, prefs, mu, pi_ref, tau))
     assert 0.0 <= at_best <= 1e-20 * (1.0 + tau**-2)
     support = mu > 0
     k = int(support.sum())
@@ -115,7 +115,7 @@ def test_eq13_zero_at_eq7_policy_and_positive_elsewhere(problem, data):
     eps = data.draw(st.floats(1e-3, 2.0))
     moved = np.where(support, best * np.exp(eps * v), 0.0)
     moved /= moved.sum()
-    value = float(L.ipo_population(moved, prefs, mu, pi_ref, tau))
+    value = float(losses.ipo_population(moved, prefs, mu, pi_ref, tau))
     assert value > 0.0
     assert value == pytest.approx(2 * eps**2 * var, rel=1e-6)
 
@@ -132,12 +132,12 @@ def test_eq13_off_support_mass_is_free_app_a2():
     for third in (0.0, 0.2, 0.9):
         q = (1 - third) / (1 + ratio)
         pi = np.array([ratio * q, q, third])
-        assert L.ipo_population(pi, prefs, mu, pi_ref, tau) == pytest.approx(0.0, abs=1e-28)
+        assert losses.ipo_population(pi, prefs, mu, pi_ref, tau) == pytest.approx(0.0, abs=1e-28)
     # L(π) = ½ (τ⁻¹Δ − log π(y1)/π(y2))²: two ordered pairs (y1, y2), (y2, y1) of weight
     # µ(y1)µ(y2) = ¼ each (App. A.2 prints the factor as 2; the conclusion is unaffected).
     pi = np.array([0.5, 0.3, 0.2])
     expected = 2 * 0.25 * (delta / tau - math.log(0.5 / 0.3)) ** 2
-    assert L.ipo_population(pi, prefs, mu, pi_ref, tau) == pytest.approx(expected, rel=1e-12)
+    assert losses.ipo_population(pi, prefs, mu, pi_ref, tau) == pytest.approx(expected, rel=1e-12)
 
 
 @given(pst.preference_problems(st.integers(2, 5), support="same", deterministic=None),
@@ -150,8 +150,8 @@ def test_prop_3_eq13_minus_eq16_is_independent_of_pi(problem, data):
     diffs = []
     for _ in range(2):
         pi = data.draw(pst.policies(mu.size))
-        eq13 = float(L.ipo_population(pi, prefs, mu, pi_ref, tau))
-        eq16 = float(L.ipo_sampled_population(pi, prefs, mu, pi_ref, tau))
+        eq13 = float(losses.ipo_population(pi, prefs, mu, pi_ref, tau))
+        eq16 = float(losses.ipo_sampled_population(pi, prefs, mu, pi_ref, tau))
         diffs.append((eq13 - eq16, 1.0 + abs(eq13) + abs(eq16)))
     against = prefs @ mu
     constant = (2 * (mu @ against**2 - (mu @ against) ** 2) - 0.5) / tau**2
@@ -167,16 +167,16 @@ def test_population_losses_where_pi_vanishes_on_supp_mu():
     mu = np.full(3, 1 / 3)
     pi_ref = np.array([0.2, 0.3, 0.5])
     pi = np.array([0.4, 0.6, 0.0])
-    assert L.ipo_population(pi, prefs, mu, pi_ref, 1.0) == np.inf
-    assert L.ipo_sampled_population(pi, prefs, mu, pi_ref, 1.0) == np.inf
-    limit = float(L.dpo_population(pi, prefs, mu, pi_ref, 1.0))
+    assert losses.ipo_population(pi, prefs, mu, pi_ref, 1.0) == np.inf
+    assert losses.ipo_sampled_population(pi, prefs, mu, pi_ref, 1.0) == np.inf
+    limit = float(losses.dpo_population(pi, prefs, mu, pi_ref, 1.0))
     assert math.isfinite(limit)
     near = np.array([0.4, 0.6, 0.0]) * (1 - 1e-13) + np.array([0.0, 0.0, 1e-13])
-    assert limit == pytest.approx(float(L.dpo_population(near, prefs, mu, pi_ref, 1.0)),
+    assert limit == pytest.approx(float(losses.dpo_population(near, prefs, mu, pi_ref, 1.0)),
                                   rel=1e-9)
     # y2 wins sometimes against y0: the DPO loss blows up.
     wins = np.array([[0.5, 0.7, 0.9], [0.3, 0.5, 1.0], [0.1, 0.0, 0.5]])
-    assert L.dpo_population(pi, wins, mu, pi_ref, 1.0) == np.inf
+    assert losses.dpo_population(pi, wins, mu, pi_ref, 1.0) == np.inf
 
 
 @given(pst.preference_problems(st.integers(2, 4), batch_shape=st.tuples(st.integers(1, 3)),
@@ -198,8 +198,8 @@ def test_population_losses_broadcast_over_contexts_and_tau_grid(problem, data):
             assert out[k] == pytest.approx(np.dot(rho, per), rel=1e-10, abs=1e-12)
         no_rho = fn(pi, prefs, mu, pi_ref, taus[:, None])
         assert no_rho.shape == (2, n_ctx)
-    bt = L.bt_reward_population(rewards, prefs, mu, rho=rho)
-    per = [L.bt_reward_population(rewards[x], prefs[x], mu[x]) for x in range(n_ctx)]
+    bt = losses.bt_reward_population(rewards, prefs, mu, rho=rho)
+    per = [losses.bt_reward_population(rewards[x], prefs[x], mu[x]) for x in range(n_ctx)]
     assert bt == pytest.approx(np.dot(rho, per), rel=1e-12)
 
 
@@ -231,8 +231,8 @@ def test_eq17_equals_symmetric_form_up_to_quarter_inverse_tau_squared(data, cont
     """Sec. 5.2: ½[(h − τ⁻¹)² + h²] = h² − h/τ + 1/(2τ²) and (h − τ⁻¹/2)² = h² − h/τ +
     1/(4τ²), so the symmetric loss minus Eq. 17 is exactly 1/(4τ²) for any π and dataset."""
     ds, logits, pi_ref, tau = _empirical_case(data, contexts)
-    sym = float(L.ipo_empirical_symmetric(logits, ds, pi_ref, tau))
-    eq17 = float(L.ipo_empirical(logits, ds, pi_ref, tau))
+    sym = float(losses.ipo_empirical_symmetric(logits, ds, pi_ref, tau))
+    eq17 = float(losses.ipo_empirical(logits, ds, pi_ref, tau))
     assert sym - eq17 == pytest.approx(1 / (4 * tau**2), rel=1e-9, abs=1e-12 * (1 + sym))
 
 
@@ -287,13 +287,13 @@ def test_empirical_losses_with_contexts_equal_per_context_loop_and_tau_grid(data
 
 
 def test_sample_weights_give_minibatch_losses():
-    ds = P.paper_dataset("D1")
+    ds = px.paper_dataset("D1")
     theta = np.array([0.3, -0.2, 0.5])
     pi_ref = np.full(3, 1 / 3)
     counts = np.array([2, 0, 7])
-    value = L.ipo_empirical(theta, ds, pi_ref, 0.5, sample_weights=counts / 9)
+    value = losses.ipo_empirical(theta, ds, pi_ref, 0.5, sample_weights=counts / 9)
     repeated = Dataset.from_pairs([(0, 1)] * 2 + [(0, 2)] * 7, 3)
-    assert value == pytest.approx(float(L.ipo_empirical(theta, repeated, pi_ref, 0.5)),
+    assert value == pytest.approx(float(losses.ipo_empirical(theta, repeated, pi_ref, 0.5)),
                                   rel=1e-14)
 
 
@@ -303,8 +303,8 @@ def test_paper_ipo_regression_target():
     tau = 0.25
     pi_ref = np.array([0.5, 0.3, 0.2])
     theta = np.log(pi_ref) + np.array([2.0, 0.0, -2.0]) * (0.5 / tau) / 2
-    assert L.ipo_empirical(theta, ds, pi_ref, tau) == pytest.approx(0.0, abs=1e-28)
-    assert L.dpo_empirical(theta, ds, pi_ref, tau) == pytest.approx(
+    assert losses.ipo_empirical(theta, ds, pi_ref, tau) == pytest.approx(0.0, abs=1e-28)
+    assert losses.dpo_empirical(theta, ds, pi_ref, tau) == pytest.approx(
         -_log_sigmoid(tau * 0.5 / tau), rel=1e-14)
 
 
@@ -360,7 +360,7 @@ def test_bt_reward_population_bad_input(arg, value, exc, match):
     kwargs = dict(rewards=np.zeros(3), prefs=PREFS, mu=MU)
     kwargs[arg] = value
     with pytest.raises(exc, match=match):
-        L.bt_reward_population(**kwargs)
+        losses.bt_reward_population(**kwargs)
 
 
 EMP_BAD = [
@@ -392,14 +392,14 @@ def test_empirical_bad_input(name, arg, value, exc, match):
 
 def test_empirical_loss_name_and_contextual_shapes():
     with pytest.raises(ValueError, match=r"loss = 'kto', must be one of"):
-        L.empirical_loss("kto", np.zeros(3), DATA, PI_REF, 1.0)
+        losses.empirical_loss("kto", np.zeros(3), DATA, PI_REF, 1.0)
     ctx = Dataset([0, 1], [1, 0], 3, contexts=[0, 1])
     with pytest.raises(ValueError, match=r"logits has shape \(2, 2\).*\(2, 3\)"):
-        L.ipo_empirical(np.zeros((2, 2)), ctx, np.full((2, 3), 1 / 3), 1.0)
+        losses.ipo_empirical(np.zeros((2, 2)), ctx, np.full((2, 3), 1 / 3), 1.0)
     with pytest.raises(ValueError, match=r"logits must have at least 2 axes, got shape \(3,\)"):
-        L.ipo_empirical(np.zeros(3), ctx, np.full((2, 3), 1 / 3), 1.0)
+        losses.ipo_empirical(np.zeros(3), ctx, np.full((2, 3), 1 / 3), 1.0)
     with pytest.raises(ValueError, match=r"pi_ref vanishes.*datum 1.*context 1"):
-        L.ipo_empirical(np.zeros((2, 3)), ctx, [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]], 1.0)
+        losses.ipo_empirical(np.zeros((2, 3)), ctx, [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]], 1.0)
 
 
 def test_population_loss_ignores_infinite_context_with_zero_weight():
@@ -407,7 +407,7 @@ def test_population_loss_ignores_infinite_context_with_zero_weight():
     there, the context-averaged loss is the other context's value, not NaN."""
     pi = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
     mu = np.full(3, 1 / 3)
-    for fn in (L.ipo_population, L.ipo_sampled_population):
+    for fn in (losses.ipo_population, losses.ipo_sampled_population):
         value = fn(pi, PREFS, mu, mu, 1.0, rho=[0.0, 1.0])
         assert value == pytest.approx(float(fn(pi[1], PREFS, mu, mu, 1.0)), rel=1e-14)
         assert fn(pi, PREFS, mu, mu, 1.0, rho=[0.5, 0.5]) == np.inf
@@ -452,7 +452,7 @@ def test_bt_reward_population_with_rewards_near_float_maximum():
     """r = (1e308, −1e308): the gaps overflow to ±∞, σ(+∞) = 1 costs nothing and the loser
     never wins (p = 0), so only the diagonal terms µ(y)² · ½ log 2 remain."""
     prefs = np.array([[0.5, 1.0], [0.0, 0.5]])
-    value = _no_warnings(L.bt_reward_population, [1e308, -1e308], prefs, [0.5, 0.5])
+    value = _no_warnings(losses.bt_reward_population, [1e308, -1e308], prefs, [0.5, 0.5])
     assert value == pytest.approx(0.25 * math.log(2), rel=1e-15)
 
 
@@ -461,9 +461,9 @@ def test_empirical_losses_with_huge_logits():
     DPO: mean softplus(−h) = 1e300/3; IPO: (h − ½)² overflows to +∞ while its gradient
     Σ_i (2/3)(h_i − ½)(e_w − e_l) = (2e300, −2e300, 0) stays finite."""
     theta, uniform = np.array([1e300, -1e300, 0.0]), np.full(3, 1 / 3)
-    value = _no_warnings(L.dpo_empirical, theta, DATA, uniform, 1.0)
+    value = _no_warnings(losses.dpo_empirical, theta, DATA, uniform, 1.0)
     assert value == pytest.approx(1e300 / 3, rel=1e-15)
-    for fn in (L.ipo_empirical, L.ipo_empirical_symmetric):
+    for fn in (losses.ipo_empirical, losses.ipo_empirical_symmetric):
         value, grad = _no_warnings(fn, theta, DATA, uniform, 1.0, return_grad=True)
         assert value == np.inf
         np.testing.assert_allclose(grad, [2e300, -2e300, 0.0], rtol=1e-15, atol=0)
@@ -472,7 +472,7 @@ def test_empirical_losses_with_huge_logits():
 def test_empirical_zero_weight_datum_with_infinite_loss_counts_zero():
     """θ = (1e200, 0, 0): datum 0 (0≻1) has (h − ½)² = +∞, but with weight 0 it adds 0,
     not NaN; datum 1 (1≻2, h = 0) alone gives (0 − ½)² = ¼."""
-    value = _no_warnings(L.ipo_empirical, [1e200, 0.0, 0.0], DATA, np.full(3, 1 / 3), 1.0,
+    value = _no_warnings(losses.ipo_empirical, [1e200, 0.0, 0.0], DATA, np.full(3, 1 / 3), 1.0,
                          sample_weights=[0.0, 1.0, 0.0])
     assert value == 0.25
 
@@ -480,16 +480,16 @@ def test_empirical_zero_weight_datum_with_infinite_loss_counts_zero():
 @pytest.mark.parametrize("name", ["ipo", "ipo_symmetric"])
 def test_empirical_inf_minus_inf_raises(name):
     with pytest.raises(ValueError, match=rf"the {name} loss or its gradient is not repres"):
-        L.empirical_loss(name, [1e308, -1e308, 0.0], DATA, PI_REF, 1.0, return_grad=True)
+        losses.empirical_loss(name, [1e308, -1e308, 0.0], DATA, PI_REF, 1.0, return_grad=True)
     with pytest.raises(ValueError, match=r"not representable.*1/tau"):
-        L.empirical_loss(name, np.zeros(3), DATA, PI_REF, 5e-324, return_grad=True)
+        losses.empirical_loss(name, np.zeros(3), DATA, PI_REF, 5e-324, return_grad=True)
 
 
 def test_scatter_to_logits_bad_input():
     with pytest.raises(ValueError, match=r"coef has 2 entries on its last axis, the dataset"):
-        L.scatter_to_logits(np.zeros(2), DATA)
+        losses.scatter_to_logits(np.zeros(2), DATA)
     with pytest.raises(TypeError, match=r"coef must be a numeric array"):
-        L.scatter_to_logits("ones", DATA)
+        losses.scatter_to_logits("ones", DATA)
     with pytest.raises(TypeError, match=r"data must be a psipo_exact\.Dataset"):
-        L.scatter_to_logits(np.zeros(3), None)
-    np.testing.assert_array_equal(L.scatter_to_logits([1.0, 2.0, 4.0], DATA), [5.0, 1.0, -6.0])
+        losses.scatter_to_logits(np.zeros(3), None)
+    np.testing.assert_array_equal(losses.scatter_to_logits([1.0, 2.0, 4.0], DATA), [5.0, 1.0, -6.0])

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import psipo_exact as P
+import psipo_exact as px
 from psipo_exact import strategies as pst
 from psipo_exact.model import PAPER_DATASET_NAMES, Dataset, PreferenceModel
 
@@ -92,7 +92,7 @@ def test_preference_model_bad_input(arg, value, exc, match):
 def test_bradley_terry_prefs_exact_complementarity(rewards):
     """prefs + prefsᵀ = 1 to the last bit and the diagonal is exactly 1/2, even when σ
     saturates to 0/1 (reward gaps beyond 37)."""
-    prefs = P.bradley_terry_prefs(rewards)
+    prefs = px.bradley_terry_prefs(rewards)
     n = rewards.shape[-1]
     assert prefs.shape == rewards.shape + (n,)
     assert np.all(prefs + np.swapaxes(prefs, -1, -2) == 1.0)
@@ -110,16 +110,16 @@ def test_bradley_terry_prefs_exact_complementarity(rewards):
 
 
 def test_bradley_terry_prefs_values_and_errors():
-    prefs = P.bradley_terry_prefs([0.0, math.log(3.0)])
+    prefs = px.bradley_terry_prefs([0.0, math.log(3.0)])
     np.testing.assert_allclose(prefs, [[0.5, 0.25], [0.75, 0.5]], rtol=1e-15)
     with pytest.raises(ValueError, match=r"rewards\[1\] = inf, must be finite"):
-        P.bradley_terry_prefs([0.0, np.inf])
+        px.bradley_terry_prefs([0.0, np.inf])
     with pytest.raises(ValueError, match=r"rewards\[0\] is NaN"):
-        P.bradley_terry_prefs([np.nan, 0.0])
+        px.bradley_terry_prefs([np.nan, 0.0])
     with pytest.raises(ValueError, match=r"rewards must have at least 1 axes"):
-        P.bradley_terry_prefs(1.0)
+        px.bradley_terry_prefs(1.0)
     with pytest.raises(TypeError, match=r"rewards must be a numeric array"):
-        P.bradley_terry_prefs(["a", "b"])
+        px.bradley_terry_prefs(["a", "b"])
 
 
 # ----------------------------------------------------------------------------- Dataset
@@ -224,7 +224,7 @@ def test_dataset_from_pairs_bad_input():
 def test_paper_dataset_contents(name, pairs):
     """Sec. 5.4 over actions a, b, c = 0, 1, 2: D1 a total order, D2 a cycle, D3 as printed
     ({a≻b, b≻a}) and the reading in which c never wins."""
-    ds = P.paper_dataset(name)
+    ds = px.paper_dataset(name)
     assert list(zip(ds.winners.tolist(), ds.losers.tolist())) == pairs
     assert ds.n_actions == 3 and ds.contexts is None
     assert ds.action_names == ("a", "b", "c")
@@ -232,17 +232,17 @@ def test_paper_dataset_contents(name, pairs):
 
 
 def test_paper_dataset_structure():
-    counts = P.paper_dataset("D1").win_counts()
+    counts = px.paper_dataset("D1").win_counts()
     assert counts[0].sum() == 2 and counts[:, 0].sum() == 0  # a beats all, never loses
-    assert P.paper_dataset("D3_never_wins").win_counts()[2].sum() == 0  # c never wins
-    assert P.paper_dataset("D3").win_counts()[:, 2].sum() == 0  # c never compared
-    d2 = P.paper_dataset("D2").win_counts()
+    assert px.paper_dataset("D3_never_wins").win_counts()[2].sum() == 0  # c never wins
+    assert px.paper_dataset("D3").win_counts()[:, 2].sum() == 0  # c never compared
+    d2 = px.paper_dataset("D2").win_counts()
     np.testing.assert_array_equal(d2.sum(0), [1, 1, 1])  # a cycle: each wins and loses once
     np.testing.assert_array_equal(d2.sum(1), [1, 1, 1])
     with pytest.raises(ValueError, match=r"name = 'D4', must be one of"):
-        P.paper_dataset("D4")
+        px.paper_dataset("D4")
     with pytest.raises(TypeError, match=r"name must be a string"):
-        P.paper_dataset(1)
+        px.paper_dataset(1)
 
 
 def test_bradley_terry_prefs_with_rewards_near_float_maximum():
@@ -251,5 +251,5 @@ def test_bradley_terry_prefs_with_rewards_near_float_maximum():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        prefs = P.bradley_terry_prefs([1e308, -1e308])
+        prefs = px.bradley_terry_prefs([1e308, -1e308])
     np.testing.assert_array_equal(prefs, [[0.5, 1.0], [0.0, 0.5]])

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import psipo_exact as P
+import psipo_exact as px
 from psipo_exact import strategies as pst
 from psipo_exact.psi import PSI_BY_NAME, identity, logit, resolve_psi
 
@@ -53,7 +53,7 @@ def test_user_callables_scalar_and_vectorised():
     with np.errstate(divide="ignore"):
         assert log_psi(np.array([0.0]))[0] == -math.inf
     # Used through the library, the −∞ of log(0) needs no errstate from the caller.
-    g = P.expected_psi([[0.5, 1.0], [0.0, 0.5]], [0.5, 0.5], lambda q: np.log(q))
+    g = px.expected_psi([[0.5, 1.0], [0.0, 0.5]], [0.5, 0.5], lambda q: np.log(q))
     assert g[1] == -math.inf and g[0] == pytest.approx(0.5 * math.log(0.5), rel=1e-15)
 
 
@@ -62,8 +62,8 @@ def test_affine_user_psi_rescales_tau(problem, slope, shift):
     """Ψ(q) = a q + b gives g = a p(·≻µ) + b, so the Eq. 7 policy at τ equals the IPO
     policy at τ / a (the shift b cancels in the normalisation)."""
     prefs, mu, pi_ref, tau = problem
-    custom = P.psipo_policy(prefs, mu, pi_ref, tau, psi=lambda q: slope * q + shift)
-    ipo = P.psipo_policy(prefs, mu, pi_ref, tau / slope, psi="identity")
+    custom = px.psipo_policy(prefs, mu, pi_ref, tau, psi=lambda q: slope * q + shift)
+    ipo = px.psipo_policy(prefs, mu, pi_ref, tau / slope, psi="identity")
     np.testing.assert_allclose(custom, ipo, rtol=1e-9, atol=1e-300)
 
 
@@ -93,7 +93,7 @@ def test_decreasing_psi_rejected_by_every_public_function(fn):
             "psipo_policy": (prefs, mu, mu, 1.0),
             "psipo_objective": (mu, prefs, mu, mu, 1.0)}[fn]
     with pytest.raises(ValueError, match=r"psi is decreasing"):
-        getattr(P, fn)(*args, psi=lambda q: -q)
+        getattr(px, fn)(*args, psi=lambda q: -q)
 
 
 def test_resolved_psi_is_warning_free_and_exceptions_name_psi():
@@ -112,4 +112,4 @@ def test_resolved_psi_is_warning_free_and_exceptions_name_psi():
         return q
 
     with pytest.raises(ValueError, match=r"psi failed on \[0, 1\] \(ZeroDivisionError: boom\)"):
-        P.expected_psi([[0.5, 0.3], [0.7, 0.5]], [0.5, 0.5], picky)
+        px.expected_psi([[0.5, 0.3], [0.7, 0.5]], [0.5, 0.5], picky)

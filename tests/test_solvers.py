@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.optimize import minimize
+from scipy.sparse.linalg import splu
 
-import psipo_exact.solvers as S
-from psipo_exact import losses as L
+from psipo_exact import losses
 from psipo_exact.closed_form import psipo_policy, rlhf_policy
 from psipo_exact.model import Dataset, bradley_terry_prefs, paper_dataset
 from psipo_exact.solvers import (
@@ -29,6 +29,7 @@ from psipo_exact.solvers import (
     solve_ipo_empirical,
     solve_ipo_population,
 )
+from psipo_exact.solvers import _laplacian as graph_linalg
 
 U3 = np.full(3, 1.0 / 3.0)
 
@@ -149,7 +150,7 @@ def test_ipo_empirical_matches_dense_lstsq_and_gradient_vanishes(data, tau, draw
     sol = solve_ipo_empirical(data, pi_ref, tau, init=init)
     expected, adj, n = _lstsq_ipo(data, pi_ref, tau, init)
     np.testing.assert_allclose(sol.logits, expected, atol=1e-9 * (1 + 1 / tau))
-    _, grad = L.ipo_empirical(sol.logits, data, np.broadcast_to(pi_ref, data.logits_shape),
+    _, grad = losses.ipo_empirical(sol.logits, data, np.broadcast_to(pi_ref, data.logits_shape),
                               tau, return_grad=True)
     assert np.abs(grad).max() < 1e-10 * (1 + 1 / tau)
     assert sol.residual < 1e-10 * (1 + 1 / tau) * len(data)
@@ -194,12 +195,12 @@ def test_ipo_empirical_ladder_every_linear_solver_path(monkeypatch, force):
     flip = rng.random(size) < 0.3
     data = Dataset(np.where(flip, b, a), np.where(flip, a, b), n)
     if force != "band":
-        monkeypatch.setattr(S, "_BAND_WORK", 0)
-        monkeypatch.setattr(S, "_BAND_MIN", 0)
+        monkeypatch.setattr(graph_linalg, "_BAND_WORK", 0)
+        monkeypatch.setattr(graph_linalg, "_BAND_MIN", 0)
     if force == "lu":
-        monkeypatch.setattr(S, "_MAX_CG", 2)
+        monkeypatch.setattr(graph_linalg, "_MAX_CG", 2)
     factorised = []
-    monkeypatch.setattr(S, "splu", lambda m: factorised.append(m) or S.sp.linalg.splu(m))
+    monkeypatch.setattr(graph_linalg, "splu", lambda m: factorised.append(m) or splu(m))
     pi_ref = np.full(n, 1.0 / n)
     sol = solve_ipo_empirical(data, pi_ref, 0.5)
     assert bool(factorised) == (force == "lu")
@@ -216,8 +217,8 @@ def test_ipo_empirical_random_graph_uses_jacobi_cg():
     b = (a + rng.integers(1, n, size)) % n
     data = Dataset(a, b, n)
     pi_ref = rng.dirichlet(np.ones(n))
-    lap = S._laplacian(a, b, np.ones(size), n)
-    _, exact = S._band_preconditioner(lap, np.zeros(n, dtype=int))
+    lap = graph_linalg.laplacian(a, b, np.ones(size), n)
+    _, exact = graph_linalg.band_preconditioner(lap, np.zeros(n, dtype=int))
     assert not exact
     sol = solve_ipo_empirical(data, pi_ref, 2.0)
     expected, _, _ = _lstsq_ipo(data, pi_ref, 2.0, np.log(pi_ref))
@@ -239,7 +240,7 @@ def test_ipo_population_equals_eq7_closed_form(problem, tau):
                                rtol=1e-10, atol=1e-300)
     assert sol.unique and sol.exists and sol.free == ()
     if sol.policy.min() > 1e-300:
-        assert L.ipo_population(sol.policy, prefs, mu, pi_ref, tau) < 1e-18 * (1 + 1 / tau**2)
+        assert losses.ipo_population(sol.policy, prefs, mu, pi_ref, tau) < 1e-18 * (1 + 1 / tau**2)
     assert sol.residual < 1e-12 * (1 + 1 / tau)
 
 
@@ -273,7 +274,7 @@ def test_ipo_population_appendix_a2_example(tau):
     for third in (0.05, 0.5, 0.9):
         p = (1 - third) / (1 + np.exp(-0.3 / tau))
         family = np.array([p, 1 - third - p, third])
-        assert L.ipo_population(family, prefs, mu, U3, tau) < 1e-24
+        assert losses.ipo_population(family, prefs, mu, U3, tau) < 1e-24
 
 
 def test_ipo_population_zero_reference_mass_is_not_free():
@@ -298,7 +299,7 @@ def test_bt_and_dpo_hand_derived_two_actions():
     for tau in (0.3, 1.0, 4.0):
         sol = solve_dpo_empirical(data, [0.5, 0.5], tau)
         assert sol.policy[0] / sol.policy[1] == pytest.approx(2 ** (1 / tau), rel=1e-12)
-        _, grad = L.dpo_empirical(sol.logits, data, [0.5, 0.5], tau, return_grad=True)
+        _, grad = losses.dpo_empirical(sol.logits, data, [0.5, 0.5], tau, return_grad=True)
         assert np.abs(grad).max() < 1e-14
 
 
@@ -360,7 +361,7 @@ def test_existence_matches_brute_force(data):
 def _bt_data_loss(rewards, data, return_grad=False):
     """Eq. 2 on data (sum over data), via the package's empirical DPO loss at τ = 1."""
     uniform = np.full(data.n_actions, 1.0 / data.n_actions)
-    out = L.dpo_empirical(rewards, data, uniform, 1.0, return_grad=return_grad)
+    out = losses.dpo_empirical(rewards, data, uniform, 1.0, return_grad=return_grad)
     return (len(data) * out[0], len(data) * out[1]) if return_grad else len(data) * out
 
 
@@ -379,7 +380,7 @@ def test_bt_fit_optimal_or_limit_certificate(data):
     bt = fit_bradley_terry(data)
     uniform = np.full(data.n_actions, 1.0 / data.n_actions)
     if bt.exists:
-        _, grad = L.dpo_empirical(bt.rewards, data, uniform, 1.0, return_grad=True)
+        _, grad = losses.dpo_empirical(bt.rewards, data, uniform, 1.0, return_grad=True)
         assert np.abs(grad).max() < 1e-11
         best = _lbfgs(data, np.ones(data.n_actions), 2000).fun
         assert _bt_data_loss(bt.rewards, data) <= best + 1e-9
@@ -487,12 +488,12 @@ def test_dpo_empirical_limit_structure_vs_reachability(data, tau, draw):
         sub = Dataset(data.winners[inner], data.losers[inner], n,
                       contexts=data.context_index[inner], n_contexts=data.n_contexts)
         logits = np.where(np.isfinite(sol.logits), sol.logits, 0.0)  # off-top: not in sub
-        _, grad = L.dpo_empirical(logits, sub, pi_ref, tau, return_grad=True)
+        _, grad = losses.dpo_empirical(logits, sub, pi_ref, tau, return_grad=True)
         assert np.abs(grad).max() < 1e-10
     expected = sorted(tuple((v // n, v % n) for v in group) for group in groups)
     assert sorted(sol.free) == expected and sol.unique == (not groups)
     if sol.exists:
-        _, grad = L.dpo_empirical(sol.logits, data, pi_ref, tau, return_grad=True)
+        _, grad = losses.dpo_empirical(sol.logits, data, pi_ref, tau, return_grad=True)
         assert np.abs(grad).max() < 1e-10
 
 
@@ -516,7 +517,7 @@ def test_ipo_population_partial_support_is_closest_minimiser(problem, tau):
     shift = sol.logits[support] - log_ref[support]
     assert abs(shift.sum()) < 1e-12 * support.sum() * (1 + 1 / tau)
     assert np.ptp(shift - (prefs @ mu)[support] / tau) < 1e-12 * (1 + 1 / tau)
-    assert L.ipo_population(sol.policy, prefs, mu, pi_ref, tau) < 1e-20 * (1 + 1 / tau**2)
+    assert losses.ipo_population(sol.policy, prefs, mu, pi_ref, tau) < 1e-20 * (1 + 1 / tau**2)
     off = np.flatnonzero(~support & (pi_ref > 0))
     assert sol.unique == (off.size == 0)
     if off.size:
@@ -553,7 +554,7 @@ def test_dpo_population_partial_support_and_deterministic_prefs(problem, tau, ro
         logits = np.log(sol.policy)
         logits[support] = z
         pi = np.exp(logits - logits.max())
-        return float(L.dpo_population(pi / pi.sum(), prefs, mu, pi_ref, tau))
+        return float(losses.dpo_population(pi / pi.sum(), prefs, mu, pi_ref, tau))
 
     z, eps = np.log(sol.policy[support]), 1e-6
     fd = [(loss(z + eps * e) - loss(z - eps * e)) / (2 * eps) for e in np.eye(support.size)]
@@ -574,7 +575,7 @@ def test_dpo_free_representative_is_the_gradient_descent_limit():
     assert sol.exists and not sol.unique and sol.free == ((0, 1), (2,))
     logits = np.log(ref)
     for _ in range(3000):
-        logits = logits - 2.0 * L.dpo_empirical(logits, data, ref, 0.5, return_grad=True)[1]
+        logits = logits - 2.0 * losses.dpo_empirical(logits, data, ref, 0.5, return_grad=True)[1]
     descent = np.exp(logits) / np.exp(logits).sum()
     np.testing.assert_allclose(descent, sol.policy, rtol=1e-10)
 
@@ -587,7 +588,7 @@ def test_dpo_logits_stay_finite_when_the_policy_underflows():
     sol = solve_dpo_empirical(data, [0.5, 0.5], 1e-3)
     assert sol.exists and sol.unique
     assert sol.logits[0] - sol.logits[1] == pytest.approx(np.log(3) / 1e-3, rel=1e-12)
-    _, grad = L.dpo_empirical(sol.logits, data, [0.5, 0.5], 1e-3, return_grad=True)
+    _, grad = losses.dpo_empirical(sol.logits, data, [0.5, 0.5], 1e-3, return_grad=True)
     assert np.abs(grad).max() < 1e-14
 
 
@@ -612,7 +613,7 @@ def test_bt_population_on_bradley_terry_prefs_recovers_rewards():
 
 def _dpo_objective(logits, prefs, mu, pi_ref, tau):
     pi = np.exp(logits - logits.max())
-    return float(L.dpo_population(pi / pi.sum(), prefs, mu, pi_ref, tau))
+    return float(losses.dpo_population(pi / pi.sum(), prefs, mu, pi_ref, tau))
 
 
 @given(st.integers(2, 5).flatmap(lambda n: st.tuples(

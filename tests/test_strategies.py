@@ -9,7 +9,7 @@ import pytest
 from hypothesis import find, given
 from hypothesis import strategies as st
 
-import psipo_exact as P
+import psipo_exact as px
 from psipo_exact import strategies as pst
 from psipo_exact.model import Dataset, PreferenceModel
 
@@ -29,7 +29,7 @@ def test_batch_shapes(shape):
 @given(pst.taus(1e-9, 1e9))
 def test_taus_in_range_and_accepted(tau):
     assert 1e-9 <= tau <= 1e9 and isinstance(tau, float)
-    P.gibbs_policy([0.5, 0.5], [0.0, 1.0], tau)
+    px.gibbs_policy([0.5, 0.5], [0.0, 1.0], tau)
 
 
 def test_taus_reach_every_decade():
@@ -49,7 +49,7 @@ def test_probability_vectors_are_valid(p):
     assert np.all(p >= 0) and np.all(np.abs(p.sum(-1) - 1) <= 1e-12)
     assert np.all(p.max(-1) > 0)
     assert _no_subnormals(p)
-    P.kl_divergence(p, p)  # validated as probability vectors
+    px.kl_divergence(p, p)  # validated as probability vectors
 
 
 @given(pst.policies(4, batch_shape=(2, 3)))
@@ -106,7 +106,7 @@ def test_preference_problems_are_consistent(data, support):
 @given(pst.preference_problems(support="same", batch_shape=(2,)))
 def test_same_support_problems(problem):
     np.testing.assert_array_equal(problem.mu > 0, problem.pi_ref > 0)
-    P.losses.ipo_population(problem.pi_ref, problem.prefs, problem.mu, problem.pi_ref, 1.0)
+    px.losses.ipo_population(problem.pi_ref, problem.prefs, problem.mu, problem.pi_ref, 1.0)
 
 
 def test_preference_problems_rejects_unknown_support():

@@ -1,15 +1,10 @@
-"""Exact population and empirical losses of Azar et al. (arXiv:2310.12036).
+"""Empirical losses of Azar et al. (arXiv:2310.12036): means over a dataset ``D``.
 
-Population losses (expectations over ``y, y′ ∼ µ``, optionally over ``x ∼ ρ``):
-Eq. 2 (Bradley–Terry reward loss), Eq. 5 (DPO), Eq. 13 (IPO root-finding loss) and Eq. 16
-(the sampled IPO loss, as the exact expectation over the Bernoulli ``I``).
-
-Empirical losses (means over a :class:`~psipo_exact.model.Dataset`, as functions of the
-policy logits θ with ``π = softmax(θ)``): Eq. 4 (DPO), Eq. 17 (IPO) and the two-term
-symmetric form just above Eq. 17. Each is ``mean_i ℓ(h_i)`` with ``h_i = h_π(y_w,i, y_l,i)``,
-so one scalar link ``ℓ`` and its derivative define both the loss and its exact gradient
-``∂/∂θ = Σ_i w_i ℓ′(h_i) (e_{w_i} − e_{l_i})``; the solvers and the simulator use these links,
-never a second copy of a formula.
+Eq. 4 (DPO), Eq. 17 (IPO) and the two-term symmetric form just above Eq. 17, as functions of
+the policy logits θ with ``π = softmax(θ)``. Each is ``Σ_i w_i ℓ(h_i)`` with
+``h_i = h_π(y_w,i, y_l,i)``, so one scalar :class:`Link` ``ℓ`` and its derivative define both
+the loss and its exact gradient ``∂/∂θ = Σ_i w_i ℓ′(h_i) (e_{w_i} − e_{l_i})``; the solvers
+and the simulator use these links, never a second copy of a formula.
 """
 
 from __future__ import annotations
@@ -20,151 +15,8 @@ from typing import Callable
 import numpy as np
 from scipy.special import expit
 
-from . import _checks
-from .closed_form import _log, _reduce_contexts, _tau_for, _validated_prefs_mu
-from .model import Dataset
-
-# --------------------------------------------------------------------------- population
-
-
-def _softplus(x: np.ndarray) -> np.ndarray:
-    """``log(1 + e^x) = −log σ(−x)``, overflow-free."""
-    return np.logaddexp(0.0, x)
-
-
-def _pair_weights(mu: np.ndarray) -> np.ndarray:
-    """``µ(y) µ(y′)``, shape (..., n, n)."""
-    return mu[..., :, None] * mu[..., None, :]
-
-
-def _policy_log_ratio(pi, pi_ref, mu: np.ndarray) -> np.ndarray:
-    """``log π(y) − log πref(y)`` on Supp(µ) (−∞ where π = 0), 0 off Supp(µ)."""
-    pi = _checks.probability_vector(pi, "pi")
-    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
-    _checks.n_actions_match(mu.shape[-1], pi=pi, pi_ref=pi_ref)
-    lead = _checks.broadcastable(
-        ("pi", pi.shape[:-1]), ("pi_ref", pi_ref.shape[:-1]), ("mu", mu.shape[:-1])
-    )
-    shape = lead + mu.shape[-1:]
-    pi, pi_ref, mu = (np.broadcast_to(a, shape) for a in (pi, pi_ref, mu))
-    _checks.support_covered(mu, pi_ref)
-    return np.where(mu > 0, _log(pi) - _log(np.where(mu > 0, pi_ref, 1.0)), 0.0)
-
-
-def _bt_loss(reward_gap: np.ndarray, prefs: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``−Σ w p log σ(gap)`` over the last two axes; terms with ``w·p = 0`` are dropped."""
-    charged = (weights * prefs) > 0
-    with np.errstate(invalid="ignore"):
-        terms = np.where(charged, weights * prefs * _softplus(-reward_gap), 0.0)
-    if np.isnan(terms).any():
-        raise ValueError("pi vanishes on two actions of Supp(mu): h_pi is undefined there")
-    return terms.sum(axis=(-2, -1))
-
-
-def bt_reward_population(rewards, prefs, mu, rho=None) -> np.ndarray:
-    """Population Bradley–Terry reward loss, Eq. 2 with ``(y_w, y_l)`` drawn from ``(µ, p*)``.
-
-    ``L(r) = −E_{y,y′∼µ}[p*(y ≻ y′) log σ(r(y) − r(y′))]`` (the loss of Prop. 4).
-
-    Parameters
-    ----------
-    rewards : array_like, shape (..., n)
-        Finite rewards.
-    prefs : array_like, shape (..., n, n)
-    mu : array_like, shape (..., n)
-    rho : array_like, shape (n_contexts,), optional
-        Context weights over the last leading axis.
-
-    Returns
-    -------
-    ndarray
-    """
-    prefs, mu = _validated_prefs_mu(prefs, mu)
-    r = _checks.as_float_array(rewards, "rewards", min_ndim=1)
-    _checks.n_actions_match(mu.shape[-1], rewards=r)
-    with np.errstate(over="ignore"):  # |r| near the float maximum: the gap is ±inf
-        gap = r[..., :, None] - r[..., None, :]
-    return _reduce_contexts(_bt_loss(gap, prefs, _pair_weights(mu)), rho)
-
-
-def dpo_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
-    """Population DPO loss, Eq. 5: ``−E_{y,y′∼µ}[p*(y ≻ y′) log σ(τ h_π(y, y′))]``.
-
-    Equal to :func:`bt_reward_population` at ``r = τ log(π / πref)`` (Prop. 4's key step),
-    which is how it is computed. Policies vanishing on part of Supp(µ) give the limiting
-    value (``+∞`` if such an action ever wins).
-
-    Parameters
-    ----------
-    pi : array_like, shape (..., n)
-    prefs : array_like, shape (..., n, n)
-    mu, pi_ref : array_like, shape (..., n)
-    tau : float or array_like
-    rho : array_like, shape (n_contexts,), optional
-
-    Returns
-    -------
-    ndarray
-    """
-    prefs, mu = _validated_prefs_mu(prefs, mu)
-    ratio = _policy_log_ratio(pi, pi_ref, mu)
-    t, _ = _tau_for(tau, ratio.shape[:-1])
-    with np.errstate(invalid="ignore", over="ignore"):
-        gap = t[..., None, None] * (ratio[..., :, None] - ratio[..., None, :])
-    # h_π(y, y) = 0 by definition, also where π(y) = 0 (there −∞ − (−∞) would give NaN).
-    gap = np.where(np.eye(mu.shape[-1], dtype=bool), 0.0, gap)
-    return _reduce_contexts(_bt_loss(gap, prefs, _pair_weights(mu)), rho)
-
-
-def _ipo_population_terms(pi, prefs, mu, pi_ref, tau, target_terms: Callable) -> np.ndarray:
-    """``Σ µ(y)µ(y′) target_terms(h, prefs, mu, τ)`` with ``+∞`` where π vanishes on Supp(µ).
-
-    Squares of order 1/τ² overflow to +∞ for τ below ~1e-154, the correctly rounded value;
-    pairs off Supp(µ) × Supp(µ) contribute 0 even then.
-    """
-    prefs, mu = _validated_prefs_mu(prefs, mu)
-    ratio = _policy_log_ratio(pi, pi_ref, mu)
-    t, _ = _tau_for(tau, ratio.shape[:-1])
-    infinite = np.isneginf(ratio).any(-1)
-    finite = np.where(np.isneginf(ratio), 0.0, ratio)
-    h = finite[..., :, None] - finite[..., None, :]
-    weights = _pair_weights(mu)
-    with np.errstate(over="ignore"):
-        terms = target_terms(h, prefs, mu, t[..., None, None])
-    terms = weights * np.where(weights > 0, terms, 0.0)
-    return np.where(infinite, np.inf, terms.sum(axis=(-2, -1)))
-
-
-def ipo_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
-    """Population IPO loss, Eq. 13: ``E_{y,y′∼µ}[(h_π(y,y′) − (p*(y≻µ) − p*(y′≻µ))/τ)²]``.
-
-    Zero exactly at the IPO policy of Eq. 7 on Supp(µ) (Theorem 2); ``+∞`` if π vanishes
-    somewhere on Supp(µ). Parameters and return value as for :func:`dpo_population`.
-    """
-
-    def terms(h, prefs, mu, tau):
-        against = np.einsum("...ij,...j->...i", prefs, mu)
-        return (h - (against[..., :, None] - against[..., None, :]) / tau) ** 2
-
-    return _reduce_contexts(_ipo_population_terms(pi, prefs, mu, pi_ref, tau, terms), rho)
-
-
-def ipo_sampled_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
-    """Sampled IPO loss, Eq. 16: ``E_{y,y′∼µ, I}[(h_π(y,y′) − I(y,y′)/τ)²]``.
-
-    The expectation over ``I ∼ Bernoulli(p*(y ≻ y′))`` is taken exactly:
-    ``p (h − 1/τ)² + (1 − p) h²``. Proposition 3: equals Eq. 13 up to a constant in π.
-    Parameters and return value as for :func:`dpo_population`.
-    """
-
-    def terms(h, prefs, mu, tau):
-        # p = 0 drops its term even where (h − 1/τ)² overflows (0·∞ = 0 at tiny τ).
-        return prefs * np.where(prefs > 0, (h - 1.0 / tau) ** 2, 0.0) + (1.0 - prefs) * h**2
-
-    return _reduce_contexts(_ipo_population_terms(pi, prefs, mu, pi_ref, tau, terms), rho)
-
-
-# ---------------------------------------------------------------------------- empirical
+from .. import _base, _checks
+from ..model import Dataset
 
 
 @dataclass(frozen=True)
@@ -181,7 +33,7 @@ class Link:
 
 
 def _dpo_value(h, tau):
-    return _softplus(-tau * h)  # −log σ(τ h), Eq. 4
+    return _base.softplus(-tau * h)  # −log σ(τ h), Eq. 4
 
 
 def _dpo_grad(h, tau):
@@ -238,7 +90,7 @@ def reference_gap(data: Dataset, pi_ref) -> np.ndarray:
     if data.contexts is not None and pi_ref.ndim == 1:  # one πref shared by every context
         pi_ref = np.broadcast_to(pi_ref, data.logits_shape)
     _check_trailing(pi_ref, data, "pi_ref")
-    log_ref = _log(pi_ref)
+    log_ref = _base.log(pi_ref)
     with np.errstate(invalid="ignore"):  # −∞ − (−∞) where πref vanishes on both actions
         gap = _datum_gap(log_ref, data)
     if not np.isfinite(gap).all():
@@ -336,7 +188,7 @@ def empirical_loss(loss: str, logits, data: Dataset, pi_ref, tau, *, sample_weig
     theta = _checks.as_float_array(logits, "logits", min_ndim=len(data.logits_shape))
     _check_trailing(theta, data, "logits")
     lead = theta.shape[: theta.ndim - len(data.logits_shape)]
-    t, lead = _tau_for(tau, lead)
+    t, lead = _base.tau_for(tau, lead)
     w = _weights_for(sample_weights, data)
     t = t[..., None]
     # Logits near the float maximum or tiny τ overflow to ±∞, the correctly rounded values;

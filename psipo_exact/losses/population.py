@@ -1,0 +1,146 @@
+"""Population losses of Azar et al. (arXiv:2310.12036): expectations over ``y, y′ ∼ µ``.
+
+Eq. 2 (the Bradley–Terry reward loss), Eq. 5 (DPO), Eq. 13 (the IPO root-finding loss) and
+Eq. 16 (the sampled IPO loss, as the exact expectation over the Bernoulli ``I``), each
+optionally averaged over contexts ``x ∼ ρ`` (the last leading axis).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .. import _base, _checks
+
+
+def _pair_weights(mu: np.ndarray) -> np.ndarray:
+    """``µ(y) µ(y′)``, shape (..., n, n)."""
+    return mu[..., :, None] * mu[..., None, :]
+
+
+def _policy_log_ratio(pi, pi_ref, mu: np.ndarray) -> np.ndarray:
+    """``log π(y) − log πref(y)`` on Supp(µ) (−∞ where π = 0), 0 off Supp(µ)."""
+    pi = _checks.probability_vector(pi, "pi")
+    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    _checks.n_actions_match(mu.shape[-1], pi=pi, pi_ref=pi_ref)
+    lead = _checks.broadcastable(
+        ("pi", pi.shape[:-1]), ("pi_ref", pi_ref.shape[:-1]), ("mu", mu.shape[:-1])
+    )
+    shape = lead + mu.shape[-1:]
+    pi, pi_ref, mu = (np.broadcast_to(a, shape) for a in (pi, pi_ref, mu))
+    _checks.support_covered(mu, pi_ref)
+    return np.where(mu > 0, _base.log(pi) - _base.log(np.where(mu > 0, pi_ref, 1.0)), 0.0)
+
+
+def _bt_loss(reward_gap: np.ndarray, prefs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``−Σ w p log σ(gap)`` over the last two axes; terms with ``w·p = 0`` are dropped."""
+    charged = (weights * prefs) > 0
+    with np.errstate(invalid="ignore"):
+        terms = np.where(charged, weights * prefs * _base.softplus(-reward_gap), 0.0)
+    if np.isnan(terms).any():
+        raise ValueError("pi vanishes on two actions of Supp(mu): h_pi is undefined there")
+    return terms.sum(axis=(-2, -1))
+
+
+def bt_reward_population(rewards, prefs, mu, rho=None) -> np.ndarray:
+    """Population Bradley–Terry reward loss, Eq. 2 with ``(y_w, y_l)`` drawn from ``(µ, p*)``.
+
+    ``L(r) = −E_{y,y′∼µ}[p*(y ≻ y′) log σ(r(y) − r(y′))]`` (the loss of Prop. 4).
+
+    Parameters
+    ----------
+    rewards : array_like, shape (..., n)
+        Finite rewards.
+    prefs : array_like, shape (..., n, n)
+    mu : array_like, shape (..., n)
+    rho : array_like, shape (n_contexts,), optional
+        Context weights over the last leading axis.
+
+    Returns
+    -------
+    ndarray
+    """
+    prefs, mu = _base.validated_prefs_mu(prefs, mu)
+    r = _checks.as_float_array(rewards, "rewards", min_ndim=1)
+    _checks.n_actions_match(mu.shape[-1], rewards=r)
+    with np.errstate(over="ignore"):  # |r| near the float maximum: the gap is ±inf
+        gap = r[..., :, None] - r[..., None, :]
+    return _base.reduce_contexts(_bt_loss(gap, prefs, _pair_weights(mu)), rho)
+
+
+def dpo_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
+    """Population DPO loss, Eq. 5: ``−E_{y,y′∼µ}[p*(y ≻ y′) log σ(τ h_π(y, y′))]``.
+
+    Equal to :func:`bt_reward_population` at ``r = τ log(π / πref)`` (Prop. 4's key step),
+    which is how it is computed. Policies vanishing on part of Supp(µ) give the limiting
+    value (``+∞`` if such an action ever wins).
+
+    Parameters
+    ----------
+    pi : array_like, shape (..., n)
+    prefs : array_like, shape (..., n, n)
+    mu, pi_ref : array_like, shape (..., n)
+    tau : float or array_like
+    rho : array_like, shape (n_contexts,), optional
+
+    Returns
+    -------
+    ndarray
+    """
+    prefs, mu = _base.validated_prefs_mu(prefs, mu)
+    ratio = _policy_log_ratio(pi, pi_ref, mu)
+    t, _ = _base.tau_for(tau, ratio.shape[:-1])
+    with np.errstate(invalid="ignore", over="ignore"):
+        gap = t[..., None, None] * (ratio[..., :, None] - ratio[..., None, :])
+    # h_π(y, y) = 0 by definition, also where π(y) = 0 (there −∞ − (−∞) would give NaN).
+    gap = np.where(np.eye(mu.shape[-1], dtype=bool), 0.0, gap)
+    return _base.reduce_contexts(_bt_loss(gap, prefs, _pair_weights(mu)), rho)
+
+
+def _ipo_population_terms(pi, prefs, mu, pi_ref, tau, target_terms: Callable) -> np.ndarray:
+    """``Σ µ(y)µ(y′) target_terms(h, prefs, mu, τ)`` with ``+∞`` where π vanishes on Supp(µ).
+
+    Squares of order 1/τ² overflow to +∞ for τ below ~1e-154, the correctly rounded value;
+    pairs off Supp(µ) × Supp(µ) contribute 0 even then.
+    """
+    prefs, mu = _base.validated_prefs_mu(prefs, mu)
+    ratio = _policy_log_ratio(pi, pi_ref, mu)
+    t, _ = _base.tau_for(tau, ratio.shape[:-1])
+    infinite = np.isneginf(ratio).any(-1)
+    finite = np.where(np.isneginf(ratio), 0.0, ratio)
+    h = finite[..., :, None] - finite[..., None, :]
+    weights = _pair_weights(mu)
+    with np.errstate(over="ignore"):
+        terms = target_terms(h, prefs, mu, t[..., None, None])
+    terms = weights * np.where(weights > 0, terms, 0.0)
+    return np.where(infinite, np.inf, terms.sum(axis=(-2, -1)))
+
+
+def ipo_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
+    """Population IPO loss, Eq. 13: ``E_{y,y′∼µ}[(h_π(y,y′) − (p*(y≻µ) − p*(y′≻µ))/τ)²]``.
+
+    Zero exactly at the IPO policy of Eq. 7 on Supp(µ) (Theorem 2); ``+∞`` if π vanishes
+    somewhere on Supp(µ). Parameters and return value as for :func:`dpo_population`.
+    """
+
+    def terms(h, prefs, mu, tau):
+        against = np.einsum("...ij,...j->...i", prefs, mu)
+        return (h - (against[..., :, None] - against[..., None, :]) / tau) ** 2
+
+    return _base.reduce_contexts(_ipo_population_terms(pi, prefs, mu, pi_ref, tau, terms), rho)
+
+
+def ipo_sampled_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
+    """Sampled IPO loss, Eq. 16: ``E_{y,y′∼µ, I}[(h_π(y,y′) − I(y,y′)/τ)²]``.
+
+    The expectation over ``I ∼ Bernoulli(p*(y ≻ y′))`` is taken exactly:
+    ``p (h − 1/τ)² + (1 − p) h²``. Proposition 3: equals Eq. 13 up to a constant in π.
+    Parameters and return value as for :func:`dpo_population`.
+    """
+
+    def terms(h, prefs, mu, tau):
+        # p = 0 drops its term even where (h − 1/τ)² overflows (0·∞ = 0 at tiny τ).
+        return prefs * np.where(prefs > 0, (h - 1.0 / tau) ** 2, 0.0) + (1.0 - prefs) * h**2
+
+    return _base.reduce_contexts(_ipo_population_terms(pi, prefs, mu, pi_ref, tau, terms), rho)

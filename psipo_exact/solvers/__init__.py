@@ -1,0 +1,36 @@
+"""Exact minimisers of the losses of Azar et al. (arXiv:2310.12036), or their exact limits.
+
+One module per problem family, one result contract:
+
+* :mod:`.ipo`: IPO, population (Eq. 13/14, O(n)) and empirical (Eq. 17, a Laplacian solve);
+* :mod:`.bradley_terry`: Bradley–Terry maximum likelihood (Eq. 2) with existence and limits;
+* :mod:`.dpo`: DPO (Eq. 4/5) through Proposition 4;
+* :mod:`.result`: :class:`Solution`, its status codes and the one table of messages;
+* ``_laplacian``, ``_groups``, ``_problem``: graph linear algebra, free-group bookkeeping and
+  the problems' inputs as graphs on global nodes.
+
+Every solver returns a :class:`Solution` (``fit_bradley_terry`` a
+:class:`BradleyTerrySolution`). Contexts, and the leading axes of population problems, are
+independent problems solved together as one block-diagonal problem. Actions with
+``πref = 0`` get probability 0 and are never free, except in :func:`solve_ipo_empirical` on a
+never-compared action where ``init`` is finite (Eq. 17 does not involve πref there, and that
+logit keeps its ``init`` value).
+
+File input for ``psipo-exact solve`` lives in :mod:`psipo_exact.files`.
+"""
+
+from .bradley_terry import fit_bradley_terry
+from .dpo import solve_dpo_empirical, solve_dpo_population
+from .ipo import solve_ipo_empirical, solve_ipo_population
+from .result import STATUS_MESSAGES, BradleyTerrySolution, Solution
+
+__all__ = [
+    "BradleyTerrySolution",
+    "STATUS_MESSAGES",
+    "Solution",
+    "fit_bradley_terry",
+    "solve_dpo_empirical",
+    "solve_dpo_population",
+    "solve_ipo_empirical",
+    "solve_ipo_population",
+]

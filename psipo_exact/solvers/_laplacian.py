@@ -1,0 +1,238 @@
+"""Graph linear algebra of the comparison graph: weighted Laplacians and their solves.
+
+The empirical IPO loss (Eq. 17) is least squares on the comparison graph, whose normal matrix
+is the graph Laplacian; the Newton steps of the Bradley–Terry/DPO fits (Eq. 2, 4, 5) solve
+with weighted Laplacians too. Everything here works on *global nodes* (node ``k · n + y`` is
+action ``y`` of problem or context ``k``) and knows nothing about preferences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import cho_solve_banded, cholesky_banded
+from scipy.sparse.csgraph import reverse_cuthill_mckee
+from scipy.sparse.linalg import splu
+
+#: Relative tolerance of the sparse SPD solves (on the max-norm of the residual).
+RTOL = 1e-14
+#: Work budget of the banded Cholesky preconditioner, in multiples of nnz(A).
+_BAND_WORK = 8
+#: Minimum work budget of the banded preconditioner (small problems are solved directly).
+_BAND_MIN = 10**6
+_MAX_CG = 3000
+#: CG gives up (and falls back to sparse LU) after this many iterations without halving.
+_STALL = 200
+
+
+def index_dtype(size: int):
+    return np.int32 if size < 2**31 - 1 else np.int64
+
+
+def laplacian(heads, tails, weights, size: int) -> sp.csr_matrix:
+    """Weighted graph Laplacian ``Σ_e w_e (e_h − e_t)(e_h − e_t)ᵀ`` (diagonal stored)."""
+    idx = index_dtype(size)
+    degree = np.bincount(heads, weights, size) + np.bincount(tails, weights, size)
+    rows = np.concatenate([heads, tails, np.arange(size)]).astype(idx)
+    cols = np.concatenate([tails, heads, np.arange(size)]).astype(idx)
+    vals = np.concatenate([-weights, -weights, degree])
+    return sp.coo_matrix((vals, (rows, cols)), shape=(size, size)).tocsr()
+
+
+class LaplacianPattern:
+    """The fixed sparsity pattern of a graph Laplacian, refilled cheaply for new weights."""
+
+    def __init__(self, heads, tails, size: int):
+        low, high = np.minimum(heads, tails), np.maximum(heads, tails)
+        pairs, self.pair = np.unique(low * size + high, return_inverse=True)
+        self.low, self.high, self.size = pairs // size, pairs % size, size
+        idx = index_dtype(size)
+        rows = np.concatenate([self.low, self.high, np.arange(size)]).astype(idx)
+        cols = np.concatenate([self.high, self.low, np.arange(size)]).astype(idx)
+        tags = np.arange(1, rows.size + 1, dtype=np.float64)  # no duplicates: data = tags
+        template = sp.coo_matrix((tags, (rows, cols)), shape=(size, size)).tocsr()
+        self.order = template.data.astype(np.int64) - 1
+        self.indices, self.indptr = template.indices, template.indptr
+
+    def laplacian(self, weights: np.ndarray) -> sp.csr_matrix:
+        """Laplacian with edge weights ``weights`` (one per original edge)."""
+        w = np.bincount(self.pair, weights, self.low.size)
+        degree = np.bincount(self.low, w, self.size) + np.bincount(self.high, w, self.size)
+        data = np.concatenate([-w, -w, degree])[self.order]
+        return sp.csr_matrix((data, self.indices, self.indptr), shape=(self.size, self.size))
+
+
+def band_preconditioner(lap: sp.csr_matrix, labels: np.ndarray):
+    """Preconditioner for the Laplacian ``lap``, and whether it is an exact solver.
+
+    A banded Cholesky factor of the grounded Laplacian (one node per component fixed, see
+    :func:`_grounding`), after reverse Cuthill–McKee ordering unless the bandwidth is small
+    already. Entries beyond the affordable bandwidth are dropped (the truncated matrix stays
+    diagonally dominant, hence positive definite); when the whole bandwidth fits (chains,
+    ladders, small problems) this is an exact direct solve. When no ordering can make the
+    band affordable (a node with ``d`` neighbours forces a bandwidth ≥ ``d/2``), the
+    diagonal (Jacobi) is used instead.
+    """
+    size = lap.shape[0]
+    affordable = max(1, int(np.sqrt(max(_BAND_WORK * lap.nnz, _BAND_MIN) / size)))
+    coo = lap.tocoo()
+    offset = coo.row.astype(np.int64) - coo.col
+    perm = None
+    if np.abs(offset).max(initial=0) > affordable:
+        if (np.diff(lap.indptr).max(initial=1) - 1) / 2 > affordable:
+            diagonal = lap.diagonal()
+            diagonal = np.where(diagonal > 0, diagonal, 1.0)
+            return (lambda residual: residual / diagonal), False
+        perm = reverse_cuthill_mckee(lap, symmetric_mode=True)
+        inv = np.empty(size, dtype=np.int64)
+        inv[perm] = np.arange(size)
+        offset = inv[coo.row] - inv[coo.col]
+    column = coo.col if perm is None else inv[coo.col]
+    bandwidth = int(offset.max(initial=0))
+    band = min(bandwidth, affordable)
+    keep = (offset >= 0) & (offset <= band)
+    lower = np.zeros((band + 1, size))
+    lower[offset[keep], column[keep]] = coo.data[keep]  # entries are unique in CSR
+    positions = np.arange(size) if perm is None else inv
+    lower[0, positions] += _grounding(labels, lap.diagonal())
+    factor = (cholesky_banded(lower, lower=True, check_finite=False), True)
+    if perm is None:
+        return (lambda residual: cho_solve_banded(factor, residual, check_finite=False)), (
+            band == bandwidth
+        )
+
+    def apply(residual: np.ndarray) -> np.ndarray:
+        return cho_solve_banded(factor, residual[perm], check_finite=False)[inv]
+
+    return apply, band == bandwidth
+
+
+def laplacian_product(lap: sp.csr_matrix, x: np.ndarray) -> np.ndarray:
+    """``lap @ x`` as ``Σ_j w_ij (x_i − x_j)``: edge differences instead of ``deg_i x_i − …``.
+
+    The same product, but its rounding error scales with the differences of ``x`` along
+    edges, not with ``deg · |x|``; it is what makes residuals of ~1e-11 reachable when the
+    solution spans 1e4 (ladder graphs). ``x`` has shape (..., size); each CSR row's terms are
+    summed in order over its segment.
+    """
+    if lap.nnz == 0:
+        return np.zeros_like(x)
+    rows = np.repeat(np.arange(lap.shape[0]), np.diff(lap.indptr))
+    terms = -lap.data * (x[..., rows] - x[..., lap.indices])
+    sums = np.add.reduceat(terms, np.minimum(lap.indptr[:-1], lap.nnz - 1), axis=-1)
+    return np.where(np.diff(lap.indptr) > 0, sums, 0.0)  # empty rows: reduceat gives a term
+
+
+def _refine(lap, rhs: np.ndarray, solve) -> tuple[np.ndarray, bool]:
+    """Direct solve with iterative refinement until the residual stops shrinking."""
+    x = best = solve(rhs)
+    scale, best_norm, previous = np.abs(rhs).max(), np.inf, np.inf
+    for _ in range(10):
+        residual = rhs - laplacian_product(lap, x)
+        norm = np.abs(residual).max()
+        if norm < best_norm:
+            best, best_norm = x, norm
+        if norm <= RTOL * scale or norm >= 0.5 * previous:
+            break
+        previous = norm
+        x = x + solve(residual)
+    return best, True
+
+
+def _pcg(lap, rhs: np.ndarray, precondition, rtol: float) -> tuple[np.ndarray, bool]:
+    """Preconditioned conjugate gradients on the (consistent, singular) Laplacian system.
+
+    ``rhs`` sums to zero over every connected component, so CG converges in the range of
+    ``lap`` for any SPD preconditioner. Stops at ``max|r| ≤ rtol · max|rhs|`` or at the
+    rounding floor of the residual; reports failure when the residual stalls above both.
+    """
+    x = np.zeros_like(rhs)
+    scale = np.abs(rhs).max()
+    residual = rhs.copy()
+    z = precondition(residual)
+    direction = z.copy()
+    rz = residual @ z
+    best, stalled = np.inf, 0
+    magnitude = abs(lap)
+    for _ in range(_MAX_CG):
+        q = lap @ direction
+        alpha = rz / (direction @ q)
+        x += alpha * direction
+        residual -= alpha * q
+        norm = np.abs(residual).max()
+        if norm <= max(1e-8, rtol) * scale:  # near the end: true residual and its floor
+            residual = rhs - lap @ x
+            norm = np.abs(residual).max()
+            floor = 8 * np.finfo(float).eps * (magnitude @ np.abs(x - x.mean())).max()
+            if norm <= max(rtol * scale, floor):
+                return x, True
+        stalled = 0 if norm < 0.5 * best else stalled + 1
+        best = min(best, norm)
+        if stalled > _STALL:
+            break
+        z = precondition(residual)
+        rz_new = residual @ z
+        direction = z + (rz_new / rz) * direction
+        rz = rz_new
+    return x, False
+
+
+def laplacian_solve(lap: sp.csr_matrix, labels: np.ndarray, rhs: np.ndarray,
+                     rtol: float = RTOL) -> np.ndarray:
+    """A solution of ``lap @ X = rhs`` (columns), ``rhs`` summing to zero per component.
+
+    ``labels`` are the connected components of the graph. A banded Cholesky factor of the
+    grounded Laplacian (one node per component fixed, see :func:`_grounding`), after reverse
+    Cuthill–McKee ordering, is a direct solver on banded graphs (chains, ladders: badly
+    conditioned Laplacians), refined iteratively; otherwise it (or the diagonal)
+    preconditions conjugate gradients, which converge fast on expander-like graphs (well
+    conditioned Laplacians). Sparse LU of the grounded Laplacian if CG stagnates.
+    """
+    # Project out the rounding error that makes rhs inconsistent (nonzero component sums).
+    rhs = rhs - component_mean(rhs.T, labels, int(labels.max(initial=-1)) + 1).T
+    precondition, exact = band_preconditioner(lap, labels)
+    out = np.zeros_like(rhs)
+    lu = None
+    for k in range(rhs.shape[1]):
+        if not np.any(rhs[:, k]):
+            continue
+        if exact:
+            out[:, k], converged = _refine(lap, rhs[:, k], precondition)
+        else:
+            out[:, k], converged = _pcg(lap, rhs[:, k], precondition, rtol)
+        if not converged:
+            lu = splu(_grounded(lap, labels).tocsc()) if lu is None else lu
+            out[:, k], _ = _refine(lap, rhs[:, k], lu.solve)
+    return out
+
+
+def _grounding(labels: np.ndarray, degree: np.ndarray) -> np.ndarray:
+    """Diagonal that grounds the first node of every component (removes the null space).
+
+    With ``rhs`` summing to zero over each component, the solution of ``(L + G) x = rhs``
+    has ``x = 0`` at the grounded nodes and solves ``L x = rhs`` exactly.
+    """
+    _, first = np.unique(labels, return_index=True)
+    ground = np.zeros(labels.size)
+    ground[first] = np.where(degree[first] > 0, degree[first], 1.0)
+    return ground
+
+
+def _grounded(lap: sp.csr_matrix, labels: np.ndarray) -> sp.csr_matrix:
+    """``lap`` with one node per component grounded (see :func:`_grounding`)."""
+    out = lap.copy()
+    out.setdiag(lap.diagonal() + _grounding(labels, lap.diagonal()))
+    return out
+
+
+def component_mean(values: np.ndarray, labels: np.ndarray, n_labels: int) -> np.ndarray:
+    """Mean of ``values[..., node]`` over the nodes of each component, per node."""
+    sizes = np.bincount(labels, minlength=n_labels)
+    flat = values.reshape(-1, labels.size)
+    sums = np.stack([np.bincount(labels, row, n_labels) for row in flat]) if flat.size else flat
+    return (sums / np.maximum(sizes, 1))[:, labels].reshape(values.shape)
+
+
+def pull_back(values, heads, tails, size) -> np.ndarray:
+    """``Bᵀ values``: ``Σ_i values_i (e_{w_i} − e_{l_i})`` over global nodes."""
+    return np.bincount(heads, values, size) - np.bincount(tails, values, size)

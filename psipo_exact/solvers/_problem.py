@@ -1,0 +1,70 @@
+"""Inputs of the solvers as problems on global nodes: validation, πref, τ axes and edges.
+
+Contexts, and the leading axes of population problems, are independent problems solved
+together as one block-diagonal problem: node ``k · n + y`` of the global graph is action
+``y`` of problem ``k``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _base, _checks
+from ..losses import reference_gap
+from ..model import Dataset
+
+
+def population_inputs(prefs, mu, pi_ref):
+    prefs, mu = _base.validated_prefs_mu(prefs, mu)
+    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    _checks.n_actions_match(prefs.shape[-1], pi_ref=pi_ref)
+    lead = _checks.broadcastable(
+        ("prefs", prefs.shape[:-2]), ("mu", mu.shape[:-1]), ("pi_ref", pi_ref.shape[:-1])
+    )
+    _checks.support_covered(*np.broadcast_arrays(mu, pi_ref))
+    return prefs, mu, pi_ref, lead
+
+
+def context_pi_ref(pi_ref, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Validate πref for ``data``: shape (n,) (shared by all contexts) or ``logits_shape``.
+
+    Returns πref broadcast to ``logits_shape`` and the per-datum gaps
+    ``log πref(y_w) − log πref(y_l)`` (:func:`~psipo_exact.losses.reference_gap`, which
+    raises if πref vanishes on a compared action).
+    """
+    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    if pi_ref.shape not in {data.logits_shape, (data.n_actions,)}:
+        allowed = f"{(data.n_actions,)} (n_actions of the dataset)"
+        if data.contexts is not None:
+            allowed += f" or {data.logits_shape} (n_contexts, n_actions)"
+        raise ValueError(f"pi_ref has shape {pi_ref.shape}, must be {allowed}")
+    pi_ref = np.broadcast_to(pi_ref, data.logits_shape)
+    return pi_ref, reference_gap(data, pi_ref)
+
+
+def nodes(data: Dataset) -> tuple[np.ndarray, np.ndarray, int]:
+    """Global node indices ``x · n + y`` of winners and losers, and the number of nodes."""
+    offset = data.context_index * data.n_actions
+    return offset + data.winners, offset + data.losers, data.n_contexts * data.n_actions
+
+
+def tau_axes(tau, data: Dataset) -> np.ndarray:
+    """τ as an array of shape ``tau.shape + (1,) * len(logits_shape)``."""
+    t = _checks.tau(tau)
+    return t.reshape(t.shape + (1,) * len(data.logits_shape))
+
+
+def data_edges(data: Dataset):
+    """Coalesced beats-edges of ``data`` over global nodes, weights = counts."""
+    heads, tails, size = nodes(data)
+    key, counts = np.unique(heads * size + tails, return_counts=True)
+    return key // size, key % size, counts.astype(np.float64), size
+
+
+def population_edges(prefs, mu, lead):
+    """Beats-edges ``y → y′`` with weight ``µ(y) µ(y′) p*(y ≻ y′) > 0``, one block per problem."""
+    n = prefs.shape[-1]
+    weight = np.broadcast_to(mu[..., :, None] * mu[..., None, :] * prefs, lead + (n, n))
+    weight = weight.reshape(-1, n, n) * (1 - np.eye(n))
+    problem, i, j = np.nonzero(weight > 0)
+    return problem * n + i, problem * n + j, weight[problem, i, j], weight.shape[0] * n

@@ -1,0 +1,113 @@
+"""Exact minimisers of the DPO losses (Eq. 4 and 5 of Azar et al., arXiv:2310.12036).
+
+Proposition 4: in ``r = τ(θ − log πref)`` the DPO loss is the Bradley–Terry likelihood, so
+its optimum is ``rlhf_policy(r̂, πref, τ)`` with ``r̂`` the Bradley–Terry fit of
+:mod:`.bradley_terry`, whether or not the preferences are Bradley–Terry; without a finite
+minimiser the same fit gives the exact limit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _base
+from ..closed_form import gibbs_log_policy
+from ..model import Dataset
+from ._groups import lead_description
+from ._problem import context_pi_ref, data_edges, population_edges, population_inputs, tau_axes
+from .bradley_terry import BTFit, bt_fit, bt_solution
+from .result import Solution
+
+
+def _dpo_solution(fit: BTFit, rewards, pi_ref, tau_b, lead, n, desc, names) -> Solution:
+    """DPO optimum via Prop. 4: ``π = rlhf_policy(r̂, πref, τ)``.
+
+    Computed as its logarithm, ``gibbs_log_policy(πref, r̂, τ)`` (``rlhf_policy`` is its
+    exponential), so that ``logits`` stay finite where ``π`` underflows (small τ).
+    """
+    log_policy = gibbs_log_policy(pi_ref, rewards, tau_b)
+    live = np.broadcast_to(pi_ref > 0, lead + (n,)).ravel()
+    return bt_solution(fit, lead, n, live, desc, names, np.exp(log_policy), log_policy,
+                       limit_note="; DPO drives their probability to 0 for every tau",
+                       free_note="the relative mass of the free groups is undetermined "
+                       "(reported: the representative whose rewards have mean zero in every "
+                       "group)")
+
+
+def solve_dpo_empirical(data: Dataset, pi_ref, tau) -> Solution:
+    """Exact minimiser of the empirical DPO loss (Eq. 4), or the limit of its minimisers.
+
+    In ``r = τ(θ − log πref)`` Eq. 4 is the Bradley–Terry likelihood (Prop. 4), so the
+    optimum is ``rlhf_policy(fit_bradley_terry(data).rewards, πref, τ)``. Without a finite
+    minimiser (some action loses to a group it never beats), ``policy`` is the limit: mass
+    only on the top strongly connected components, within each from its own MLE.
+
+    Parameters
+    ----------
+    data : Dataset
+    pi_ref : array_like, shape (n,) or data.logits_shape
+        Positive on every compared action.
+    tau : float or array_like
+        τ > 0; an array gives output shape ``tau.shape + logits_shape``.
+
+    Returns
+    -------
+    Solution
+        ``logits = log policy``. When several top groups share a context (``unique`` False),
+        the representative has each group's rewards at mean zero, so a never-compared action
+        (or a group of tied actions) keeps its πref mass relative to the others. With a
+        finite minimiser this is the gradient-descent limit from ``log πref`` (descent keeps
+        each component's mean logit); without one, descent pushes the top logits of each
+        component to +∞ and so generally ends at another member of the free family (e.g. a
+        never-compared action's mass → 0).
+        ``residual``: the Bradley–Terry relative gradient (see :func:`fit_bradley_terry`).
+
+    Raises
+    ------
+    ValueError
+        If ``pi_ref`` does not fit the data or vanishes on a compared action.
+    """
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
+    pi_ref, _ = context_pi_ref(pi_ref, data)
+    t = tau_axes(tau, data)[..., 0]
+    fit = bt_fit(*data_edges(data))
+    lead, n = data.logits_shape[:-1], data.n_actions
+    rewards = fit.rewards.reshape(data.logits_shape)
+    return _dpo_solution(fit, rewards, pi_ref, t, lead, n, lead_description(lead, "context"),
+                         data)
+
+
+def solve_dpo_population(prefs, mu, pi_ref, tau) -> Solution:
+    """Exact minimiser of the population DPO loss (Eq. 5), or the limit of its minimisers.
+
+    Proposition 4: the optimum is ``rlhf_policy(r̂, πref, τ)`` with ``r̂`` the population
+    Bradley–Terry fit ``fit_bradley_terry(prefs, mu)``, whether or not ``prefs`` is
+    Bradley–Terry. A finite minimiser exists iff, within each connected component of
+    ``{µ(y)µ(y′) > 0}``, the digraph ``µ(y)µ(y′)p*(y≻y′) > 0`` is strongly connected; actions
+    outside Supp(µ) are not constrained (free, unless πref = 0 there).
+
+    Parameters
+    ----------
+    prefs, mu, pi_ref, tau
+        The population problem, as in :func:`solve_ipo_population` (Supp(µ) ⊆ Supp(πref);
+        τ broadcast against the leading axes).
+
+    Returns
+    -------
+    Solution
+        As :func:`solve_dpo_empirical`; ``free`` indexes the broadcast shape of the inputs.
+
+    Raises
+    ------
+    ValueError
+        On invalid inputs or µ > 0 where πref = 0.
+    """
+    prefs, mu, pi_ref, lead = population_inputs(prefs, mu, pi_ref)
+    n = prefs.shape[-1]
+    _base.tau_for(tau, lead)
+    fit = bt_fit(*population_edges(prefs, mu, lead))
+    rewards = fit.rewards.reshape(lead + (n,))
+    ref_b = np.broadcast_to(pi_ref, lead + (n,))
+    return _dpo_solution(fit, rewards, ref_b, tau, lead, n, lead_description(lead, "problem"),
+                         None)

@@ -1,0 +1,157 @@
+"""The one result contract of every solver: :class:`Solution`, its status codes and messages.
+
+As ``scipy.optimize.OptimizeResult``, a solver says whether it succeeded and why through an
+integer ``status`` with one table of messages (:data:`STATUS_MESSAGES`), and
+:func:`make_solution` is the one place where a ``Solution`` and its ``message`` are built:
+the table's text for the status, then the solver's details after a colon.
+
+Format of ``Solution.free``: a tuple of groups, each group a tuple of indices into the
+problem's array *without* τ axes: plain action integers for a single problem
+(``logits_shape == (n,)``), index tuples ``(x, y)`` (``(*lead, y)`` for population
+problems) otherwise. Within a group the relative probabilities are determined; the masses
+of the groups relative to one another are left undetermined by the loss. Only problems
+whose policy is not unique contribute groups, and then all their groups (so ``free == ()``
+exactly when ``unique``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _base
+
+#: A unique finite minimiser (or equilibrium) in every problem.
+OPTIMUM = 0
+#: A finite minimiser exists, but the minimising policy is not unique: ``free`` says where.
+OPTIMAL_SET = 1
+#: No finite minimiser; the limit of every minimising sequence is a unique policy.
+LIMIT = 2
+#: No finite minimiser, and the limit policy is not unique either.
+LIMIT_SET = 3
+#: The loss is unbounded below (no minimiser, no limit policy).
+UNBOUNDED = 4
+#: A stationary point of a non-convex loss; global optimality is not certified.
+STATIONARY = 5
+#: The solver stopped before its tolerance.
+NOT_CONVERGED = 6
+
+#: The one table of status messages (``Solution.message`` starts with one of these).
+STATUS_MESSAGES = {
+    OPTIMUM: "unique minimiser",
+    OPTIMAL_SET: "minimiser not unique",
+    LIMIT: "no finite minimiser (the limit policy is unique)",
+    LIMIT_SET: "no finite minimiser, and the limit policy is not unique",
+    UNBOUNDED: "the loss is unbounded below",
+    STATIONARY: "stationary point (global optimality not certified)",
+    NOT_CONVERGED: "did not converge",
+}
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Solution:
+    """The exact minimiser of a loss, or the exact limit of its minimising sequences.
+
+    Attributes
+    ----------
+    policy : ndarray, shape (..., n)
+        The minimising policy; the limit policy when no finite minimiser exists; one
+        representative (documented by each solver) when the policy is not unique.
+        Read-only.
+    logits : ndarray, shape (..., n)
+        Logits of ``policy`` (``−∞`` where it vanishes); for the IPO solvers, the minimiser
+        in logit space closest to the starting logits. Read-only.
+    exists : bool
+        A finite minimiser exists (in every context / leading index).
+    unique : bool
+        The minimising (or limit) policy is unique (in every context / leading index).
+    free : tuple of tuples
+        Groups of actions whose relative mass the loss leaves undetermined (module
+        docstring). Empty exactly when ``unique``.
+    residual : float
+        Optimality residual, defined by each solver (normal-equation residual, gradient).
+    status : int
+        One of the keys of :data:`STATUS_MESSAGES`.
+    message : str
+        ``STATUS_MESSAGES[status]``, then the solver's details.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> sol = px.solve_ipo_empirical(px.paper_dataset("D1"), np.ones(3) / 3, 1.0)
+    >>> sol.status, sol.unique, sol.free
+    (0, True, ())
+    >>> sol.policy.flags.writeable
+    False
+    """
+
+    policy: np.ndarray
+    logits: np.ndarray
+    exists: bool
+    unique: bool
+    free: tuple
+    residual: float
+    status: int
+    message: str
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                object.__setattr__(self, f.name, _base.frozen(value))
+        if self.status not in STATUS_MESSAGES:
+            raise ValueError(f"status = {self.status!r}, must be one of {list(STATUS_MESSAGES)}")
+
+    def __repr__(self) -> str:
+        arrays = ", ".join(
+            f"{f.name}: shape {getattr(self, f.name).shape}"
+            for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray)
+        )
+        return (
+            f"{type(self).__name__}(status={self.status}, exists={self.exists}, "
+            f"unique={self.unique}, free groups={len(self.free)}, "
+            f"residual={self.residual:.3g}, {arrays})\n  message: {self.message}"
+        )
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class BradleyTerrySolution(Solution):
+    """:class:`Solution` of the Bradley–Terry maximum-likelihood problem (Eq. 2).
+
+    Attributes
+    ----------
+    rewards : ndarray, shape (..., n)
+        Maximum-likelihood rewards, mean zero over each top strongly connected component
+        (the whole connected component when a finite MLE exists); ``−∞`` for actions outside
+        the top components (their reward diverges to ``−∞`` relative to the top). ``policy``
+        is ``softmax(rewards)`` per problem (the Bradley–Terry strengths ``e^r``, normalised)
+        and ``logits`` equals ``rewards``. Read-only.
+    """
+
+    rewards: np.ndarray
+
+
+def status_for(exists: bool, unique: bool) -> int:
+    """The status of a convex problem from whether a finite minimiser exists and is unique."""
+    if exists:
+        return OPTIMUM if unique else OPTIMAL_SET
+    return LIMIT if unique else LIMIT_SET
+
+
+def make_solution(policy, logits, *, exists: bool, free: tuple, residual: float, detail: str,
+                  status: int | None = None, kind: type = Solution, **extra) -> Solution:
+    """Build a :class:`Solution` (or subclass ``kind``): the one place messages are made.
+
+    ``unique`` is ``not free``; ``status`` defaults to :func:`status_for`; the message is
+    ``STATUS_MESSAGES[status]``, then ``": "`` and ``detail`` (when given).
+    """
+    unique = not free
+    if status is None:
+        status = status_for(exists, unique)
+    message = STATUS_MESSAGES[status] + (f": {detail}" if detail else "")
+    return kind(policy=policy, logits=logits, exists=bool(exists), unique=unique, free=free,
+                residual=float(residual), status=status, message=message, **extra)
