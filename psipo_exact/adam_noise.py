@@ -31,7 +31,8 @@ def adam_stationary_covariance(data: Dataset, loss: str, logits, pi_ref, tau, *,
 
     Near the optimum θ* the mini-batch gradient is ``H δθ + ξ`` with ``H`` the Hessian of the
     empirical loss (Eq. 4 or 17) and ``ξ`` the multinomial sampling noise, covariance
-    ``Σ = (1/B)(Σ_i p_i a_i a_iᵀ − ḡḡᵀ)``, ``a_i = ℓ′(h_i)(e_{w_i} − e_{l_i})``, ``p_i = 1/N``.
+    ``Σ = (1/B)(Σ_i p_i a_i a_iᵀ − ḡḡᵀ)``, ``a_i = ℓ′(h_i)(e_{w_i} − e_{l_i})``,
+    ``p_i = c_i / Σ c`` (``1/N`` without weights).
     Adam's ``√v̂`` settles at the noise level ``σ = √diag Σ``, making it SGD preconditioned
     by ``P = diag(1/σ)`` with step ``lr``; the stationary covariance ``X`` of θ then solves
     the Lyapunov equation ``PH X + X (PH)ᵀ = lr · P Σ P`` (first order in lr). Coordinates
@@ -57,11 +58,15 @@ def adam_stationary_covariance(data: Dataset, loss: str, logits, pi_ref, tau, *,
     theta = _checks.as_float_array(logits, "logits", min_ndim=1)
     inc = data.incidence.toarray()
     h = inc @ theta - reference_gap(data, pi_ref)
-    p = 1.0 / len(data)
     per = inc * link.grad(h, tau)[:, None]
-    mean = p * per.sum(axis=0)
-    cov = (p * per.T @ per - np.outer(mean, mean)) / batch_size
-    hess = p * inc.T @ (inc * _link_curvature(link, h, tau)[:, None])
+    curved = inc * _link_curvature(link, h, tau)[:, None]
+    if data.weights is None:  # p_i = 1/N, a scalar: the same operations as without weights
+        p = 1.0 / len(data)
+        mean, second, hess = p * per.sum(axis=0), p * per.T @ per, p * inc.T @ curved
+    else:
+        p = data.datum_weights / data.total_weight
+        mean, second, hess = p @ per, (per.T * p) @ per, (inc.T * p) @ curved
+    cov = (second - np.outer(mean, mean)) / batch_size
     sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     noisy = sd > 1e-300
     n = theta.size

@@ -124,12 +124,19 @@ class Dataset:
         Number of contexts; defaults to ``max(contexts) + 1`` (1 without contexts).
     action_names : sequence of str, optional
         Labels of the actions, for display and file input/output.
+    weights : array_like of float, shape (N,), optional
+        How many times each datum counts (aggregated data: a datum of weight ``c`` is ``c``
+        identical comparisons, so 10⁶ battles between a few models cost O(distinct pairs)).
+        Finite and ``>= 0`` with a positive total; ``None`` means 1 each. Every loss takes
+        the weighted mean, every solver the weighted problem, and the simulator draws data
+        with probability proportional to their weight. Data of weight 0 are ignored (they
+        neither connect nor orient the comparison graph).
 
     Raises
     ------
     ValueError
-        On an empty dataset, length mismatches, out-of-range indices or a datum comparing an
-        action with itself.
+        On an empty dataset, length mismatches, out-of-range indices, a datum comparing an
+        action with itself, or invalid weights.
     """
 
     winners: np.ndarray
@@ -138,6 +145,7 @@ class Dataset:
     contexts: np.ndarray | None = None
     n_contexts: int | None = None
     action_names: tuple[str, ...] | None = field(default=None)
+    weights: np.ndarray | None = None
 
     def __post_init__(self):
         n = _checks.positive_int(self.n_actions, "n_actions", minimum=2)
@@ -173,6 +181,22 @@ class Dataset:
         object.__setattr__(self, "contexts", None if contexts is None else _base.frozen(contexts))
         object.__setattr__(self, "n_contexts", n_ctx)
         object.__setattr__(self, "action_names", names)
+        object.__setattr__(self, "weights", self._validated_weights(winners.size))
+
+    def _validated_weights(self, size: int) -> np.ndarray | None:
+        if self.weights is None:
+            return None
+        weights = _checks.as_float_array(self.weights, "weights", min_ndim=1)
+        if weights.shape != (size,):
+            raise ValueError(f"weights has shape {weights.shape}, must be ({size},): one "
+                             "weight per datum")
+        negative = weights < 0
+        if negative.any():
+            i = int(np.argmax(negative))
+            raise ValueError(f"weights[{i}] = {weights[i]}, must be >= 0")
+        if not weights.sum() > 0:
+            raise ValueError("weights sum to 0: at least one datum must have a positive weight")
+        return _base.frozen(weights)
 
     def _validated_contexts(self, size: int) -> tuple[np.ndarray | None, int]:
         if self.contexts is None:
@@ -231,6 +255,16 @@ class Dataset:
         return int(self.winners.size)
 
     @property
+    def datum_weights(self) -> np.ndarray:
+        """Weight of each datum, shape (N,): ``weights``, or ones when none were given."""
+        return np.ones(len(self)) if self.weights is None else self.weights
+
+    @property
+    def total_weight(self) -> float:
+        """``Σ_i c_i``: the number of comparisons the dataset stands for."""
+        return float(self.datum_weights.sum())
+
+    @property
     def context_index(self) -> np.ndarray:
         """Context of each datum (zeros in the bandit setting), shape (N,)."""
         if self.contexts is None:
@@ -258,13 +292,13 @@ class Dataset:
         )
 
     def win_counts(self) -> np.ndarray:
-        """``counts[x, i, j]`` = number of data with ``y_i ≻ y_j`` in context ``x``.
+        """``counts[x, i, j]`` = total weight of the data with ``y_i ≻ y_j`` in context ``x``.
 
         Shape (n, n) without contexts, (n_contexts, n, n) with them.
         """
         n = self.n_actions
         flat = (self.context_index * n + self.winners) * n + self.losers
-        counts = np.bincount(flat, minlength=self.n_contexts * n * n).astype(np.float64)
+        counts = np.bincount(flat, self.datum_weights, minlength=self.n_contexts * n * n)
         return counts.reshape(self.logits_shape + (n,))
 
 

@@ -147,7 +147,7 @@ def scatter_to_logits(coef: np.ndarray, data: Dataset) -> np.ndarray:
 
 def _weights_for(sample_weights, data: Dataset) -> np.ndarray:
     if sample_weights is None:
-        return np.full(len(data), 1.0 / len(data))
+        return data.datum_weights / data.total_weight
     w = _checks.as_float_array(sample_weights, "sample_weights", min_ndim=1)
     if w.shape[-1] != len(data):
         raise ValueError(f"sample_weights has {w.shape[-1]} entries on its last axis, "
@@ -173,7 +173,8 @@ def empirical_loss(loss: str, logits, data: Dataset, pi_ref, tau, *, sample_weig
     tau : float or array_like
         τ > 0, broadcast against the leading axes of ``logits`` (without the context axis).
     sample_weights : array_like, shape (..., N), optional
-        Weights ``w_i`` of the data; default ``1/N`` (the mean over D). Mini-batch losses are
+        Weights ``w_i`` of the data; default ``c_i / Σ c`` with ``c = data.datum_weights``
+        (``1/N``: the mean over D, when the dataset has no weights). Mini-batch losses are
         ``counts / batch_size``.
     return_grad : bool, default False
         Also return ``∂loss/∂θ``, shape of ``logits``.

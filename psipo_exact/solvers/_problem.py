@@ -55,10 +55,15 @@ def tau_axes(tau, data: Dataset) -> np.ndarray:
 
 
 def data_edges(data: Dataset):
-    """Coalesced beats-edges of ``data`` over global nodes, weights = counts."""
+    """Coalesced beats-edges of ``data`` over global nodes, weights = total datum weights.
+
+    Data of weight 0 are dropped: they neither connect nor orient the beats-digraph.
+    """
     heads, tails, size = nodes(data)
-    key, counts = np.unique(heads * size + tails, return_counts=True)
-    return key // size, key % size, counts.astype(np.float64), size
+    counted = data.datum_weights > 0
+    key, inverse = np.unique(heads[counted] * size + tails[counted], return_inverse=True)
+    weights = np.bincount(inverse.ravel(), data.datum_weights[counted], key.size)
+    return key // size, key % size, weights, size
 
 
 def population_edges(prefs, mu, lead):

@@ -93,7 +93,8 @@ def solve_ipo_empirical(data: Dataset, pi_ref, tau, init=None) -> Solution:
     """Exact minimiser of the empirical IPO loss, Eq. 17, as sparse least squares.
 
     Eq. 17 asks ``θ_w − θ_l = 1/(2τ) + log πref(w) − log πref(l)`` for every datum (with
-    multiplicity); the normal matrix is the comparison-graph Laplacian, independent of τ, so
+    multiplicity, or its weight ``Dataset.weights``); the normal matrix is the
+    comparison-graph Laplacian, independent of τ, so
     ``θ(τ) = θ₁/(2τ) + θ₂`` from two sparse solves shared by every τ. Its null space is one
     constant per connected component (per context): the returned logits are the least-squares
     solution closest to ``init``, i.e. the gradient-descent limit from ``init`` (each
@@ -130,11 +131,14 @@ def solve_ipo_empirical(data: Dataset, pi_ref, tau, init=None) -> Solution:
     pi_ref, gap = context_pi_ref(pi_ref, data)
     t = tau_axes(tau, data)
     heads, tails, size = nodes(data)
-    ones = np.ones(heads.size)
-    lap = laplacian(heads, tails, ones, size)
+    counted = data.datum_weights > 0  # data of weight 0 do not enter Eq. 17
+    heads, tails, gap = heads[counted], tails[counted], gap[..., counted]
+    weights = data.datum_weights[counted]
+    lap = laplacian(heads, tails, weights, size)
     n_comp, labels = connected_components(lap, directed=False)
-    # Right-hand sides Bᵀ1 (the 1/(2τ) part) and Bᵀ(log-πref gaps).
-    rhs = np.stack([pull_back(ones, heads, tails, size), pull_back(gap, heads, tails, size)], 1)
+    # Right-hand sides BᵀC1 (the 1/(2τ) part) and BᵀC(log-πref gaps), C = diag(weights).
+    rhs = np.stack([pull_back(weights, heads, tails, size),
+                    pull_back(weights * gap, heads, tails, size)], 1)
     degree = np.bincount(heads, minlength=size) + np.bincount(tails, minlength=size)
     solved = laplacian_solve(lap, labels, rhs)
     shape = t.shape[: t.ndim - len(data.logits_shape)] + data.logits_shape
