@@ -500,14 +500,14 @@ def test_batch_index_checked_per_dataset():
 def test_weight_memory_budget_does_not_change_results(monkeypatch):
     """Batch weights are built a few steps at a time under a memory budget; the random
     stream is drawn in fixed CHUNK_STEPS chunks regardless, so results are identical."""
-    # the package re-exports the function ``simulate``, which shadows the submodule as an
-    # attribute of ``psipo_exact``: ``import psipo_exact.simulate as sim`` gives the function
-    sim = importlib.import_module("psipo_exact.simulate")
+    # the package re-exports the function ``simulate``, which shadows the subpackage as an
+    # attribute of ``psipo_exact``: ``import psipo_exact.simulate.batches as ...`` fails
+    batches_module = importlib.import_module("psipo_exact.simulate.batches")
 
     data = {"D1": paper_dataset("D1"), "D3nw": paper_dataset("D3_never_wins")}
     args = (data, ["dpo", "ipo"], [0.1, 1.0], [0, 1])
     full = simulate(*args, steps=CHUNK_STEPS + 300, record_every=7)
-    monkeypatch.setattr(sim, "WEIGHT_BYTES", 8 * 5 * 40 * 37)     # 37 steps at a time
+    monkeypatch.setattr(batches_module, "WEIGHT_BYTES", 8 * 5 * 40 * 37)     # 37 steps at a time
     small = simulate(*args, steps=CHUNK_STEPS + 300, record_every=7)
     np.testing.assert_array_equal(full.logits, small.logits)
 
