@@ -458,6 +458,17 @@ def test_invalid_keyword_arguments(kwargs, exc, match):
         simulate(D1, ["ipo"], [1.0], [0], **base)
 
 
+def test_pi_ref_vanishing_on_a_compared_action_names_the_dataset_and_the_datum():
+    """πref = 0 on an action that a datum compares: the error names the dataset by its key in
+    the mapping and the datum by its index, winner and loser."""
+    data = Dataset([0, 1], [1, 2], 3)                    # datum 1 compares action 2
+    with pytest.raises(ValueError) as info:
+        simulate({"mine": data}, "ipo", 1.0, 0, steps=1, pi_ref=[0.5, 0.5, 0.0])
+    message = str(info.value)
+    assert "'mine'" in message
+    assert "datum 1" in message and "winner 1" in message and "loser 2" in message
+
+
 @pytest.mark.parametrize("args, exc, match", [
     ((D1, ["ppo"], [1.0], [0]), ValueError, r"losses\[0\].*'ppo'"),
     ((D1, ["ipo", 3], [1.0], [0]), TypeError, r"losses\[1\]"),

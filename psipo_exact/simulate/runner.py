@@ -203,18 +203,13 @@ def _reference_gaps(data: dict, pi_ref, logits_shape) -> np.ndarray | None:
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     if pi_ref.shape != logits_shape:
         raise ValueError(f"pi_ref has shape {pi_ref.shape}, must be {logits_shape}")
-    gaps = {}
+    gaps = []
     for name, d in data.items():
-        # reference_gap gives NaN, not an error, where πref vanishes on both actions of a datum
-        with np.errstate(invalid="ignore"):
-            gaps[name] = reference_gap(d, pi_ref)
-        bad = ~np.isfinite(gaps[name])
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise ValueError(f"pi_ref vanishes on the actions of datum {i} of dataset {name!r} "
-                             f"(winner {d.winners[i]}, loser {d.losers[i]}): log pi_ref must "
-                             "be finite on every compared action")
-    gap = np.concatenate(list(gaps.values()))
+        try:
+            gaps.append(reference_gap(d, pi_ref))
+        except ValueError as exc:  # it names the datum; say which dataset it belongs to
+            raise ValueError(f"dataset {name!r}: {exc}") from None
+    gap = np.concatenate(gaps)
     return gap if np.any(gap != 0) else None
 
 
