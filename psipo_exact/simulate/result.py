@@ -38,7 +38,25 @@ class SimulationResult:
     dims: tuple
 
     def index(self, axis: str, label) -> int:
-        """Position of ``label`` on the axis named ``axis``."""
+        """Position of ``label`` on the axis named ``axis``.
+
+        Parameters
+        ----------
+        axis : str
+            An axis name of :attr:`coords`, e.g. ``"tau"``.
+        label
+            One of its labels; a real number also matches the one float label within
+            relative 1e-9 of it, if exactly one is (``0.1`` finds ``np.logspace``'s 0.1...).
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        ValueError
+            If the axis or the label is not in the result.
+        """
         if axis not in self.coords:
             raise ValueError(f"axis = {axis!r}, must be one of {list(self.coords)}")
         labels = list(self.coords[axis])
@@ -53,7 +71,17 @@ class SimulationResult:
         raise ValueError(f"{axis} = {label!r} is not in the result, labels are {labels}")
 
     def select(self, *, loss, dataset, tau) -> np.ndarray:
-        """``probs`` of one (loss, dataset, τ): shape (seed, record, *logits_shape)."""
+        """``probs`` of one (loss, dataset, τ).
+
+        Parameters
+        ----------
+        loss, dataset, tau
+            Labels on those axes (see :meth:`index`).
+
+        Returns
+        -------
+        ndarray, shape (seed, record, *logits_shape)
+        """
         return self.probs[
             self.index("loss", loss), self.index("dataset", dataset), self.index("tau", tau)
         ]
