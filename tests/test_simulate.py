@@ -458,6 +458,17 @@ def test_invalid_keyword_arguments(kwargs, exc, match):
         simulate(D1, ["ipo"], [1.0], [0], **base)
 
 
+def test_pi_ref_vanishing_on_a_compared_action_names_the_dataset_and_the_datum():
+    """πref = 0 on an action that a datum compares: the error names the dataset by its key in
+    the mapping and the datum by its index, winner and loser."""
+    data = Dataset([0, 1], [1, 2], 3)                    # datum 1 compares action 2
+    with pytest.raises(ValueError) as info:
+        simulate({"mine": data}, "ipo", 1.0, 0, steps=1, pi_ref=[0.5, 0.5, 0.0])
+    message = str(info.value)
+    assert "'mine'" in message
+    assert "datum 1" in message and "winner 1" in message and "loser 2" in message
+
+
 @pytest.mark.parametrize("args, exc, match", [
     ((D1, ["ppo"], [1.0], [0]), ValueError, r"losses\[0\].*'ppo'"),
     ((D1, ["ipo", 3], [1.0], [0]), TypeError, r"losses\[1\]"),
@@ -500,14 +511,14 @@ def test_batch_index_checked_per_dataset():
 def test_weight_memory_budget_does_not_change_results(monkeypatch):
     """Batch weights are built a few steps at a time under a memory budget; the random
     stream is drawn in fixed CHUNK_STEPS chunks regardless, so results are identical."""
-    # the package re-exports the function ``simulate``, which shadows the submodule as an
-    # attribute of ``psipo_exact``: ``import psipo_exact.simulate as sim`` gives the function
-    sim = importlib.import_module("psipo_exact.simulate")
+    # the package re-exports the function ``simulate``, which shadows the subpackage as an
+    # attribute of ``psipo_exact``: ``import psipo_exact.simulate.batches as ...`` fails
+    batches_module = importlib.import_module("psipo_exact.simulate.batches")
 
     data = {"D1": paper_dataset("D1"), "D3nw": paper_dataset("D3_never_wins")}
     args = (data, ["dpo", "ipo"], [0.1, 1.0], [0, 1])
     full = simulate(*args, steps=CHUNK_STEPS + 300, record_every=7)
-    monkeypatch.setattr(sim, "WEIGHT_BYTES", 8 * 5 * 40 * 37)     # 37 steps at a time
+    monkeypatch.setattr(batches_module, "WEIGHT_BYTES", 8 * 5 * 40 * 37)     # 37 steps at a time
     small = simulate(*args, steps=CHUNK_STEPS + 300, record_every=7)
     np.testing.assert_array_equal(full.logits, small.logits)
 

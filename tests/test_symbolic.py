@@ -114,29 +114,29 @@ def test_proposition3_reduction_rejects_wrong_psi_and_bounds_actions():
     assert symbolic.proposition3_reduction(4, psi=_square) == (False, 3)
 
 
-def test_preference_matrix_substitutes_constraints():
-    prefs = symbolic.preference_matrix(4)
+def test_preference_symbols_substitutes_constraints():
+    prefs = symbolic.preference_symbols(4)
     assert prefs + prefs.T == sp.ones(4, 4)
     assert all(prefs[i, i] == HALF for i in range(4))
     assert len(prefs.free_symbols) == 6
 
 
-def test_probability_vector_sums_to_one():
-    assert sp.expand(sum(symbolic.probability_vector("mu", 5))) == 1
-    assert len(symbolic.probability_vector("mu", 5, sums_to_one=False)[-1].free_symbols) == 1
+def test_probability_symbols_sums_to_one():
+    assert sp.expand(sum(symbolic.probability_symbols("mu", 5))) == 1
+    assert len(symbolic.probability_symbols("mu", 5, sums_to_one=False)[-1].free_symbols) == 1
 
 
-def test_log_ratio_gap_is_antisymmetric_and_drops_normaliser():
+def test_log_ratio_gap_expr_is_antisymmetric_and_drops_normaliser():
     logits = symbolic.action_symbols("s", 3, real=True)
     pi_ref = symbolic.action_symbols("piref", 3, positive=True)
     shifted = [s + sp.Symbol("c") for s in logits]
-    h = symbolic.log_ratio_gap(logits, pi_ref, 0, 2)
-    assert sp.expand(h + symbolic.log_ratio_gap(logits, pi_ref, 2, 0)) == 0
-    assert sp.expand(h - symbolic.log_ratio_gap(shifted, pi_ref, 0, 2)) == 0
+    h = symbolic.log_ratio_gap_expr(logits, pi_ref, 0, 2)
+    assert sp.expand(h + symbolic.log_ratio_gap_expr(logits, pi_ref, 2, 0)) == 0
+    assert sp.expand(h - symbolic.log_ratio_gap_expr(shifted, pi_ref, 0, 2)) == 0
 
 
 def test_proposition3_constant_two_actions():
-    prefs = symbolic.preference_matrix(2)
+    prefs = symbolic.preference_symbols(2)
     p = sp.Symbol("p_1_2", positive=True)
     constant = symbolic.proposition3_constant(prefs, [HALF, HALF])
     # p(y₁≻µ) = 1/4 + p/2, p(y₂≻µ) = 3/4 − p/2

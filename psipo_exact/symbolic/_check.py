@@ -1,0 +1,84 @@
+"""The outcome of a symbolic check: :class:`Check`, the :func:`timed` decorator that
+records its wall-clock time, and :func:`format_checks`, the table ``psipo-exact check``
+prints."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from collections.abc import Callable, Sequence
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """Outcome of one symbolic verification.
+
+    Attributes
+    ----------
+    name : str
+        The claim, in words.
+    reference : str
+        Where the paper states it.
+    holds : bool
+        True when the derivation reduced the claim to an exact identity.
+    detail : str
+        What was shown, in words.
+    seconds : float
+        Wall-clock time of the derivation.
+    """
+
+    name: str
+    reference: str
+    holds: bool
+    detail: str
+    seconds: float = 0.0
+
+
+def timed(check_fn: Callable[..., Check]) -> Callable[..., Check]:
+    """Record the wall-clock time of a ``check_*`` function in its ``Check.seconds``.
+
+    Parameters
+    ----------
+    check_fn : callable
+        A function returning a :class:`Check`.
+
+    Returns
+    -------
+    callable
+        ``check_fn`` with the same signature, whose Check carries the seconds it took.
+    """
+
+    @functools.wraps(check_fn)
+    def wrapper(*args, **kwargs) -> Check:
+        start = time.perf_counter()
+        check = check_fn(*args, **kwargs)
+        return dataclasses.replace(check, seconds=time.perf_counter() - start)
+
+    return wrapper
+
+
+def format_checks(checks: Sequence[Check]) -> str:
+    """Plain-text table of checks: claim, paper reference, holds, seconds.
+
+    Parameters
+    ----------
+    checks : sequence of Check
+        E.g. the output of :func:`psipo_exact.symbolic.verify_all`.
+
+    Returns
+    -------
+    str
+        One header line, a rule, one line per check and a summary line.
+    """
+    header = ("claim", "paper reference", "holds", "seconds")
+    rows = [(c.name, c.reference, "yes" if c.holds else "NO", f"{c.seconds:.2f}") for c in checks]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+
+    passed = sum(c.holds for c in checks)
+    total_seconds = sum(c.seconds for c in checks)
+    summary = f"{passed}/{len(checks)} claims hold ({total_seconds:.1f} s)"
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows), summary])
