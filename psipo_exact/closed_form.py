@@ -28,6 +28,28 @@ def preference_against(prefs, mu) -> np.ndarray:
     Returns
     -------
     ndarray, shape (..., n)
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 (notation) and Sec. 5.3.1.
+
+    Examples
+    --------
+    Sec. 5.3.1: ``p*(y₁ ≻ y₂) = 1`` and uniform µ give ``p*(y₁ ≻ µ) = 3/4`` and
+    ``p*(y₂ ≻ µ) = 1/4``:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> prefs = np.array([[0.5, 1.0], [0.0, 0.5]])
+    >>> print(px.preference_against(prefs, [0.5, 0.5]))
+    [0.75 0.25]
+
+    Against any µ, the µ-average of ``p*(y ≻ µ)`` is 1/2 (used in Proposition 3's proof):
+
+    >>> mu = np.array([0.2, 0.3, 0.5])
+    >>> prefs = px.bradley_terry_prefs([1.0, 0.0, -2.0])
+    >>> print(f"{mu @ px.preference_against(prefs, mu):.12f}")
+    0.500000000000
     """
     prefs, mu = _base.validated_prefs_mu(prefs, mu)
     return np.einsum("...ij,...j->...i", prefs, mu)
@@ -57,6 +79,30 @@ def expected_psi(prefs, mu, psi: PsiLike = "identity") -> np.ndarray:
     ValueError
         If one ``g(y)`` would combine +∞ and −∞ (y beats one action of Supp(µ) and loses to
         another with certainty): the sum is undefined, and the message names the actions.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 9 (g), Proposition 1 and Sec. 4.2 (Ψ = logit).
+
+    Examples
+    --------
+    With Ψ = identity, g is ``p*(y ≻ µ)``; with Ψ = logit and the deterministic preference
+    of Sec. 4.2, g is infinite:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> prefs, mu = np.array([[0.5, 1.0], [0.0, 0.5]]), np.array([0.5, 0.5])
+    >>> print(px.expected_psi(prefs, mu))
+    [0.75 0.25]
+    >>> print(px.expected_psi(prefs, mu, "logit"))
+    [ inf -inf]
+
+    Proposition 1: under Bradley–Terry, Ψ = logit gives ``g(y) = r(y) − E_µ[r]``:
+
+    >>> r = np.array([np.log(3.0), 0.0])
+    >>> g = px.expected_psi(px.bradley_terry_prefs(r), mu, "logit")
+    >>> print(np.round(g, 4), np.round(r - mu @ r, 4))
+    [ 0.5493 -0.5493] [ 0.5493 -0.5493]
     """
     prefs, mu = _base.validated_prefs_mu(prefs, mu)
     fn = resolve_psi(psi)
@@ -112,6 +158,26 @@ def gibbs_log_policy(pi_ref, g, tau) -> np.ndarray:
     ------
     ValueError
         If every action of some row has ``πref = 0`` or ``g = −∞`` (no policy exists).
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 7 and Eq. 9; Appendix A.1 (δ* ∝ η exp(f/τ)).
+
+    Examples
+    --------
+    Sec. 5.3.1 at τ = 1: ``log π*(y₁) = log σ(1/2)`` and ``log π*(y₂) = log σ(−1/2)``:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> print(np.round(px.gibbs_log_policy([0.5, 0.5], [0.75, 0.25], 1.0), 4))
+    [-0.4741 -0.9741]
+    >>> print(np.round(np.log(1 / (1 + np.exp([-0.5, 0.5]))), 4))
+    [-0.4741 -0.9741]
+
+    Extreme τ stays finite where ``exp(g / τ)`` would overflow:
+
+    >>> print(np.round(px.gibbs_log_policy([0.5, 0.5], [0.75, 0.25], 1e-9), 4))
+    [ 0.e+00 -5.e+08]
     """
     return _gibbs_log_policy(pi_ref, g, tau, "g")
 
@@ -180,6 +246,24 @@ def gibbs_policy(pi_ref, g, tau) -> np.ndarray:
     -------
     ndarray, shape (..., n)
         Probability vectors; see :func:`gibbs_log_policy` for the limits.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 7 and Eq. 9; Appendix A.1 (δ*).
+
+    Examples
+    --------
+    Sec. 5.3.1 at τ = 1: ``π* = (σ(1/2), σ(−1/2))``. A τ grid gives one policy per τ; an
+    action with ``g = +∞`` takes all the mass (Sec. 4.2):
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> print(np.round(px.gibbs_policy([0.5, 0.5], [0.75, 0.25], 1.0), 4))
+    [0.6225 0.3775]
+    >>> px.gibbs_policy([0.5, 0.5], [0.75, 0.25], [0.1, 1.0, 10.0]).shape
+    (3, 2)
+    >>> print(px.gibbs_policy([0.5, 0.5], [np.inf, -np.inf], 100.0))
+    [1. 0.]
     """
     return np.exp(gibbs_log_policy(pi_ref, g, tau))
 
@@ -197,6 +281,20 @@ def softmax_policy(logits) -> np.ndarray:
     Returns
     -------
     ndarray, shape (..., n)
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.1 (proof of Theorem 2, ``π_s``) and Sec. 5.4.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> print(px.softmax_policy([0.0, np.log(3.0)]))
+    [0.25 0.75]
+    >>> print(px.softmax_policy([[0.0, -np.inf], [np.inf, np.inf]]))
+    [[1.  0. ]
+     [0.5 0.5]]
     """
     logits = _checks.as_float_array(logits, "logits", min_ndim=1, allow_inf=True)
     n = logits.shape[-1]
@@ -216,6 +314,28 @@ def psipo_policy(prefs, mu, pi_ref, tau, psi: PsiLike = "identity") -> np.ndarra
     Returns
     -------
     ndarray, shape (..., n)
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 6 and Eq. 7; Sec. 5.3.1 and Sec. 4.2.
+
+    Examples
+    --------
+    Sec. 5.3.1 (``p*(y₁ ≻ y₂) = 1``, uniform µ and πref): IPO gives
+    ``π*(y₁) = σ(1/(2τ))``, while Ψ = logit (RLHF/DPO) gives ``(1, 0)`` for every τ:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> prefs, uniform = np.array([[0.5, 1.0], [0.0, 0.5]]), np.array([0.5, 0.5])
+    >>> taus = np.array([0.1, 1.0, 10.0])
+    >>> print(np.round(px.psipo_policy(prefs, uniform, uniform, taus)[:, 0], 4))
+    [0.9933 0.6225 0.5125]
+    >>> print(np.round(1 / (1 + np.exp(-1 / (2 * taus))), 4))
+    [0.9933 0.6225 0.5125]
+    >>> print(px.psipo_policy(prefs, uniform, uniform, taus, psi="logit"))
+    [[1. 0.]
+     [1. 0.]
+     [1. 0.]]
     """
     return gibbs_policy(pi_ref, expected_psi(prefs, mu, psi), tau)
 
@@ -233,6 +353,21 @@ def rlhf_policy(rewards, pi_ref, tau) -> np.ndarray:
     Returns
     -------
     ndarray, shape (..., n)
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 3; Appendix B (``π*_r ∝ πref exp(r/τ)``).
+
+    Examples
+    --------
+    With ``r = (log 3, 0)`` and uniform πref: ``π* ∝ (3, 1)`` at τ = 1, ``∝ (9, 1)`` at
+    τ = 1/2:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> print(np.round(px.rlhf_policy([np.log(3.0), 0.0], [0.5, 0.5], [1.0, 0.5]), 4))
+    [[0.75 0.25]
+     [0.9  0.1 ]]
     """
     return np.exp(_gibbs_log_policy(pi_ref, rewards, tau, "rewards"))
 
@@ -274,6 +409,23 @@ def kl_divergence(p, q) -> np.ndarray:
     Returns
     -------
     ndarray, shape (...)
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 3.1.2 (the KL term of Eq. 3 and Eq. 6).
+
+    Examples
+    --------
+    ``KL((3/4, 1/4) ‖ (1/2, 1/2)) = (3/4) log(3/2) + (1/4) log(1/2)``:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> print(f"{px.kl_divergence([0.75, 0.25], [0.5, 0.5]):.6f}")
+    0.130812
+    >>> print(f"{0.75 * np.log(1.5) + 0.25 * np.log(0.5):.6f}")
+    0.130812
+    >>> print(px.kl_divergence([[1.0, 0.0], [0.5, 0.5]], [1.0, 0.0]))
+    [ 0. inf]
     """
     p = _checks.probability_vector(p, "p")
     q = _checks.probability_vector(q, "q")
@@ -307,6 +459,29 @@ def regularised_objective(pi, f, pi_ref, tau, rho=None) -> np.ndarray:
     ValueError
         If the value is undefined (∞ − ∞: π puts mass on ``f = +∞`` and on ``f = −∞``, or
         on ``f = +∞`` and outside Supp(πref)).
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Appendix A.1 (``L_τ(δ)``); Eq. 3 and Eq. 6.
+
+    Examples
+    --------
+    Appendix A.1: the maximum, reached at ``δ* ∝ η exp(f/τ)``, is ``τ log Σ η exp(f/τ)``:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> f, eta, tau = np.array([0.75, 0.25]), np.array([0.5, 0.5]), 1.0
+    >>> best = px.regularised_objective(px.gibbs_policy(eta, f, tau), f, eta, tau)
+    >>> print(f"{best:.6f} {tau * np.log(eta @ np.exp(f / tau)):.6f}")
+    0.530930 0.530930
+    >>> print(f"{px.regularised_objective(eta, f, eta, tau):.6f}")  # δ = η: E_η[f], no KL
+    0.500000
+
+    With ``rho`` the last leading axis is a context axis, averaged over ρ:
+
+    >>> pi = np.array([[1.0, 0.0], [0.5, 0.5]])
+    >>> print(f"{px.regularised_objective(pi, [1.0, 0.0], eta, 1.0, rho=[0.5, 0.5]):.6f}")
+    0.403426
     """
     return _regularised_objective(pi, f, pi_ref, tau, rho, "f")
 
@@ -355,6 +530,26 @@ def psipo_objective(pi, prefs, mu, pi_ref, tau, psi: PsiLike = "identity", rho=N
     Returns
     -------
     ndarray
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 6 (and Eq. 8 for Ψ = identity).
+
+    Examples
+    --------
+    Sec. 5.3.1 at τ = 1: the Eq. 7 policy attains the maximum ``τ log E_πref[exp(g/τ)]``
+    (Appendix A.1), above the value at πref, ``E_πref[g] = 1/2``:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> prefs, uniform = np.array([[0.5, 1.0], [0.0, 0.5]]), np.array([0.5, 0.5])
+    >>> best = px.psipo_policy(prefs, uniform, uniform, 1.0)
+    >>> print(f"{px.psipo_objective(best, prefs, uniform, uniform, 1.0):.6f}")
+    0.530930
+    >>> print(f"{np.log(0.5 * np.exp(0.75) + 0.5 * np.exp(0.25)):.6f}")
+    0.530930
+    >>> print(f"{px.psipo_objective(uniform, prefs, uniform, uniform, 1.0):.6f}")
+    0.500000
     """
     return regularised_objective(pi, expected_psi(prefs, mu, psi), pi_ref, tau, rho)
 
@@ -373,6 +568,21 @@ def rlhf_objective(pi, rewards, pi_ref, tau, rho=None):
     Returns
     -------
     ndarray
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 3.
+
+    Examples
+    --------
+    With ``r = (log 3, 0)``, uniform πref and τ = 1, the maximiser ``(3/4, 1/4)`` attains
+    ``τ log E_πref[exp(r/τ)] = log 2`` (Appendix A.1):
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> r, uniform = np.array([np.log(3.0), 0.0]), np.array([0.5, 0.5])
+    >>> print(f"{px.rlhf_objective([0.75, 0.25], r, uniform, 1.0):.6f} {np.log(2):.6f}")
+    0.693147 0.693147
     """
     return _regularised_objective(pi, rewards, pi_ref, tau, rho, "rewards")
 
@@ -390,6 +600,23 @@ def total_preference(pi, prefs, mu, rho=None) -> np.ndarray:
     Returns
     -------
     ndarray
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 and Eq. 8.
+
+    Examples
+    --------
+    Sec. 5.3.1: always playing y₁ is preferred to µ with probability 3/4; playing µ itself,
+    with probability 1/2 (for any preferences):
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> prefs, uniform = np.array([[0.5, 1.0], [0.0, 0.5]]), np.array([0.5, 0.5])
+    >>> print(px.total_preference([1.0, 0.0], prefs, uniform))
+    0.75
+    >>> print(px.total_preference(uniform, prefs, uniform))
+    0.5
     """
     pi = _checks.probability_vector(pi, "pi")
     against = preference_against(prefs, mu)
@@ -415,6 +642,23 @@ def log_ratio_gap(pi, pi_ref) -> np.ndarray:
     ------
     ValueError
         If ``pi`` or ``pi_ref`` has a zero entry.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.1 (``h_π``, Eq. 11 and Eq. 12).
+
+    Examples
+    --------
+    Eq. 11 at the IPO optimum of Sec. 5.3.1: ``h*(y₁, y₂) = (g(y₁) − g(y₂))/τ = 1/(2τ)``,
+    which is 1 at τ = 1/2:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> prefs, uniform = np.array([[0.5, 1.0], [0.0, 0.5]]), np.array([0.5, 0.5])
+    >>> h = px.log_ratio_gap(px.psipo_policy(prefs, uniform, uniform, 0.5), uniform)
+    >>> print(np.round(h, 4))
+    [[ 0.  1.]
+     [-1.  0.]]
     """
     pi = _checks.probability_vector(pi, "pi")
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")

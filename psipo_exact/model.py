@@ -42,6 +42,27 @@ class PreferenceModel:
     ValueError
         If any probability is negative, does not sum to one, preferences are not
         complementary, action counts differ or leading shapes do not broadcast.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 (notation) and Sec. 3.1 (p*, µ, πref, ρ).
+
+    Examples
+    --------
+    The two-action model of Sec. 5.3.1: ``p*(y₁ ≻ y₂) = 1``, uniform µ and πref.
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> model = px.PreferenceModel([[0.5, 1.0], [0.0, 0.5]], mu=[0.5, 0.5], pi_ref=[0.5, 0.5])
+    >>> model.n_actions, model.rho is None, model.prefs.flags.writeable
+    (2, True, False)
+
+    Preferences must be complementary, ``p*(y ≻ y′) + p*(y′ ≻ y) = 1``:
+
+    >>> px.PreferenceModel([[0.5, 0.9], [0.0, 0.5]], [0.5, 0.5], [0.5, 0.5])
+    Traceback (most recent call last):
+    ...
+    ValueError: prefs[0, 1] + prefs[1, 0] = 0.9, must equal 1
     """
 
     prefs: np.ndarray
@@ -76,7 +97,20 @@ class PreferenceModel:
 
     @property
     def n_actions(self) -> int:
-        """Number of actions ``n = |Y|``."""
+        """Number of actions ``n = |Y|``.
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 2 (the finite action space Y).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import psipo_exact as px
+        >>> px.PreferenceModel(px.bradley_terry_prefs(np.zeros(4)), np.ones(4) / 4,
+        ...                    np.ones(4) / 4).n_actions
+        4
+        """
         return self.prefs.shape[-1]
 
 
@@ -92,6 +126,25 @@ def bradley_terry_prefs(rewards) -> np.ndarray:
     -------
     prefs : ndarray, shape (..., n, n)
         ``prefs[..., i, j] = sigmoid(r_i − r_j)``, exactly complementary.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 1; Bradley and Terry (1952), Biometrika 39(3/4).
+
+    Examples
+    --------
+    With ``r = (0, log 3)``: ``p(y₂ ≻ y₁) = σ(log 3) = 3 / (3 + 1) = 0.75``.
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> print(np.round(px.bradley_terry_prefs([0.0, np.log(3.0)]), 4))
+    [[0.5  0.25]
+     [0.75 0.5 ]]
+
+    Leading axes are batches of reward vectors:
+
+    >>> px.bradley_terry_prefs(np.zeros((5, 3))).shape
+    (5, 3, 3)
     """
     r = _checks.as_float_array(rewards, "rewards", min_ndim=1)
     with np.errstate(over="ignore"):  # |r| near the float maximum: σ(±∞) = 1 or 0
@@ -137,6 +190,34 @@ class Dataset:
     ValueError
         On an empty dataset, length mismatches, out-of-range indices, a datum comparing an
         action with itself, or invalid weights.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 and Sec. 3.1.1 (the dataset
+    ``D = (x_i, y_w,i ≻ y_l,i)_{i=1..N}`` of Eq. 2 and Eq. 4).
+
+    Examples
+    --------
+    D1 of Sec. 5.4, {a≻b, b≻c, a≻c}, with a, b, c = 0, 1, 2:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> d1 = px.Dataset(winners=[0, 1, 0], losers=[1, 2, 2], n_actions=3)
+    >>> len(d1), d1.n_contexts, d1.logits_shape
+    (3, 1, (3,))
+
+    Two contexts, and a datum that stands for 5 identical comparisons:
+
+    >>> d = px.Dataset([0, 1], [1, 0], 2, contexts=[0, 1], weights=[5.0, 1.0])
+    >>> d.logits_shape, d.total_weight
+    ((2, 2), 6.0)
+
+    An action cannot be compared with itself:
+
+    >>> px.Dataset([0], [0], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: winners[0] = losers[0] = 0: an action cannot be compared with itself
     """
 
     winners: np.ndarray
@@ -232,6 +313,24 @@ class Dataset:
             Size of the action space.
         **kwargs
             ``n_contexts`` and ``action_names``, passed to :class:`Dataset`.
+
+        Returns
+        -------
+        Dataset
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 2 (pairs ``(y_w,i, y_l,i)``, optionally with
+        their context ``x_i``).
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> d = px.Dataset.from_pairs([(0, 1), (1, 2), (0, 2)], 3)
+        >>> d.winners.tolist(), d.losers.tolist()
+        ([0, 1, 0], [1, 2, 2])
+        >>> px.Dataset.from_pairs([(0, 1, 0), (1, 0, 2)], 2).n_contexts
+        3
         """
         try:
             rows = [tuple(p) for p in pairs]
@@ -256,24 +355,79 @@ class Dataset:
 
     @property
     def datum_weights(self) -> np.ndarray:
-        """Weight of each datum, shape (N,): ``weights``, or ones when none were given."""
+        """Weight of each datum, shape (N,): ``weights``, or ones when none were given.
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Eq. 4 and Eq. 17 (the mean over D, each datum
+        counted with its multiplicity).
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> px.paper_dataset("D1").datum_weights.tolist()
+        [1.0, 1.0, 1.0]
+        >>> px.Dataset([0, 1], [1, 0], 2, weights=[3, 1]).datum_weights.tolist()
+        [3.0, 1.0]
+        """
         return np.ones(len(self)) if self.weights is None else self.weights
 
     @property
     def total_weight(self) -> float:
-        """``Σ_i c_i``: the number of comparisons the dataset stands for."""
+        """``Σ_i c_i``: the number of comparisons the dataset stands for.
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 2 (the size N of D).
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> px.paper_dataset("D1").total_weight
+        3.0
+        >>> px.Dataset([0, 1], [1, 0], 2, weights=[3, 1]).total_weight
+        4.0
+        """
         return float(self.datum_weights.sum())
 
     @property
     def context_index(self) -> np.ndarray:
-        """Context of each datum (zeros in the bandit setting), shape (N,)."""
+        """Context of each datum (zeros in the bandit setting), shape (N,).
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 2 (contexts ``x_i``; Sec. 5.3 drops them: the
+        bandit setting).
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> px.paper_dataset("D1").context_index.tolist()
+        [0, 0, 0]
+        >>> px.Dataset.from_pairs([(0, 1, 1), (1, 0, 0)], 2).context_index.tolist()
+        [1, 0]
+        """
         if self.contexts is None:
             return np.zeros(len(self), dtype=np.int64)
         return self.contexts
 
     @property
     def logits_shape(self) -> tuple[int, ...]:
-        """Trailing shape of logits for this dataset: ``(n,)`` or ``(n_contexts, n)``."""
+        """Trailing shape of logits for this dataset: ``(n,)`` or ``(n_contexts, n)``.
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 5.4 (policies ``π_θ = softmax(θ)``, one logit
+        vector per context).
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> px.paper_dataset("D1").logits_shape
+        (3,)
+        >>> px.Dataset.from_pairs([(0, 1, 1), (1, 0, 0)], 2).logits_shape
+        (2, 2)
+        """
         if self.contexts is None:
             return (self.n_actions,)
         return (self.n_contexts, self.n_actions)
@@ -281,7 +435,27 @@ class Dataset:
     @cached_property
     def incidence(self) -> sp.csr_matrix:
         """Signed incidence matrix ``B``, shape (N, n_contexts · n): +1 at the winner, −1 at the
-        loser (columns ``x · n + y``), so that ``B @ θ`` gives ``θ_w − θ_l`` per datum."""
+        loser (columns ``x · n + y``), so that ``B @ θ`` gives ``θ_w − θ_l`` per datum.
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 5.2: ``B θ − B log πref`` is the vector of
+        ``h_π(y_w,i, y_l,i)`` that Eq. 17 regresses.
+
+        Examples
+        --------
+        Rows are the data of D1 (a≻b, b≻c, a≻c); ``B @ θ`` is ``θ_w − θ_l``:
+
+        >>> import numpy as np
+        >>> import psipo_exact as px
+        >>> B = px.paper_dataset("D1").incidence
+        >>> print(B.toarray())
+        [[ 1. -1.  0.]
+         [ 0.  1. -1.]
+         [ 1.  0. -1.]]
+        >>> print(B @ np.array([3.0, 2.0, 0.0]))
+        [1. 2. 3.]
+        """
         n_rows = len(self)
         cols = self.context_index * self.n_actions
         data = np.concatenate([np.ones(n_rows), -np.ones(n_rows)])
@@ -295,6 +469,23 @@ class Dataset:
         """``counts[x, i, j]`` = total weight of the data with ``y_i ≻ y_j`` in context ``x``.
 
         Shape (n, n) without contexts, (n_contexts, n, n) with them.
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 4.2 (the empirical preferences
+        ``p̂(y ≻ y′) = counts[y, y′] / (counts[y, y′] + counts[y′, y])``).
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> print(px.paper_dataset("D1").win_counts())
+        [[0. 1. 1.]
+         [0. 0. 1.]
+         [0. 0. 0.]]
+        >>> print(px.paper_dataset("D3").win_counts())
+        [[0. 1. 0.]
+         [1. 0. 0.]
+         [0. 0. 0.]]
         """
         n = self.n_actions
         flat = (self.context_index * n + self.winners) * n + self.losers
@@ -329,6 +520,20 @@ def paper_dataset(name: str) -> Dataset:
     Returns
     -------
     Dataset
+        With ``action_names == ("a", "b", "c")``.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4 (D1, D2, D3; Figures 1 and 2).
+
+    Examples
+    --------
+    >>> import psipo_exact as px
+    >>> d1 = px.paper_dataset("D1")
+    >>> [(d1.action_names[w], d1.action_names[l]) for w, l in zip(d1.winners, d1.losers)]
+    [('a', 'b'), ('b', 'c'), ('a', 'c')]
+    >>> px.paper_dataset("D3_never_wins").losers.tolist()
+    [1, 2]
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {type(name).__name__}")

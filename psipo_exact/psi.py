@@ -20,12 +20,59 @@ _GRID = np.linspace(0.0, 1.0, 2001)
 
 
 def identity(q: np.ndarray) -> np.ndarray:
-    """Ψ(q) = q: the IPO choice (Eq. 8)."""
+    """Ψ(q) = q: the IPO choice (Eq. 8).
+
+    Parameters
+    ----------
+    q : array_like
+        Preference probabilities in [0, 1].
+
+    Returns
+    -------
+    ndarray
+        ``q`` as float64.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5, Eq. 8 (ΨPO with Ψ = identity is IPO).
+
+    Examples
+    --------
+    >>> from psipo_exact.psi import identity
+    >>> print(identity([0.0, 0.25, 1.0]))
+    [0.   0.25 1.  ]
+    """
     return np.asarray(q, dtype=np.float64)
 
 
 def logit(q: np.ndarray) -> np.ndarray:
-    """Ψ(q) = log(q / (1 − q)): the RLHF/DPO choice (Proposition 1); ±∞ at 1 and 0."""
+    """Ψ(q) = log(q / (1 − q)): the RLHF/DPO choice (Proposition 1); ±∞ at 1 and 0.
+
+    Parameters
+    ----------
+    q : array_like
+        Preference probabilities in [0, 1].
+
+    Returns
+    -------
+    ndarray
+        Values in ℝ ∪ {±∞}.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 4.1, Proposition 1 (and Sec. 4.2 for Ψ(1) = +∞).
+
+    Examples
+    --------
+    ``logit(3/4) = log 3``; under Bradley–Terry, ``logit(σ(r − r′)) = r − r′``:
+
+    >>> import numpy as np
+    >>> from psipo_exact.psi import logit
+    >>> print(f"{logit(0.75):.4f} {np.log(3):.4f}")
+    1.0986 1.0986
+    >>> print(logit([0.0, 0.5, 1.0]))
+    [-inf   0.  inf]
+    """
     return _scipy_logit(np.asarray(q, dtype=np.float64))
 
 
@@ -90,6 +137,26 @@ def resolve_psi(psi: PsiLike) -> Callable[[np.ndarray], np.ndarray]:
         2001-point grid of [0, 1] (Eq. 6 requires Ψ non-decreasing).
     TypeError
         If ``psi`` is neither a string nor callable.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 6 (Ψ : [0, 1] → ℝ non-decreasing), Eq. 8 (identity)
+    and Proposition 1 (logit).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from psipo_exact import resolve_psi
+    >>> from psipo_exact.psi import logit
+    >>> resolve_psi("dpo") is logit
+    True
+    >>> psi = resolve_psi(lambda q: q**2)  # any non-decreasing map on [0, 1]
+    >>> print(psi(np.array([0.5, 1.0])))
+    [0.25 1.  ]
+    >>> resolve_psi(lambda q: 1 - q)
+    Traceback (most recent call last):
+    ...
+    ValueError: psi is decreasing on [0, 1]: psi(0) = 1 > psi(0.0005) = 0.9995; Eq. 6 ...
     """
     if isinstance(psi, str):
         try:
