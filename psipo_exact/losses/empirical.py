@@ -24,6 +24,32 @@ class Link:
     """A per-datum empirical loss ``ℓ(h; τ)`` and its derivative ``ℓ′(h; τ)`` in ``h``.
 
     ``h`` is the log-ratio gap ``h_π(y_w, y_l)`` of each datum; ``tau`` broadcasts.
+
+    Attributes
+    ----------
+    name : str
+        Key in :data:`LINKS`.
+    equation : str
+        Where the paper states the loss.
+    value, grad : callable
+        ``(h, tau) -> ℓ(h; τ)`` and ``(h, tau) -> ℓ′(h; τ)``, elementwise.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 4 (DPO: ``ℓ = −log σ(τh)``), Eq. 17 (IPO:
+    ``ℓ = (h − τ⁻¹/2)²``) and the symmetric form above Eq. 17.
+
+    Examples
+    --------
+    The DPO link at ``h = 0`` is ``log 2`` with slope ``−τ/2``; the IPO link vanishes at its
+    target ``h = 1/(2τ)``:
+
+    >>> from psipo_exact.losses import LINKS
+    >>> dpo, ipo = LINKS["dpo"], LINKS["ipo"]
+    >>> print(f"{dpo.value(0.0, 1.0):.4f} {dpo.grad(0.0, 1.0):.4f} {dpo.equation}")
+    0.6931 -0.5000 Eq. 4
+    >>> print(f"{ipo.value(0.25, 2.0):.4f} {ipo.grad(0.25, 2.0):.4f} {ipo.equation}")
+    0.0000 0.0000 Eq. 17
     """
 
     name: str
@@ -66,7 +92,36 @@ LINKS: dict[str, Link] = {
 
 
 def resolve_link(loss: str) -> Link:
-    """The :class:`Link` of an empirical loss name (``"dpo"``, ``"ipo"``, ``"ipo_symmetric"``)."""
+    """The :class:`Link` of an empirical loss name (``"dpo"``, ``"ipo"``, ``"ipo_symmetric"``).
+
+    Parameters
+    ----------
+    loss : str
+        A key of :data:`LINKS`, case-insensitive.
+
+    Returns
+    -------
+    Link
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-string or an unknown name.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 4, Eq. 17 and the symmetric form above Eq. 17.
+
+    Examples
+    --------
+    >>> from psipo_exact.losses import resolve_link
+    >>> resolve_link("IPO").equation
+    'Eq. 17'
+    >>> resolve_link("kto")
+    Traceback (most recent call last):
+    ...
+    ValueError: loss = 'kto', must be one of ['dpo', 'ipo', 'ipo_symmetric']
+    """
     if not isinstance(loss, str):
         raise TypeError(f"loss must be a string, got {type(loss).__name__}")
     try:
@@ -83,6 +138,21 @@ def reference_gap(data: Dataset, pi_ref) -> np.ndarray:
     ValueError
         If the shape of ``pi_ref`` does not fit the dataset or πref vanishes on an action
         that appears in the data.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 4 and Eq. 17 (the ``log πref(y_w)/πref(y_l)`` part of
+    ``h_π``).
+
+    Examples
+    --------
+    D1 (a≻b, b≻c, a≻c) with ``πref = (1/2, 1/4, 1/4)``: ``log 2``, ``0``, ``log 2``:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact.losses import reference_gap
+    >>> print(np.round(reference_gap(px.paper_dataset("D1"), [0.5, 0.25, 0.25]), 4))
+    [0.6931 0.     0.6931]
     """
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
@@ -132,6 +202,21 @@ def scatter_to_logits(coef: np.ndarray, data: Dataset) -> np.ndarray:
     Returns
     -------
     ndarray, shape (..., *data.logits_shape)
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 4 and Eq. 17 (chain rule through
+    ``h_π(y_w, y_l) = θ_w − θ_l − log πref(y_w)/πref(y_l)``).
+
+    Examples
+    --------
+    Unit coefficients give wins minus losses per action; on D1, (2, 0, −2):
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact.losses import scatter_to_logits
+    >>> print(scatter_to_logits(np.ones(3), px.paper_dataset("D1")))
+    [ 2.  0. -2.]
     """
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
@@ -183,6 +268,29 @@ def empirical_loss(loss: str, logits, data: Dataset, pi_ref, tau, *, sample_weig
     -------
     loss : ndarray, shape (...)
     grad : ndarray, only if ``return_grad``
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 4 (DPO), Eq. 17 (IPO) and the two-term form above
+    Eq. 17.
+
+    Examples
+    --------
+    IPO on D1 at θ = 0 (π = πref, so h = 0): every datum costs ``(0 − 1/(2τ))² = 1/4`` at
+    τ = 1, and the gradient is ``(1/3) Σ_i 2 (0 − 1/2)(e_w − e_l) = (−2/3, 0, 2/3)``:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact.losses import empirical_loss
+    >>> d1, uniform = px.paper_dataset("D1"), np.ones(3) / 3
+    >>> loss, grad = empirical_loss("ipo", np.zeros(3), d1, uniform, 1.0, return_grad=True)
+    >>> print(f"{loss:.4f}", np.round(grad, 4))
+    0.2500 [-0.6667  0.      0.6667]
+
+    A τ grid adds a leading axis (the τ rule):
+
+    >>> print(np.round(empirical_loss("ipo", np.zeros(3), d1, uniform, [0.5, 1.0]), 4))
+    [1.   0.25]
     """
     link = resolve_link(loss)
     gap_ref = reference_gap(data, pi_ref)
@@ -218,6 +326,27 @@ def dpo_empirical(logits, data, pi_ref, tau, **kwargs):
     """Empirical DPO loss, Eq. 4: ``E_{(y_w, y_l)∼D}[−log σ(τ h_π(y_w, y_l))]``.
 
     See :func:`empirical_loss` for parameters (``sample_weights``, ``return_grad``).
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 4; Sec. 5.4 (no finite minimiser on D1).
+
+    Examples
+    --------
+    On D1 the loss keeps decreasing along θ = t·(1, 0, −1), towards 0 (Sec. 5.4: DPO
+    drives π to (1, 0, 0)); at t = 1 it is ``(2 log(1 + e⁻¹) + log(1 + e⁻²))/3``:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact.losses import dpo_empirical
+    >>> d1, uniform = px.paper_dataset("D1"), np.ones(3) / 3
+    >>> for t in (0.0, 1.0, 10.0):
+    ...     print(f"{dpo_empirical(t * np.array([1.0, 0.0, -1.0]), d1, uniform, 1.0):.4g}")
+    0.6931
+    0.2512
+    3.027e-05
+    >>> print(f"{(2 * np.log1p(np.exp(-1)) + np.log1p(np.exp(-2))) / 3:.4g}")
+    0.2512
     """
     return empirical_loss("dpo", logits, data, pi_ref, tau, **kwargs)
 
@@ -226,6 +355,25 @@ def ipo_empirical(logits, data, pi_ref, tau, **kwargs):
     """Empirical IPO loss, Eq. 17: ``E_{(y_w, y_l)∼D}[(h_π(y_w, y_l) − τ⁻¹/2)²]``.
 
     See :func:`empirical_loss` for parameters (``sample_weights``, ``return_grad``).
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 17.
+
+    Examples
+    --------
+    On D1 with uniform πref, Eq. 17 asks for gaps ``c = 1/(2τ)`` on a→b, b→c, a→c; least
+    squares gives ``θ_a − θ_b = θ_b − θ_c = 2c/3``, residuals ``∓c/3`` and the minimum
+    ``c²/9``: ``1/36`` at τ = 1, with zero gradient there:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact.losses import ipo_empirical
+    >>> d1, uniform = px.paper_dataset("D1"), np.ones(3) / 3
+    >>> theta = np.array([1.0, 0.0, -1.0]) / 3
+    >>> loss, grad = ipo_empirical(theta, d1, uniform, 1.0, return_grad=True)
+    >>> print(f"{loss:.6f} {1 / 36:.6f}", np.allclose(grad, 0.0))
+    0.027778 0.027778 True
     """
     return empirical_loss("ipo", logits, data, pi_ref, tau, **kwargs)
 
@@ -235,5 +383,23 @@ def ipo_empirical_symmetric(logits, data, pi_ref, tau, **kwargs):
 
     Each datum contributes ``(y, y′, I) = (y_w, y_l, 1)`` and ``(y_l, y_w, 0)`` to Eq. 16;
     equals Eq. 17 plus ``1/(4τ²)``. See :func:`empirical_loss` for parameters.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.2, the two-term loss just above Eq. 17.
+
+    Examples
+    --------
+    The gap to Eq. 17 is ``1/(4τ²)`` at every θ: 1/4 at τ = 1, 1 at τ = 1/2:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact.losses import ipo_empirical, ipo_empirical_symmetric
+    >>> d1, uniform, taus = px.paper_dataset("D1"), np.ones(3) / 3, np.array([1.0, 0.5])
+    >>> theta = np.array([0.3, -1.0, 2.0])
+    >>> gap = ipo_empirical_symmetric(theta, d1, uniform, taus) - ipo_empirical(
+    ...     theta, d1, uniform, taus)
+    >>> print(np.round(gap, 6))
+    [0.25 1.  ]
     """
     return empirical_loss("ipo_symmetric", logits, data, pi_ref, tau, **kwargs)

@@ -60,6 +60,27 @@ def bt_reward_population(rewards, prefs, mu, rho=None) -> np.ndarray:
     Returns
     -------
     ndarray
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 2 (population form as in Proposition 4, App. B).
+
+    Examples
+    --------
+    Under Bradley–Terry preferences the true rewards give the cross-entropy its minimum,
+    the entropy ``Σ µ(y)µ(y′) (−p log p)`` with ``p = p*(y ≻ y′)``; ``r = 0`` gives
+    ``log 2 · E_µµ[p] = (log 2)/2``:
+
+    >>> import numpy as np
+    >>> from psipo_exact import bradley_terry_prefs, losses
+    >>> r, mu = np.array([np.log(3.0), 0.0]), np.array([0.5, 0.5])
+    >>> prefs = bradley_terry_prefs(r)
+    >>> print(f"{losses.bt_reward_population(r, prefs, mu):.6f}")
+    0.313871
+    >>> print(f"{np.sum(np.outer(mu, mu) * -prefs * np.log(prefs)):.6f}")
+    0.313871
+    >>> print(f"{losses.bt_reward_population([0.0, 0.0], prefs, mu):.6f}")
+    0.346574
     """
     prefs, mu = _base.validated_prefs_mu(prefs, mu)
     r = _checks.as_float_array(rewards, "rewards", min_ndim=1)
@@ -87,6 +108,26 @@ def dpo_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
     Returns
     -------
     ndarray
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 5; Proposition 4 (Appendix B).
+
+    Examples
+    --------
+    Proposition 4's key step: at ``π*_r = rlhf_policy(r, πref, τ)`` the DPO loss equals the
+    Bradley–Terry loss at ``r``, for any τ:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact import losses
+    >>> r, uniform = np.array([np.log(3.0), 0.0]), np.array([0.5, 0.5])
+    >>> prefs = px.bradley_terry_prefs(r)
+    >>> pi = px.rlhf_policy(r, uniform, 2.0)
+    >>> print(f"{losses.dpo_population(pi, prefs, uniform, uniform, 2.0):.6f}")
+    0.313871
+    >>> print(f"{losses.bt_reward_population(r, prefs, uniform):.6f}")
+    0.313871
     """
     prefs, mu = _base.validated_prefs_mu(prefs, mu)
     ratio = _policy_log_ratio(pi, pi_ref, mu)
@@ -122,6 +163,25 @@ def ipo_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
 
     Zero exactly at the IPO policy of Eq. 7 on Supp(µ) (Theorem 2); ``+∞`` if π vanishes
     somewhere on Supp(µ). Parameters and return value as for :func:`dpo_population`.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 13 (Eq. 14 in logits); Theorem 2.
+
+    Examples
+    --------
+    Sec. 5.3.1 at τ = 1: zero at the IPO policy ``(σ(1/2), σ(−1/2))``; at πref (``h = 0``)
+    it is ``Σ µ(y)µ(y′) ((p(y≻µ) − p(y′≻µ))/τ)² = 2 · (1/4) · (1/2)² = 1/8``:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact import losses
+    >>> prefs, uniform = np.array([[0.5, 1.0], [0.0, 0.5]]), np.array([0.5, 0.5])
+    >>> best = px.psipo_policy(prefs, uniform, uniform, 1.0)
+    >>> print(f"{losses.ipo_population(best, prefs, uniform, uniform, 1.0):.6f}")
+    0.000000
+    >>> print(f"{losses.ipo_population(uniform, prefs, uniform, uniform, 1.0):.6f}")
+    0.125000
     """
 
     def terms(h, prefs, mu, tau):
@@ -137,6 +197,27 @@ def ipo_sampled_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
     The expectation over ``I ∼ Bernoulli(p*(y ≻ y′))`` is taken exactly:
     ``p (h − 1/τ)² + (1 − p) h²``. Proposition 3: equals Eq. 13 up to a constant in π.
     Parameters and return value as for :func:`dpo_population`.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 16; Proposition 3 (Sec. 5.2).
+
+    Examples
+    --------
+    Proposition 3 on Sec. 5.3.1 at τ = 1: Eq. 16 − Eq. 13 is the same at every π, namely
+    ``(1 − 2 E_µ[p(y≻µ)²])/τ² = 1 − 2 · (0.75² + 0.25²)/2 = 0.375``:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact import losses
+    >>> prefs, uniform = np.array([[0.5, 1.0], [0.0, 0.5]]), np.array([0.5, 0.5])
+    >>> for pi in ([0.5, 0.5], [0.9, 0.1], [0.2, 0.8]):
+    ...     eq16 = losses.ipo_sampled_population(pi, prefs, uniform, uniform, 1.0)
+    ...     eq13 = losses.ipo_population(pi, prefs, uniform, uniform, 1.0)
+    ...     print(f"{eq16 - eq13:.6f}")
+    0.375000
+    0.375000
+    0.375000
     """
 
     def terms(h, prefs, mu, tau):
