@@ -66,6 +66,33 @@ def solve_dpo_empirical(data: Dataset, pi_ref, tau) -> Solution:
     ------
     ValueError
         If ``pi_ref`` does not fit the data or vanishes on a compared action.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 4; Proposition 4 (Appendix B); Sec. 5.4 (D1, D3).
+    Existence: Zermelo (1929), Math. Z. 29; Ford (1957), Amer. Math. Monthly 64(8).
+
+    Examples
+    --------
+    D1 (a beats b and c, b beats c): no finite minimiser, and the limit is ``(1, 0, 0)`` for
+    every τ (Sec. 5.4: DPO ignores πref):
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> uniform = np.ones(3) / 3
+    >>> sol = px.solve_dpo_empirical(px.paper_dataset("D1"), uniform, [0.1, 1.0, 10.0])
+    >>> sol.status, sol.exists
+    (2, False)
+    >>> print(sol.policy)
+    [[1. 0. 0.]
+     [1. 0. 0.]
+     [1. 0. 0.]]
+
+    D3 as printed ({a≻b, b≻a}): a finite but not unique minimiser (c never compared):
+
+    >>> sol = px.solve_dpo_empirical(px.paper_dataset("D3"), uniform, 1.0)
+    >>> sol.status, sol.free
+    (1, ((0, 1), (2,)))
     """
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
@@ -102,6 +129,30 @@ def solve_dpo_population(prefs, mu, pi_ref, tau) -> Solution:
     ------
     ValueError
         On invalid inputs or µ > 0 where πref = 0.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 5; Proposition 4 (Appendix B); Sec. 4.2.
+
+    Examples
+    --------
+    Bradley–Terry preferences with ``r = (log 3, 0)``: the optimum is
+    ``rlhf_policy(r, πref, τ) ∝ (3, 1)`` at τ = 1 (Proposition 4):
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> uniform = np.array([0.5, 0.5])
+    >>> prefs = px.bradley_terry_prefs([np.log(3.0), 0.0])
+    >>> sol = px.solve_dpo_population(prefs, uniform, uniform, 1.0)
+    >>> print(sol.status, np.round(sol.policy, 4))
+    0 [0.75 0.25]
+
+    Sec. 4.2: with ``p*(y₁ ≻ y₂) = 1`` DPO's limit is ``(1, 0)`` whatever τ:
+
+    >>> deterministic = np.array([[0.5, 1.0], [0.0, 0.5]])
+    >>> sol = px.solve_dpo_population(deterministic, uniform, uniform, [1.0, 100.0])
+    >>> sol.status, sol.policy.tolist()
+    (2, [[1.0, 0.0], [1.0, 0.0]])
     """
     prefs, mu, pi_ref, lead = population_inputs(prefs, mu, pi_ref)
     n = prefs.shape[-1]

@@ -52,6 +52,35 @@ def solve_ipo_population(prefs, mu, pi_ref, tau) -> Solution:
     ------
     ValueError
         On invalid probabilities, mismatched shapes, or µ > 0 where πref = 0.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 13 and 14, Theorem 2 (uniqueness), Appendix A.2
+    (non-uniqueness), Sec. 5.3.1 (the example below).
+
+    Examples
+    --------
+    Sec. 5.3.1: ``π*(y₁) = σ(1/(2τ))``, one solution per τ of the grid:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> prefs, uniform = np.array([[0.5, 1.0], [0.0, 0.5]]), np.array([0.5, 0.5])
+    >>> taus = np.array([0.1, 1.0, 10.0])
+    >>> sol = px.solve_ipo_population(prefs, uniform, uniform, taus)
+    >>> sol.status, sol.policy.shape
+    (0, (3, 2))
+    >>> print(np.round(sol.policy[:, 0], 4), np.round(1 / (1 + np.exp(-0.5 / taus)), 4))
+    [0.9933 0.6225 0.5125] [0.9933 0.6225 0.5125]
+
+    Appendix A.2: with ``µ = (½, ½, 0)`` only ``π(y₁)/π(y₂) = exp((p(y₁≻µ) − p(y₂≻µ))/τ)``
+    is determined (``e^0.3`` here); y₃'s mass is free:
+
+    >>> prefs = np.array([[0.5, 0.8, 0.3], [0.2, 0.5, 0.6], [0.7, 0.4, 0.5]])
+    >>> sol = px.solve_ipo_population(prefs, [0.5, 0.5, 0.0], np.ones(3) / 3, 1.0)
+    >>> sol.status, sol.free
+    (1, ((0, 1), (2,)))
+    >>> print(f"{sol.policy[0] / sol.policy[1]:.6f} {np.exp(0.65 - 0.35):.6f}")
+    1.349859 1.349859
     """
     prefs, mu, pi_ref, lead = population_inputs(prefs, mu, pi_ref)
     n = prefs.shape[-1]
@@ -125,6 +154,36 @@ def solve_ipo_empirical(data: Dataset, pi_ref, tau, init=None) -> Solution:
     ValueError
         If ``pi_ref`` does not fit the data or vanishes on a compared action, or ``init`` is
         not finite on a compared action.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 17 and Algorithm 1 (Sec. 5.2); the datasets of
+    Sec. 5.4.
+
+    Examples
+    --------
+    D1 with uniform πref: least squares gives ``θ_a − θ_b = θ_b − θ_c = 2/(3 · 2τ)``, so at
+    τ = 1 the logits are ``(1/3, 0, −1/3)`` up to a constant and
+    ``π = softmax(1/3, 0, −1/3)``:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> d1, uniform = px.paper_dataset("D1"), np.ones(3) / 3
+    >>> sol = px.solve_ipo_empirical(d1, uniform, 1.0)
+    >>> print(sol.status, np.round(sol.logits - sol.logits.mean(), 4))
+    0 [ 0.3333  0.     -0.3333]
+    >>> print(np.round(sol.policy, 4), np.round(px.softmax_policy([1 / 3, 0, -1 / 3]), 4))
+    [0.4484 0.3213 0.2302] [0.4484 0.3213 0.2302]
+
+    D3 as printed ({a≻b, b≻a}): c is never compared, so its mass is free; the returned
+    member keeps c's logit at ``init`` (default ``log πref``):
+
+    >>> sol = px.solve_ipo_empirical(px.paper_dataset("D3"), uniform, [0.1, 1.0])
+    >>> sol.status, sol.free, sol.policy.shape
+    (1, ((0, 1), (2,)), (2, 3))
+    >>> print(np.round(sol.policy, 4))
+    [[0.3333 0.3333 0.3333]
+     [0.3333 0.3333 0.3333]]
     """
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")

@@ -77,6 +77,12 @@ class Solution:
     message : str
         ``STATUS_MESSAGES[status]``, then the solver's details.
 
+    References
+    ----------
+    Azar et al., arXiv:2310.12036: Theorem 2 (a unique optimum, status 0), Appendix A.2
+    (minimisers not unique, status 1), Sec. 4.2 and 5.4 (no finite minimiser, status 2/3).
+    The status/message contract follows ``scipy.optimize.OptimizeResult``.
+
     Examples
     --------
     >>> import numpy as np
@@ -130,13 +136,59 @@ class BradleyTerrySolution(Solution):
         the top components (their reward diverges to ``−∞`` relative to the top). ``policy``
         is ``softmax(rewards)`` per problem (the Bradley–Terry strengths ``e^r``, normalised)
         and ``logits`` equals ``rewards``. Read-only.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 2 (and its population form in Proposition 4).
+    Existence of a finite maximum-likelihood estimate: Zermelo (1929), Math. Z. 29;
+    Ford (1957), Amer. Math. Monthly 64(8).
+
+    Examples
+    --------
+    Two actions, a≻b twice and b≻a once: ``r_a − r_b = log 2``, rewards ``±(log 2)/2``
+    and strengths ``e^r`` normalised to (2/3, 1/3):
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> sol = px.fit_bradley_terry(px.Dataset.from_pairs([(0, 1), (0, 1), (1, 0)], 2))
+    >>> type(sol).__name__, sol.status
+    ('BradleyTerrySolution', 0)
+    >>> print(np.round(sol.rewards, 4), np.round(sol.policy, 4))
+    [ 0.3466 -0.3466] [0.6667 0.3333]
     """
 
     rewards: np.ndarray
 
 
 def status_for(exists: bool, unique: bool) -> int:
-    """The status of a convex problem from whether a finite minimiser exists and is unique."""
+    """The status of a convex problem from whether a finite minimiser exists and is unique.
+
+    Parameters
+    ----------
+    exists : bool
+        A finite minimiser exists.
+    unique : bool
+        The minimising (or limit) policy is unique.
+
+    Returns
+    -------
+    int
+        :data:`OPTIMUM` (0), :data:`OPTIMAL_SET` (1), :data:`LIMIT` (2) or
+        :data:`LIMIT_SET` (3).
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036: Theorem 2 (unique), Appendix A.2 (not unique), Sec. 4.2
+    (no finite minimiser); the codes mirror ``scipy.optimize.OptimizeResult.status``.
+
+    Examples
+    --------
+    >>> from psipo_exact.solvers.result import STATUS_MESSAGES, status_for
+    >>> [status_for(exists, unique) for exists in (True, False) for unique in (True, False)]
+    [0, 1, 2, 3]
+    >>> STATUS_MESSAGES[status_for(False, True)]
+    'no finite minimiser (the limit policy is unique)'
+    """
     if exists:
         return OPTIMUM if unique else OPTIMAL_SET
     return LIMIT if unique else LIMIT_SET
@@ -148,6 +200,45 @@ def make_solution(policy, logits, *, exists: bool, free: tuple, residual: float,
 
     ``unique`` is ``not free``; ``status`` defaults to :func:`status_for`; the message is
     ``STATUS_MESSAGES[status]``, then ``": "`` and ``detail`` (when given).
+
+    Parameters
+    ----------
+    policy, logits : ndarray
+        The solution's arrays (frozen by :class:`Solution`).
+    exists : bool
+        A finite minimiser exists.
+    free : tuple of tuples
+        Free groups (module docstring); empty exactly when the policy is unique.
+    residual : float
+        Optimality residual.
+    detail : str
+        The solver's words after the table's message (empty: none).
+    status : int, optional
+        Overrides :func:`status_for` (e.g. :data:`NOT_CONVERGED`).
+    kind : type, default Solution
+        :class:`Solution` or a subclass; ``**extra`` are its additional fields.
+
+    Returns
+    -------
+    Solution
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 4.2 (the DPO limit ``(1, 0)`` of the example
+    below); the one message table follows ``scipy.optimize.OptimizeResult``.
+
+    Examples
+    --------
+    The DPO limit of Sec. 4.2 (``p*(y₁ ≻ y₂) = 1``): no finite minimiser, a unique limit:
+
+    >>> import numpy as np
+    >>> from psipo_exact.solvers.result import make_solution
+    >>> sol = make_solution(np.array([1.0, 0.0]), np.array([0.0, -np.inf]), exists=False,
+    ...                     free=(), residual=0.0, detail="y2 never wins")
+    >>> sol.status, sol.unique
+    (2, True)
+    >>> sol.message
+    'no finite minimiser (the limit policy is unique): y2 never wins'
     """
     unique = not free
     if status is None:
