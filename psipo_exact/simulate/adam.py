@@ -28,6 +28,30 @@ class Adam:
         caller).
     steps : int
         Number of updates the bias corrections are precomputed for.
+
+    References
+    ----------
+    Kingma and Ba (2014), "Adam: A method for stochastic optimization", arXiv:1412.6980,
+    Algorithm 1; ``optax.adam`` (Babuschkin et al., 2020), the optimiser of Azar et al.,
+    arXiv:2310.12036, Sec. 5.4.
+
+    Examples
+    --------
+    Adam's first update is ``−lr · g / (|g| + eps)``, about ``−lr · sign(g)``, and stays so
+    while the gradient is constant (``m̂ = g``, ``v̂ = g²``):
+
+    >>> import numpy as np
+    >>> from psipo_exact.simulate.adam import Adam
+    >>> theta = np.zeros(2)
+    >>> adam = Adam(lr=0.01, b1=0.9, b2=0.999, eps=1e-8, steps=2)
+    >>> g2, mv, hat, den = adam.buffers(theta.shape)
+    >>> step = adam.stepper(theta, g2, mv, hat, den)
+    >>> for t in range(2):
+    ...     g2[0] = [3.0, -0.5]
+    ...     step(t)
+    ...     print(np.round(theta, 8))
+    [-0.01  0.01]
+    [-0.02  0.02]
     """
 
     def __init__(self, lr, b1, b2, eps, steps):
@@ -51,6 +75,17 @@ class Adam:
             Gradient and its square, the moments ``[m, v]`` (zeros), ``[m̂, v̂]``.
         den : ndarray, shape ``shape``
             ``√v̂ + eps``.
+
+        References
+        ----------
+        Kingma and Ba (2014), arXiv:1412.6980, Algorithm 1 (the moments m, v start at 0).
+
+        Examples
+        --------
+        >>> from psipo_exact.simulate.adam import Adam
+        >>> g2, mv, hat, den = Adam(0.01, 0.9, 0.999, 1e-8, steps=1).buffers((4, 3))
+        >>> g2.shape, mv.shape, hat.shape, den.shape, float(abs(mv).max())
+        ((2, 4, 3), (2, 4, 3), (2, 4, 3), (4, 3), 0.0)
         """
         stacked = (2,) + tuple(shape)
         return np.empty(stacked), np.zeros(stacked), np.empty(stacked), np.empty(shape)
@@ -73,6 +108,25 @@ class Adam:
         -------
         callable
             ``step(t)``, returning None.
+
+        References
+        ----------
+        Kingma and Ba (2014), arXiv:1412.6980, Algorithm 1; ``optax.adam`` (eps_root = 0).
+
+        Examples
+        --------
+        One step with ``b1 = b2 = 0`` is ``−lr · g / (|g| + eps)``:
+
+        >>> import numpy as np
+        >>> from psipo_exact.simulate.adam import Adam
+        >>> theta = np.zeros(3)
+        >>> adam = Adam(lr=0.5, b1=0.0, b2=0.0, eps=1.0, steps=1)
+        >>> g2, mv, hat, den = adam.buffers(theta.shape)
+        >>> step = adam.stepper(theta, g2, mv, hat, den)
+        >>> g2[0] = [1.0, -3.0, 2.0]
+        >>> step(0)
+        >>> print(np.round(theta, 6))  # −0.5 · (1/2, −3/4, 2/3)
+        [-0.25      0.375    -0.333333]
         """
         mul, add, div, sqrt = np.multiply, np.add, np.divide, np.sqrt
         g, m, v, m_hat, v_hat, g_sq = g2[0], mv[0], mv[1], hat[0], hat[1], g2[1]

@@ -38,6 +38,24 @@ def sample_batches(seed: int, n_data: int, steps: int, batch_size: int) -> np.nd
     Returns
     -------
     ndarray of int64, shape (steps, batch_size)
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4 (mini-batches of 9 drawn uniformly with
+    replacement from D).
+
+    Examples
+    --------
+    The stream is ``numpy.random.default_rng(seed).integers(0, N, (steps, B))`` drawn in
+    chunks of ``CHUNK_STEPS`` rows, so a shorter run is a prefix of a longer one:
+
+    >>> import numpy as np
+    >>> from psipo_exact.simulate import sample_batches
+    >>> idx = sample_batches(seed=0, n_data=3, steps=5, batch_size=9)
+    >>> idx.shape, bool(np.array_equal(idx, np.random.default_rng(0).integers(0, 3, (5, 9))))
+    ((5, 9), True)
+    >>> bool(np.array_equal(sample_batches(0, 3, 2, 9), idx[:2]))
+    True
     """
     rng = np.random.default_rng(seed)
     return np.concatenate([
@@ -71,6 +89,26 @@ class BatchWeights:
     batches : ndarray of int64 or None
         Replayed indices from :func:`validated_batches`, shape
         (loss', dataset', tau', seed', steps, B); None samples each seed's stream.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4 (mini-batch losses, Eq. 4 and Eq. 17 averaged
+    over a batch drawn with replacement).
+
+    Examples
+    --------
+    The weights of step ``t`` are the counts of each datum in row ``t`` of
+    :func:`sample_batches`, over the batch size, so they sum to 1:
+
+    >>> import numpy as np
+    >>> from psipo_exact.simulate import sample_batches
+    >>> from psipo_exact.simulate.batches import BatchWeights
+    >>> (start, stop, w), = BatchWeights([3], [0], 2, None).blocks(4, 3)
+    >>> start, stop, w.shape
+    (0, 4, (4, 1, 1, 1, 3))
+    >>> counts = [np.bincount(row, minlength=3) / 2 for row in sample_batches(0, 3, 4, 2)]
+    >>> bool(np.array_equal(w[:, 0, 0, 0], counts)), w.sum(-1).ravel().tolist()
+    (True, [1.0, 1.0, 1.0, 1.0])
     """
 
     def __init__(self, sizes, seeds, batch_size, batches):
@@ -101,6 +139,22 @@ class BatchWeights:
         start, stop : int
             The block holds steps ``start .. stop − 1`` (0-based).
         weights : ndarray, shape (stop − start, loss', tau', seed', M)
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 5.4 (18000 steps of mini-batches of 9).
+
+        Examples
+        --------
+        2500 steps come in blocks that never cross a chunk of ``CHUNK_STEPS`` = 1024 steps:
+
+        >>> from psipo_exact.simulate.batches import BatchWeights
+        >>> weights = BatchWeights([3, 2], seeds=[0, 1], batch_size=9, batches=None)
+        >>> for start, stop, w in weights.blocks(2500, 10):
+        ...     print(start, stop, w.shape)
+        0 1024 (1024, 1, 1, 2, 5)
+        1024 2048 (1024, 1, 1, 2, 5)
+        2048 2500 (452, 1, 1, 2, 5)
         """
         span = int(np.clip(WEIGHT_BYTES // (8 * values_per_step), 1, CHUNK_STEPS))
         for start in _block_starts(steps, span):
@@ -164,6 +218,24 @@ def validated_batches(batches, run_shape, steps, batch_size, sizes) -> np.ndarra
     ------
     TypeError, ValueError
         Naming ``batches``.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4 (the mini-batch indices into D).
+
+    Examples
+    --------
+    One replayed stream of shape (steps, batch_size) serves every run:
+
+    >>> import numpy as np
+    >>> from psipo_exact.simulate.batches import validated_batches
+    >>> full = np.tile([0, 1, 2], (4, 1))  # full batches of D1, 4 steps
+    >>> validated_batches(full, (2, 1, 3, 1), steps=4, batch_size=3, sizes=[3]).shape
+    (1, 1, 1, 1, 4, 3)
+    >>> validated_batches(full + 1, (2, 1, 3, 1), steps=4, batch_size=3, sizes=[3])
+    Traceback (most recent call last):
+    ...
+    ValueError: batches index 3 at [0, 0, 0, 0, 2] (run axes squeezed to dataset 0) is out ...
     """
     if isinstance(batches, (str, bytes)):
         raise TypeError(f"batches must be an integer array, got {type(batches).__name__}")
