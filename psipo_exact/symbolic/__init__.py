@@ -75,6 +75,32 @@ def verify_all() -> list[Check]:
     -------
     list of Check
         One per claim, in that order.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036: Proposition 1 (Sec. 4.1), Theorem 2 and Eq. 15
+    (Sec. 5.1), Proposition 3 and Eq. 17 (Sec. 5.2), Sec. 5.3.1, Appendices A.1, A.2 and
+    Proposition 4 (Appendix B).
+
+    Examples
+    --------
+    The full run takes about 15 s (Proposition 3 at up to 8 actions dominates), so it is
+    skipped here; ``psipo-exact check`` prints the same table and ``tests/test_symbolic.py``
+    runs it. Each check also runs alone, at smaller sizes, in a fraction of a second
+    (see the ``check_*`` functions).
+
+    >>> from psipo_exact import verify_all
+    >>> checks = verify_all()  # doctest: +SKIP
+    >>> for check in checks:  # doctest: +SKIP
+    ...     print(check.holds, check.reference)
+    True Prop. 3, Sec. 5.2
+    True Prop. 1, Sec. 4.1
+    True Eq. 17, Sec. 5.2
+    True Thm. 2 / Eq. 15, Sec. 5.1
+    True Sec. 5.3.1
+    True App. A.1 (Eq. 7/9)
+    True App. A.2
+    True Prop. 4, App. B
     """
     return [
         check_proposition3(),

@@ -33,6 +33,19 @@ def is_zero(expr: Expr) -> bool:
     -------
     bool
         True when ``sympy.expand(expr)`` is exactly 0.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Proposition 3 (Sec. 5.2): its proof expands the cross
+    terms of Eq. 13 and Eq. 16 exactly this way.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic.algebra import is_zero
+    >>> a, b = sp.symbols("a b")
+    >>> is_zero((a + b) ** 2 - a**2 - 2 * a * b - b**2), is_zero((a + b) ** 2 - a**2 - b**2)
+    (True, False)
     """
     return sp.expand(expr) == 0
 
@@ -41,22 +54,70 @@ def simplifies_to_zero(expr: Expr) -> bool:
     """Exact zero test for transcendental expressions: ``simplify`` to 0.
 
     Slower than :func:`is_zero`; parameters and return value as there.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Proposition 1 (``logit(σ(x)) = x``, shown below).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic.algebra import is_zero, psi_logit, sigmoid, simplifies_to_zero
+    >>> x = sp.Symbol("x", real=True)
+    >>> simplifies_to_zero(psi_logit(sigmoid(x)) - x), is_zero(psi_logit(sigmoid(x)) - x)
+    (True, False)
     """
     return sp.simplify(expr) == 0
 
 
 def psi_identity(q: Expr) -> Expr:
-    """Ψ(q) = q of the preference probability ``q``: the IPO choice of Eq. 8."""
+    """Ψ(q) = q of the preference probability ``q``: the IPO choice of Eq. 8.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 8.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import psi_identity
+    >>> psi_identity(sp.Symbol("q"))
+    q
+    """
     return q
 
 
 def psi_logit(q: Expr) -> Expr:
-    """Ψ(q) = log(q / (1 − q)) of ``q``: the RLHF/DPO choice of Proposition 1."""
+    """Ψ(q) = log(q / (1 − q)) of ``q``: the RLHF/DPO choice of Proposition 1.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 4.1, Proposition 1.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import psi_logit
+    >>> psi_logit(sp.Rational(3, 4))
+    log(3)
+    """
     return sp.log(q / (1 - q))
 
 
 def sigmoid(x: Expr) -> Expr:
-    """σ(x) = 1 / (1 + e^(−x)), the Bradley–Terry link of Eq. 1."""
+    """σ(x) = 1 / (1 + e^(−x)), the Bradley–Terry link of Eq. 1.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 1.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import sigmoid
+    >>> sigmoid(sp.log(3)), sigmoid(0)
+    (3/4, 1/2)
+    """
     return 1 / (1 + sp.exp(-x))
 
 
@@ -71,6 +132,17 @@ def bradley_terry(r_y: Expr, r_y2: Expr) -> Expr:
     Returns
     -------
     sympy.Expr
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 1; Bradley and Terry (1952).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import bradley_terry
+    >>> bradley_terry(sp.log(3), 0)
+    3/4
     """
     return sigmoid(r_y - r_y2)
 
@@ -90,6 +162,17 @@ def action_symbols(prefix: str, n: int, **assumptions) -> list[sp.Symbol]:
     Returns
     -------
     list of sympy.Symbol
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 (a finite action space; 1-based names y₁ … yₙ).
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import action_symbols
+    >>> s = action_symbols("s", 3, real=True)
+    >>> s, s[0].is_real
+    ([s_1, s_2, s_3], True)
     """
     return [sp.Symbol(f"{prefix}_{i + 1}", **assumptions) for i in range(n)]
 
@@ -110,6 +193,18 @@ def probability_symbols(prefix: str, n: int, sums_to_one: bool = True) -> list[E
     Returns
     -------
     list of sympy.Expr
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 (policies in the simplex ``∆_Y``).
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import probability_symbols
+    >>> probability_symbols("mu", 3)
+    [mu_1, mu_2, -mu_1 - mu_2 + 1]
+    >>> probability_symbols("mu", 2, sums_to_one=False)
+    [mu_1, mu_2]
     """
     free = action_symbols(prefix, n, positive=True)
     if sums_to_one:
@@ -140,6 +235,18 @@ def preference_symbols(n: int, upper: PairTerm | None = None) -> sp.Matrix:
     -------
     sympy.Matrix
         Shape ``(n, n)``.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 (``p*(y ≻ y′) + p*(y′ ≻ y) = 1``).
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import preference_symbols
+    >>> preference_symbols(2)
+    Matrix([
+    [      1/2, p_1_2],
+    [1 - p_1_2,   1/2]])
     """
     upper = upper or _free_preference
 
@@ -164,6 +271,20 @@ def preference_against(prefs: sp.Matrix, mu: Sequence[Expr]) -> list[Expr]:
     Returns
     -------
     list of sympy.Expr
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 and Sec. 5.3.1.
+
+    Examples
+    --------
+    Sec. 5.3.1: ``p(y₁ ≻ y₂) = 1`` against uniform µ gives (3/4, 1/4):
+
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import preference_against, preference_symbols
+    >>> prefs = preference_symbols(2, lambda i, j: sp.Integer(1))
+    >>> preference_against(prefs, [sp.Rational(1, 2)] * 2)
+    [3/4, 1/4]
     """
     return expected_psi(prefs, mu, psi_identity)
 
@@ -183,6 +304,23 @@ def expected_psi(prefs: sp.Matrix, mu: Sequence[Expr], psi: Callable[[Expr], Exp
     Returns
     -------
     list of sympy.Expr
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 9 (g); Proposition 1 (Ψ = logit).
+
+    Examples
+    --------
+    Proposition 1 with two actions: ``g(y₁) = r₁ − E_µ[r]``:
+
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import (action_symbols, bradley_terry, expected_psi,
+    ...                                   preference_symbols, probability_symbols, psi_logit)
+    >>> r, mu = action_symbols("r", 2, real=True), probability_symbols("mu", 2)
+    >>> prefs = preference_symbols(2, lambda i, j: bradley_terry(r[i], r[j]))
+    >>> g = expected_psi(prefs, mu, psi_logit)
+    >>> sp.simplify(g[0] - (r[0] - (mu[0] * r[0] + mu[1] * r[1])))
+    0
     """
     n = len(mu)
     return [sum(mu[j] * psi(prefs[i, j]) for j in range(n)) for i in range(n)]
@@ -201,6 +339,19 @@ def pair_expectation(mu: Sequence[Expr], term: PairTerm) -> Expr:
     Returns
     -------
     sympy.Expr
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 13 and Eq. 16 (``E_{y,y′∼µ}``).
+
+    Examples
+    --------
+    ``E[(y − y′)²]`` for i.i.d. uniform ``y, y′ ∈ {0, 1}`` is 1/2:
+
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import pair_expectation
+    >>> pair_expectation([sp.Rational(1, 2)] * 2, lambda y, y2: (y - y2) ** 2)
+    1/2
     """
     n = len(mu)
     return sp.Add(*[mu[y] * mu[y2] * term(y, y2) for y in range(n) for y2 in range(n)])
@@ -222,6 +373,17 @@ def log_ratio_gap_expr(log_pi: Sequence[Expr], pi_ref: Sequence[Expr], y: int, y
     -------
     sympy.Expr
         ``log_pi[y] − log_pi[y2] + log πref(y2) − log πref(y)``.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.1 (``h_π``, Eq. 12).
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import action_symbols, log_ratio_gap_expr
+    >>> s, ref = action_symbols("s", 2), action_symbols("piref", 2, positive=True)
+    >>> log_ratio_gap_expr(s, ref, 0, 1)
+    s_1 - s_2 - log(piref_1) + log(piref_2)
     """
     return log_pi[y] - log_pi[y2] + sp.log(pi_ref[y2]) - sp.log(pi_ref[y])
 
@@ -236,6 +398,17 @@ def softmax(logits: Sequence[Expr]) -> list[Expr]:
     Returns
     -------
     list of sympy.Expr
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.1 (proof of Theorem 2, ``π_s``).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import softmax
+    >>> softmax([sp.log(3), 0])
+    [3/4, 1/4]
     """
     return gibbs_policy([1] * len(logits), logits, 1)
 
@@ -255,6 +428,21 @@ def gibbs_policy(weights: Sequence[Expr], f: Sequence[Expr], tau: Expr) -> list[
     Returns
     -------
     list of sympy.Expr
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 7, Eq. 9 and Appendix A.1 (δ*).
+
+    Examples
+    --------
+    Sec. 5.3.1: uniform πref and g = (3/4, 1/4) give ``π*(y₁) = σ(1/(2τ))``:
+
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import TAU, gibbs_policy, sigmoid
+    >>> half, g = sp.Rational(1, 2), [sp.Rational(3, 4), sp.Rational(1, 4)]
+    >>> pi = gibbs_policy([half, half], g, TAU)
+    >>> sp.simplify(pi[0] - sigmoid(1 / (2 * TAU)))
+    0
     """
     unnormalised = [w * sp.exp(fi / tau) for w, fi in zip(weights, f)]
     total = sp.Add(*unnormalised)
@@ -271,6 +459,18 @@ def kl_divergence(p: Sequence[Expr], q: Sequence[Expr]) -> Expr:
     Returns
     -------
     sympy.Expr
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 3.1.2.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import kl_divergence
+    >>> kl = kl_divergence([sp.Rational(3, 4), sp.Rational(1, 4)], [sp.Rational(1, 2)] * 2)
+    >>> kl, sp.N(kl, 6)
+    (-log(2)/4 + 3*log(3/2)/4, 0.130812)
     """
     return sp.Add(*[pi * sp.log(pi / qi) for pi, qi in zip(p, q)])
 
@@ -304,6 +504,23 @@ def ipo_population_loss(
     Returns
     -------
     sympy.Expr
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 12, 13 and 14.
+
+    Examples
+    --------
+    Sec. 5.3.1: the loss is ``(s₁ − s₂ − 1/(2τ))²/2``, zero at the gap ``1/(2τ)``:
+
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import (TAU, action_symbols, ipo_population_loss,
+    ...                                   preference_symbols)
+    >>> s, half = action_symbols("s", 2, real=True), [sp.Rational(1, 2)] * 2
+    >>> prefs = preference_symbols(2, lambda i, j: sp.Integer(1))
+    >>> loss = ipo_population_loss(s, prefs, half, half)
+    >>> sp.expand(loss - (s[0] - s[1] - 1 / (2 * TAU)) ** 2 / 2)
+    0
     """
     g = expected_psi(prefs, mu, psi)
 
@@ -324,6 +541,23 @@ def ipo_sampled_loss(
 
     E_{y,y′∼µ}[p(y≻y′)(h − 1/τ)² + (1 − p(y≻y′)) h²] with h = h_π(y, y′). Parameters as
     for :func:`ipo_population_loss` (without ``psi``).
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 16; Proposition 3.
+
+    Examples
+    --------
+    Proposition 3 on Sec. 5.3.1: Eq. 16 − Eq. 13 is the constant ``3/(8τ²)``:
+
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import (action_symbols, ipo_population_loss,
+    ...                                   ipo_sampled_loss, preference_symbols)
+    >>> s, half = action_symbols("s", 2, real=True), [sp.Rational(1, 2)] * 2
+    >>> prefs = preference_symbols(2, lambda i, j: sp.Integer(1))
+    >>> sp.factor(ipo_sampled_loss(s, prefs, half, half) - ipo_population_loss(s, prefs, half,
+    ...                                                                         half))
+    3/(8*tau**2)
     """
 
     def bernoulli_mean(y: int, y2: int) -> Expr:
@@ -343,6 +577,20 @@ def dpo_population_loss(
     """Eq. 5: −E_{y,y′∼µ}[p(y≻y′) log σ(τ h_π(y, y′))].
 
     Parameters as for :func:`ipo_population_loss` (without ``psi``).
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 5.
+
+    Examples
+    --------
+    At π = πref (equal logits) every term is ``p log 2``; with uniform µ, ``E_µµ[p] = 1/2``:
+
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import dpo_population_loss, preference_symbols
+    >>> half = [sp.Rational(1, 2)] * 2
+    >>> sp.simplify(dpo_population_loss([0, 0], preference_symbols(2), half, half))
+    log(2)/2
     """
 
     def log_likelihood(y: int, y2: int) -> Expr:
@@ -367,6 +615,24 @@ def bradley_terry_loss(rewards: Sequence[Expr], prefs: sp.Matrix, mu: Sequence[E
     Returns
     -------
     sympy.Expr
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 2; Proposition 4 (Appendix B).
+
+    Examples
+    --------
+    Proposition 4's key step with two actions: the DPO loss at ``π*_r`` (logits ``r/τ``,
+    uniform πref) is the Bradley–Terry loss at ``r``:
+
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import (TAU, action_symbols, bradley_terry_loss,
+    ...                                   dpo_population_loss, preference_symbols)
+    >>> r, half = action_symbols("r", 2, real=True), [sp.Rational(1, 2)] * 2
+    >>> prefs = preference_symbols(2)
+    >>> dpo = dpo_population_loss([ri / TAU for ri in r], prefs, half, half)
+    >>> sp.simplify(dpo - bradley_terry_loss(r, prefs, half))
+    0
     """
 
     def log_likelihood(y: int, y2: int) -> Expr:

@@ -50,6 +50,16 @@ def check_appendix_a1(n: int = 4, kl_sign: int = -1) -> Check:
     Returns
     -------
     Check
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Appendix A.1 (Eq. 7 and Eq. 9).
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import check_appendix_a1
+    >>> check_appendix_a1(n=2).holds, check_appendix_a1(n=2, kl_sign=1).holds
+    (True, False)
     """
     delta = probability_symbols("delta", n)
     eta = action_symbols("eta", n, positive=True)
@@ -94,6 +104,18 @@ def check_appendix_a2(
     Returns
     -------
     Check
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Appendix A.2 (and Theorem 2's support condition).
+
+    Examples
+    --------
+    The structure holds; the coefficient printed in the paper, 2, does not (it is ½):
+
+    >>> from psipo_exact.symbolic import check_appendix_a2
+    >>> check_appendix_a2().holds, check_appendix_a2(coefficient=2).holds
+    (True, False)
     """
     logits = action_symbols("s", 3, real=True)
     uniform = [sp.Rational(1, 3)] * 3
@@ -143,6 +165,16 @@ def check_proposition4(n: int = 4, tau_scale: Expr = 1) -> Check:
     Returns
     -------
     Check
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Appendix B, Proposition 4.
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import check_proposition4
+    >>> check_proposition4(n=2).holds, check_proposition4(n=2, tau_scale=2).holds
+    (True, False)
     """
     mu = probability_symbols("mu", n)
     prefs = preference_symbols(n)

@@ -44,6 +44,21 @@ def check_proposition1(
     Returns
     -------
     Check
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 4.1, Proposition 1.
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import check_proposition1, sigmoid
+    >>> check_proposition1(n=2).holds
+    True
+
+    A negative control: preferences ``σ(2(r − r′))`` are not Bradley–Terry in ``r``:
+
+    >>> check_proposition1(n=2, preference=lambda a, b: sigmoid(2 * (a - b))).holds
+    False
     """
     r_a, r_b = sp.symbols("r_a r_b", real=True)
     per_pair = simplifies_to_zero(psi_logit(preference(r_a, r_b)) - (r_a - r_b))

@@ -77,6 +77,16 @@ def check_theorem2(n_max: int = 5, sos_factor: Expr = 2) -> Check:
     Returns
     -------
     Check
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.1, Theorem 2 and Eq. 15.
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import check_theorem2
+    >>> check_theorem2(n_max=3).holds, check_theorem2(n_max=3, sos_factor=1).holds
+    (True, False)
     """
     failures = [n for n in range(2, n_max + 1) if not _theorem2_holds(n, sos_factor)]
     detail = (
@@ -125,6 +135,22 @@ def proposition3_constant(prefs: sp.Matrix, mu: Sequence[Expr], tau: Expr = TAU)
     Returns
     -------
     sympy.Expr
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.2, Proposition 3 (the constant is implicit in its
+    proof).
+
+    Examples
+    --------
+    Sec. 5.3.1 (``p(y₁ ≻ µ) = 3/4``, ``p(y₂ ≻ µ) = 1/4``, uniform µ):
+    ``(2 · (9/16 + 1/16)/2 − 1)/τ² = −3/(8τ²)``:
+
+    >>> import sympy as sp
+    >>> from psipo_exact.symbolic import preference_symbols, proposition3_constant
+    >>> prefs = preference_symbols(2, lambda i, j: sp.Integer(1))
+    >>> proposition3_constant(prefs, [sp.Rational(1, 2)] * 2)
+    -3/(8*tau**2)
     """
     p_against = preference_against(prefs, mu)
     return (2 * sum(m * p**2 for m, p in zip(mu, p_against)) - 1) / tau**2
@@ -162,6 +188,21 @@ def proposition3_reduction(n: int, psi: Callable[[Expr], Expr] = psi_identity) -
     (bool, int)
         Whether H_k ≡ 0 for every k with every monomial carrying µ for its actions and for
         k, and the largest number of actions in a monomial of any H_k.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.2, Proposition 3.
+
+    Examples
+    --------
+    At 4 actions the derivative vanishes identically and monomials involve at most 3
+    actions (< 4), which extends Proposition 3 to every number of actions:
+
+    >>> from psipo_exact.symbolic import proposition3_reduction, psi_logit
+    >>> proposition3_reduction(4)
+    (True, 3)
+    >>> proposition3_reduction(2, psi=psi_logit)[0]
+    False
     """
     logits, mu, _, difference = _proposition3_setup(n, psi, mu_sums_to_one=False)
     mu_total = sp.Add(*mu)
@@ -212,6 +253,24 @@ def check_proposition3(
     Returns
     -------
     Check
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.2, Proposition 3 (Eq. 13 vs Eq. 16).
+
+    Examples
+    --------
+    Small sizes run in a fraction of a second (the default, used by :func:`verify_all`,
+    goes to 8 actions plus the all-n reduction). Without Σµ = 1, or with Ψ = logit in
+    Eq. 13, the difference depends on π:
+
+    >>> from psipo_exact.symbolic import check_proposition3, psi_logit
+    >>> check_proposition3(n_max=3, constant_n_max=3, reduction_n=None).holds
+    True
+    >>> check_proposition3(n_max=2, mu_sums_to_one=False, reduction_n=None).holds
+    False
+    >>> check_proposition3(n_max=2, psi=psi_logit, reduction_n=None).holds
+    False
     """
     failures = []
     for n in range(1, n_max + 1):
@@ -257,6 +316,19 @@ def check_eq17(target_factor: Expr = sp.Rational(1, 2)) -> Check:
     Returns
     -------
     Check
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.2, Eq. 17.
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import check_eq17
+    >>> check = check_eq17()
+    >>> check.holds, check.detail.endswith("the difference is 1/(4*tau**2)")
+    (True, True)
+    >>> check_eq17(target_factor=1).holds
+    False
     """
     logits = action_symbols("s", 2, real=True)
     pi_ref = action_symbols("piref", 2, positive=True)
@@ -300,6 +372,16 @@ def check_section531(claimed_gap: Expr = sp.Rational(1, 2)) -> Check:
     Returns
     -------
     Check
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.3.1 (with Eq. 9 and Eq. 14).
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import check_section531
+    >>> check_section531().holds, check_section531(claimed_gap=1).holds
+    (True, False)
     """
     prefs = preference_symbols(2, lambda i, j: sp.Integer(1))
     uniform = [sp.Rational(1, 2)] * 2
