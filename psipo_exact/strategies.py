@@ -13,13 +13,15 @@ and batches of problems, as everywhere in the package.
 
 Examples
 --------
->>> from hypothesis import given
+>>> from hypothesis import given, settings
 >>> from psipo_exact import psipo_policy
 >>> from psipo_exact.strategies import preference_problems
->>> @given(preference_problems())
+>>> @settings(max_examples=20, database=None, derandomize=True)
+... @given(preference_problems())
 ... def test_policy_is_normalised(problem):
 ...     pi = psipo_policy(problem.prefs, problem.mu, problem.pi_ref, problem.tau)
 ...     assert abs(pi.sum() - 1) < 1e-12
+>>> test_policy_is_normalised()  # runs 20 drawn problems; silent when the property holds
 """
 
 from __future__ import annotations
@@ -76,6 +78,20 @@ def batch_shapes(draw, max_dims: int = 2, max_side: int = 3) -> tuple[int, ...]:
     Returns
     -------
     SearchStrategy[tuple[int, ...]]
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 (contexts x; leading axes).
+    MacIver et al. (2019), "Hypothesis: A new approach to property-based testing", JOSS 4(43).
+
+    Examples
+    --------
+    The simplest shape with two axes, found by :func:`hypothesis.find`:
+
+    >>> from hypothesis import find, settings
+    >>> from psipo_exact.strategies import batch_shapes
+    >>> find(batch_shapes(), lambda shape: len(shape) == 2, settings=settings(database=None))
+    (1, 1)
     """
     ndim = draw(st.integers(0, max_dims))
     return tuple(draw(st.integers(1, max_side)) for _ in range(ndim))
@@ -93,6 +109,21 @@ def taus(draw, min_value: float = 1e-3, max_value: float = 1e3) -> float:
     Returns
     -------
     SearchStrategy[float]
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 3 and Eq. 6 (τ ∈ ℝ*₊).
+    MacIver et al. (2019), "Hypothesis: A new approach to property-based testing", JOSS 4(43).
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from psipo_exact.strategies import taus
+    >>> @settings(max_examples=20, database=None, derandomize=True)
+    ... @given(taus(0.01, 10.0))
+    ... def test_in_range(tau):
+    ...     assert 0.01 <= tau <= 10.0
+    >>> test_in_range()
     """
     if not (0 < min_value <= max_value < math.inf):
         raise ValueError(
@@ -133,6 +164,29 @@ def probability_vectors(
     -------
     SearchStrategy[ndarray]
         Shape ``batch_shape + (n_actions,)``, float64.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 (π, µ, πref ∈ ∆_Y, ρ ∈ ∆_X).
+    MacIver et al. (2019), "Hypothesis: A new approach to property-based testing", JOSS 4(43).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import find, given, settings
+    >>> from psipo_exact.strategies import probability_vectors
+    >>> @settings(max_examples=20, database=None, derandomize=True)
+    ... @given(probability_vectors(4, batch_shape=(2,)))
+    ... def test_rows_sum_to_one(p):
+    ...     assert p.shape == (2, 4) and np.allclose(p.sum(-1), 1.0) and (p > 0).all()
+    >>> test_rows_sum_to_one()
+
+    With ``full_support=False`` some entries may be exactly 0:
+
+    >>> p = find(probability_vectors(3, full_support=False), lambda p: (p == 0).any(),
+    ...          settings=settings(database=None))
+    >>> bool((p == 0).any()), float(p.sum())
+    (True, 1.0)
     """
     if not 0 < min_weight <= 1:
         raise ValueError(f"min_weight = {min_weight!r}, must be in (0, 1]")
@@ -164,6 +218,22 @@ def policies(n_actions=st.integers(2, 5), *, batch_shape=(), full_support: bool 
     Returns
     -------
     SearchStrategy[ndarray]
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 (policies π(·|x)).
+    MacIver et al. (2019), "Hypothesis: A new approach to property-based testing", JOSS 4(43).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> from psipo_exact.strategies import policies
+    >>> @settings(max_examples=20, database=None, derandomize=True)
+    ... @given(policies(3, batch_shape=(2,)))
+    ... def test_policies(pi):
+    ...     assert pi.shape == (2, 3) and np.allclose(pi.sum(-1), 1.0)
+    >>> test_policies()
     """
     return probability_vectors(
         n_actions, batch_shape=batch_shape, full_support=full_support, min_weight=min_weight
@@ -201,6 +271,23 @@ def preference_matrices(
     -------
     SearchStrategy[ndarray]
         Shape ``batch_shape + (n_actions, n_actions)``.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 (p*) and Sec. 4.2 (deterministic preferences);
+    MacIver et al. (2019), "Hypothesis: A new approach to property-based testing", JOSS 4(43).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> from psipo_exact.strategies import preference_matrices
+    >>> @settings(max_examples=20, database=None, derandomize=True)
+    ... @given(preference_matrices(3, deterministic=True))
+    ... def test_complementary(prefs):
+    ...     assert np.array_equal(prefs + prefs.T, np.ones((3, 3)))
+    ...     assert set(prefs[~np.eye(3, dtype=bool)]) <= {0.0, 1.0}
+    >>> test_complementary()
     """
     n = int(_value(draw, n_actions))
     lead = _shape(draw, batch_shape)
@@ -229,6 +316,22 @@ def rewards(n_actions=st.integers(2, 5), *, batch_shape=(), scale: float = 5.0) 
     -------
     SearchStrategy[ndarray]
         Shape ``batch_shape + (n_actions,)``.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 1 and Eq. 3 (rewards r(x, y)).
+    MacIver et al. (2019), "Hypothesis: A new approach to property-based testing", JOSS 4(43).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> from psipo_exact.strategies import rewards
+    >>> @settings(max_examples=20, database=None, derandomize=True)
+    ... @given(rewards(4, scale=2.0))
+    ... def test_bounded(r):
+    ...     assert r.shape == (4,) and np.abs(r).max() <= 2.0
+    >>> test_bounded()
     """
 
     @st.composite
@@ -260,6 +363,28 @@ def bradley_terry_preferences(
     SearchStrategy[tuple[ndarray, ndarray]]
         ``rewards`` of shape ``batch_shape + (n,)`` and ``prefs`` of shape
         ``batch_shape + (n, n)``, built with :func:`psipo_exact.bradley_terry_prefs`.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 1 and Proposition 1.
+    MacIver et al. (2019), "Hypothesis: A new approach to property-based testing", JOSS 4(43).
+
+    Examples
+    --------
+    Proposition 1 as a property: under Bradley–Terry, Ψ = logit gives
+    ``g(y) = r(y) − E_µ[r]``:
+
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> from psipo_exact import expected_psi
+    >>> from psipo_exact.strategies import bradley_terry_preferences
+    >>> @settings(max_examples=20, database=None, derandomize=True)
+    ... @given(bradley_terry_preferences(3))
+    ... def test_proposition1(model):
+    ...     r, prefs = model
+    ...     mu = np.ones(3) / 3
+    ...     assert np.allclose(expected_psi(prefs, mu, "logit"), r - r.mean())
+    >>> test_proposition1()
     """
     r = draw(rewards(n_actions, batch_shape=batch_shape, scale=scale))
     return r, bradley_terry_prefs(r)
@@ -289,6 +414,22 @@ def datasets(
     -------
     SearchStrategy[Dataset]
         Winners differ from losers in every datum; repeated comparisons may occur.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 (D = (x_i, y_w,i ≻ y_l,i)).
+    MacIver et al. (2019), "Hypothesis: A new approach to property-based testing", JOSS 4(43).
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from psipo_exact.strategies import datasets
+    >>> @settings(max_examples=20, database=None, derandomize=True)
+    ... @given(datasets(3, min_size=4, n_contexts=2))
+    ... def test_datasets(data):
+    ...     assert len(data) >= 4 and data.logits_shape == (2, 3)
+    ...     assert (data.winners != data.losers).all()
+    >>> test_datasets()
     """
     n = int(_value(draw, n_actions))
     size = draw(st.integers(min_size, max_size))
@@ -309,6 +450,20 @@ class PreferenceProblem(NamedTuple):
 
     ``prefs`` has shape ``batch_shape + (n, n)``, ``mu`` and ``pi_ref`` shape
     ``batch_shape + (n,)``; ``tau`` is a float.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 6 (the ΨPO problem (p*, µ, πref, τ)).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact.strategies import PreferenceProblem
+    >>> problem = PreferenceProblem(np.array([[0.5, 1.0], [0.0, 0.5]]), np.ones(2) / 2,
+    ...                             np.ones(2) / 2, 1.0)
+    >>> print(np.round(px.psipo_policy(*problem), 4))  # Sec. 5.3.1: σ(±1/2)
+    [0.6225 0.3775]
     """
 
     prefs: np.ndarray
@@ -345,6 +500,26 @@ def preference_problems(
     Returns
     -------
     SearchStrategy[PreferenceProblem]
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 6, Theorem 2 (``support="same"``) and Appendix A.2;
+    MacIver et al. (2019), "Hypothesis: A new approach to property-based testing", JOSS 4(43).
+
+    Examples
+    --------
+    Theorem 2 as a property: with Supp(µ) = Supp(πref) the Eq. 7 policy zeroes Eq. 13:
+
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> from psipo_exact import losses, psipo_policy
+    >>> from psipo_exact.strategies import preference_problems
+    >>> @settings(max_examples=20, database=None, derandomize=True)
+    ... @given(preference_problems(support="same"))
+    ... def test_theorem2(p):
+    ...     pi = psipo_policy(p.prefs, p.mu, p.pi_ref, p.tau)
+    ...     assert losses.ipo_population(pi, p.prefs, p.mu, p.pi_ref, p.tau) < 1e-12
+    >>> test_theorem2()
     """
     if support not in ("full", "same", "any"):
         raise ValueError(f"support = {support!r}, must be 'full', 'same' or 'any'")
