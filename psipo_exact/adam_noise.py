@@ -53,6 +53,33 @@ def adam_stationary_covariance(data: Dataset, loss: str, logits, pi_ref, tau, *,
     Returns
     -------
     ndarray, shape (n, n)
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4 (the runs it explains), Eq. 4 and Eq. 17.
+    Mandt, Hoffman and Blei (2017), "Stochastic gradient descent as approximate Bayesian
+    inference", JMLR 18 (SGD as an Ornstein–Uhlenbeck process, its Lyapunov equation);
+    Kingma and Ba (2014), arXiv:1412.6980 (Adam).
+
+    Examples
+    --------
+    Two actions, data {a≻b, a≻b, b≻a}, IPO at τ = 1, B = 1: the optimum has ``h* = 1/6``,
+    per-datum gradients ``∓(2/3, 4/3)(e_a − e_b)`` with second moment ``8/9``, Hessian
+    ``2(e_a − e_b)(e_a − e_b)ᵀ``. In the direction ``u = (1, −1)/√2`` the Lyapunov equation
+    is scalar, ``x = lr · σ / 4`` with ``σ = √(8/9)``, so every entry is ``±lr · σ / 8``:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact.adam_noise import adam_stationary_covariance
+    >>> data = px.Dataset.from_pairs([(0, 1), (0, 1), (1, 0)], 2)
+    >>> optimum = px.solve_ipo_empirical(data, [0.5, 0.5], 1.0, init=np.zeros(2)).logits
+    >>> print(np.round(optimum, 6))
+    [ 0.083333 -0.083333]
+    >>> cov = adam_stationary_covariance(data, "ipo", optimum, [0.5, 0.5], 1.0, lr=0.01,
+    ...                                  batch_size=1)
+    >>> print(np.round(cov, 7), f"{0.01 * np.sqrt(8 / 9) / 8:.7f}")
+    [[ 0.0011785 -0.0011785]
+     [-0.0011785  0.0011785]] 0.0011785
     """
     link = resolve_link(loss)
     theta = _checks.as_float_array(logits, "logits", min_ndim=1)
@@ -90,6 +117,35 @@ def softmax_moments(logits, cov) -> tuple[np.ndarray, np.ndarray]:
     """Second-order mean shift and standard deviation of ``π = softmax(θ)`` for θ ~ (θ*, X).
 
     ``E π ≈ π* + ½ Σ_jk ∂²π/∂θ_j∂θ_k X_jk`` and ``sd π ≈ √diag(J X Jᵀ)``, ``J = diag π − ππᵀ``.
+
+    Parameters
+    ----------
+    logits : array_like, shape (n,)
+        The mean θ* of the logits.
+    cov : array_like, shape (n, n)
+        Their covariance X (e.g. :func:`adam_stationary_covariance`).
+
+    Returns
+    -------
+    shift, sd : ndarray, shape (n,)
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4 (softmax policies); the delta method to second
+    order (e.g. Casella and Berger, Statistical Inference, 2nd ed., Sec. 5.5.4).
+
+    Examples
+    --------
+    Two actions: ``π(y₁) = σ(d)``, ``d = θ₁ − θ₂``. With ``X = v [[1, −1], [−1, 1]]``,
+    ``Var d = 4v``; at ``d = log 3``, ``σ = 3/4``, ``σ′ = 3/16``,
+    ``σ″ = σ′(1 − 2σ) = −3/32``, so the shift is ``½ σ″ · 4v = −0.1875 v`` and the sd
+    ``σ′ · 2√v``; with v = 0.01, −0.001875 and 0.0375:
+
+    >>> import numpy as np
+    >>> from psipo_exact.adam_noise import softmax_moments
+    >>> shift, sd = softmax_moments([np.log(3.0), 0.0], 0.01 * np.array([[1, -1], [-1, 1]]))
+    >>> print(np.round(shift, 6), np.round(sd, 6))
+    [-0.001875  0.001875] [0.0375 0.0375]
     """
     pi = softmax_policy(logits)
     n = pi.size

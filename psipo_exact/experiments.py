@@ -32,7 +32,25 @@ DEFAULT_SWEEP_TAUS = np.logspace(-2, 2, 41)
 
 
 def two_action_deterministic_model() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(prefs, mu, pi_ref)`` of Sec. 5.3.1: ``p*(y₁ ≻ y₂) = 1``, uniform µ and πref."""
+    """``(prefs, mu, pi_ref)`` of Sec. 5.3.1: ``p*(y₁ ≻ y₂) = 1``, uniform µ and πref.
+
+    Returns
+    -------
+    prefs : ndarray, shape (2, 2)
+    mu, pi_ref : ndarray, shape (2,)
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 4.2 and Sec. 5.3.1.
+
+    Examples
+    --------
+    >>> from psipo_exact.experiments import two_action_deterministic_model
+    >>> prefs, mu, pi_ref = two_action_deterministic_model()
+    >>> print(prefs, mu, pi_ref)
+    [[0.5 1. ]
+     [0.  0.5]] [0.5 0.5] [0.5 0.5]
+    """
     prefs = np.array([[0.5, 1.0], [0.0, 0.5]])
     uniform = np.array([0.5, 0.5])
     return prefs, uniform, uniform
@@ -53,6 +71,20 @@ def closed_form_sweep(taus=DEFAULT_SWEEP_TAUS) -> dict[str, np.ndarray]:
         ``logit_pi_y1``/``logit_pi_y2`` (Eq. 7 with Ψ = logit, i.e. RLHF/DPO by Prop. 1);
         ``ipo_sigmoid`` = σ(τ⁻¹/2), the paper's closed form of Sec. 5.3.1, computed
         independently for comparison.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 7, Sec. 4.2 and Sec. 5.3.1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from psipo_exact.experiments import closed_form_sweep
+    >>> sweep = closed_form_sweep([0.1, 1.0, 10.0])
+    >>> print(np.round(sweep["ipo_pi_y1"], 4), np.round(sweep["ipo_sigmoid"], 4))
+    [0.9933 0.6225 0.5125] [0.9933 0.6225 0.5125]
+    >>> print(sweep["logit_pi_y1"])  # RLHF/DPO: deterministic for every τ (Sec. 4.2)
+    [1. 1. 1.]
     """
     taus = _checks.tau(np.atleast_1d(taus))
     prefs, mu, pi_ref = two_action_deterministic_model()
@@ -96,6 +128,21 @@ class SampledExperiment:
     settings : dict
         ``steps``, ``batch_size``, ``lr``, ``b1``, ``b2``, ``eps``, ``seeds``, ``figures`` and
         ``figure_datasets`` (figure number -> names of its datasets).
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4, Figures 1 and 2.
+
+    Examples
+    --------
+    >>> from psipo_exact.experiments import run_sampled_experiment
+    >>> exp = run_sampled_experiment(figures=(1,), taus=(1.0,), seeds=2, steps=200)
+    >>> type(exp).__name__, exp.result.probs.shape, len(exp.rows)
+    ('SampledExperiment', (2, 1, 1, 2, 201, 3), 2)
+    >>> exp.exact[("D1", "dpo", 1.0)].policy.tolist()  # DPO's limit on D1
+    [1.0, 0.0, 0.0]
+    >>> exp.settings["figure_datasets"]
+    {1: ('D1',)}
     """
 
     result: SimulationResult
@@ -110,6 +157,38 @@ def exact_solution(data: Dataset, loss: str, pi_ref, tau, init=None):
     ``"ipo"`` and ``"ipo_symmetric"`` (Eq. 17 plus a constant) share the minimiser of
     :func:`~psipo_exact.solvers.solve_ipo_empirical`, which returns the one gradient descent
     from ``init`` converges to; ``"dpo"`` uses :func:`~psipo_exact.solvers.solve_dpo_empirical`.
+
+    Parameters
+    ----------
+    data : Dataset
+    loss : {"dpo", "ipo", "ipo_symmetric"}
+    pi_ref : array_like
+    tau : float or array_like
+    init : array_like, optional
+        Starting logits of the IPO solver.
+
+    Returns
+    -------
+    Solution
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 4 and Eq. 17; Sec. 5.4.
+
+    Examples
+    --------
+    The symmetric IPO loss (Eq. 17 plus ``1/(4τ²)``) has Eq. 17's optimum; on D1 at τ = 1
+    it is ``softmax(1/3, 0, −1/3)``:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact.experiments import exact_solution
+    >>> d1, uniform = px.paper_dataset("D1"), np.ones(3) / 3
+    >>> sol = exact_solution(d1, "ipo_symmetric", uniform, 1.0)
+    >>> print(np.round(sol.policy, 4), np.round(px.softmax_policy([1 / 3, 0, -1 / 3]), 4))
+    [0.4484 0.3213 0.2302] [0.4484 0.3213 0.2302]
+    >>> exact_solution(d1, "dpo", uniform, 1.0).policy.tolist()
+    [1.0, 0.0, 0.0]
     """
     name = resolve_link(loss).name
     if name == "dpo":
@@ -143,6 +222,23 @@ def run_sampled_experiment(figures=(1, 2), taus=DEFAULT_TAUS, seeds=10, *, steps
     Returns
     -------
     SampledExperiment
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4 (18000 Adam steps, lr 0.01, batches of 9,
+    10 seeds, τ ∈ {0.01, 0.1, 0.5, 1, 2, 10}; Figures 1 and 2).
+
+    Examples
+    --------
+    A short run of Figure 1 (D1) at τ = 1: after 200 steps IPO sits within noise of its
+    exact optimum ``softmax(1/3, 0, −1/3)``, while DPO is still on its way to ``(1, 0, 0)``:
+
+    >>> from psipo_exact.experiments import run_sampled_experiment
+    >>> exp = run_sampled_experiment(figures=(1,), taus=(1.0,), seeds=2, steps=200)
+    >>> for row in exp.rows:
+    ...     print(row["loss"], row["exact_exists"], round(row["exact_a"], 4), row["reached"])
+    dpo False 1.0 False
+    ipo True 0.4484 True
     """
     figures = validate_figures(figures)
     names = [name for fig in figures for name in FIGURE_DATASETS[fig]]
@@ -166,7 +262,35 @@ def run_sampled_experiment(figures=(1, 2), taus=DEFAULT_TAUS, seeds=10, *, steps
 
 
 def validate_figures(figures) -> tuple[int, ...]:
-    """Figure numbers of Sec. 5.4 (1 and/or 2), deduplicated in the given order."""
+    """Figure numbers of Sec. 5.4 (1 and/or 2), deduplicated in the given order.
+
+    Parameters
+    ----------
+    figures : int or sequence of int
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    ValueError
+        For a number other than 1 or 2, or no figure.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4 (Figure 1: D1; Figure 2: D3).
+
+    Examples
+    --------
+    >>> from psipo_exact.experiments import validate_figures
+    >>> validate_figures([2, 1, 2]), validate_figures(1)
+    ((2, 1), (1,))
+    >>> validate_figures([3])
+    Traceback (most recent call last):
+    ...
+    ValueError: figure = 3, must be one of [1, 2]
+    """
     if isinstance(figures, (int, np.integer)):
         figures = (figures,)
     out = []
@@ -194,6 +318,42 @@ def summarise(result: SimulationResult, exact: dict, datasets: dict, pi_ref, set
     finite optimum, ``min_gap`` is the smallest final logit gap ``θ_w − θ_l`` over the data,
     ``gap_rate`` its growth per step over the last 10% of steps, ``grad_over_eps`` the final
     full-batch gradient size over Adam's eps.
+
+    Parameters
+    ----------
+    result : SimulationResult
+    exact : dict
+        ``(dataset, loss, tau) -> Solution``.
+    datasets : dict
+        Name -> Dataset.
+    pi_ref : array_like
+    settings : dict
+        At least ``lr``, ``batch_size`` and ``eps``.
+    tol : float, default REACHED_TOL
+        Distance under which a run has ``reached`` its exact solution.
+
+    Returns
+    -------
+    list of dict
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4 ("mean and 95% confidence intervals").
+
+    Examples
+    --------
+    Re-summarise an experiment with a stricter tolerance:
+
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact.experiments import run_sampled_experiment, summarise
+    >>> exp = run_sampled_experiment(figures=(1,), taus=(1.0,), seeds=2, steps=200)
+    >>> [(row["loss"], row["reached"]) for row in exp.rows]  # tol = REACHED_TOL = 0.01
+    [('dpo', False), ('ipo', True)]
+    >>> rows = summarise(exp.result, exp.exact, {"D1": px.paper_dataset("D1")},
+    ...                  np.ones(3) / 3, exp.settings, tol=1e-6)
+    >>> [(row["loss"], row["reached"]) for row in rows]
+    [('dpo', False), ('ipo', False)]
     """
     mean, half = result.mean_ci()
     actions = result.coords["action"]
@@ -252,6 +412,40 @@ def d3_analysis(experiment: SampledExperiment, action: str = "c") -> dict:
     drop of π̄(c) below πref(c) and, for finite optima, Adam's predicted noise shift of
     π(c). On D3 it also records whether θ_c stayed exactly at θ₀ and θ_a = −θ_b exactly in
     every run.
+
+    Parameters
+    ----------
+    experiment : SampledExperiment
+        With D3 and/or D3_never_wins among its datasets.
+    action : str, default "c"
+        The action whose probability is analysed.
+
+    Returns
+    -------
+    dict
+        Reading -> loss -> the numbers and flags above (plus the D3 flags).
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4, Figure 2 and the text around it.
+
+    Examples
+    --------
+    On D3_never_wins ({a≻b, b≻c}) IPO's equations ``θ_a − θ_b = θ_b − θ_c = 1/(2τ)`` hold
+    exactly, so ``π*(c) = e^(−1/(2τ)) / (e^(1/(2τ)) + 1 + e^(−1/(2τ)))``: 4.509e-05 at
+    τ = 0.1 and 0.1863 at τ = 1; DPO's limit has ``π(c) = 0`` for every τ:
+
+    >>> import numpy as np
+    >>> from psipo_exact.experiments import d3_analysis, run_sampled_experiment
+    >>> exp = run_sampled_experiment(figures=(2,), taus=(0.1, 1.0), seeds=2, steps=100)
+    >>> info = d3_analysis(exp)["D3_never_wins"]
+    >>> print([f"{p:.4g}" for p in info["ipo"]["exact"]], info["ipo"]["exact_increasing"])
+    ['4.509e-05', '0.1863'] True
+    >>> info["dpo"]["exact"].tolist(), info["dpo"]["exact_excludes"]
+    ([0.0, 0.0], True)
+    >>> c = np.exp(-1 / (2 * np.array([0.1, 1.0])))
+    >>> print([f"{p:.4g}" for p in c / (1 / c + 1 + c)])
+    ['4.509e-05', '0.1863']
     """
     res = experiment.result
     ai = res.index("action", action)
