@@ -29,7 +29,38 @@ def _vector(p) -> str:
 
 def summary_markdown(experiment: SampledExperiment) -> str:
     """``summary.md``: the Sec. 5.4 tables, the runs short of their limit and why, and the
-    D3 conclusions, all generated from the computed numbers."""
+    D3 conclusions, all generated from the computed numbers.
+
+    Parameters
+    ----------
+    experiment : SampledExperiment
+        From :func:`psipo_exact.experiments.run_sampled_experiment`.
+
+    Returns
+    -------
+    str
+        Markdown text.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4 (Figures 1 and 2 and the claims around them).
+
+    Examples
+    --------
+    >>> from psipo_exact.experiments import run_sampled_experiment
+    >>> from psipo_exact.report import summary_markdown
+    >>> exp = run_sampled_experiment(figures=(1,), taus=(1.0,), seeds=2, steps=200)
+    >>> lines = summary_markdown(exp).splitlines()
+    >>> print(lines[0])
+    # Sec. 5.4 sampled experiments beside their exact optima
+
+    The IPO row lists the exact optimum ``softmax(1/3, 0, −1/3)`` of Eq. 17 on D1 beside
+    the simulated means:
+
+    >>> ipo_row = next(line for line in lines if line.startswith("| D1 | IPO | 1 |"))
+    >>> ipo_row.split(" | ")[6:9]
+    ['0.4484', '0.3213', '0.2302']
+    """
     s = experiment.settings
     lines = [
         "# Sec. 5.4 sampled experiments beside their exact optima",
@@ -246,5 +277,26 @@ def _d3_never_wins_conclusions(d) -> list[str]:
 
 
 def summary_columns(rows: list[dict]) -> dict:
-    """The summary rows as CSV columns (name -> list of values)."""
+    """The summary rows as CSV columns (name -> list of values).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows with the same keys, e.g. ``SampledExperiment.rows``.
+
+    Returns
+    -------
+    dict
+        Key of the first row -> list of its values over the rows.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4 (the numbers behind Figures 1 and 2).
+
+    Examples
+    --------
+    >>> from psipo_exact.report import summary_columns
+    >>> summary_columns([{"loss": "dpo", "tau": 0.1}, {"loss": "ipo", "tau": 0.1}])
+    {'loss': ['dpo', 'ipo'], 'tau': [0.1, 0.1]}
+    """
     return {key: [r[key] for r in rows] for key in rows[0]}
