@@ -52,7 +52,7 @@ def plot_closed_form_sweep(sweep: dict):
     ax.set_xlabel("τ")
     ax.set_ylabel("π*(y₁), Eq. 7")
     ax.set_ylim(0.45, 1.05)
-    ax.legend(loc="lower left", fontsize=base.FONT_SIZE)
+    ax.legend(loc="center right", fontsize=base.FONT_SIZE)
     base.styled(ax)
     return fig
 
