@@ -49,14 +49,6 @@ PROBABILITY_LIMITS = (-0.06, 1.06)
 #: Neutral colour of legend entries that stand for a loss or for "exact", not an action.
 NEUTRAL = "0.2"
 
-_RC = {
-    "font.size": FONT_SIZE, "axes.titlesize": FONT_SIZE, "axes.labelsize": FONT_SIZE,
-    "xtick.labelsize": FONT_SIZE, "ytick.labelsize": FONT_SIZE, "legend.fontsize": FONT_SIZE,
-    "figure.titlesize": FONT_SIZE + 1, "legend.frameon": False, "axes.spines.top": False,
-    "axes.spines.right": False, "figure.dpi": 100, "savefig.dpi": 200,
-}
-
-
 def action_colours(n: int) -> list:
     """``n`` distinct colours, one per action: Okabe–Ito up to 8, ``cividis`` beyond.
 
@@ -94,17 +86,16 @@ def line_kwargs(position: int) -> dict:
 
 def new_figure(width: float, height: float) -> plt.Figure:
     """An empty figure in the house style, with constrained layout."""
-    with plt.rc_context(_RC):
-        return plt.figure(figsize=(width, height), layout="constrained")
+    # No plt.rc_context here: leaving one resets pyplot's backend state, and figures made
+    # afterwards no longer display inline in Jupyter. Sizes are set on the artists instead.
+    return plt.figure(figsize=(width, height), layout="constrained")
 
 
 def panels(parent, n_panels: int, ncols: int, *, sharex=True, sharey=True) -> list[Axes]:
     """``n_panels`` axes on ``parent`` (a figure or subfigure) in rows of ``ncols``."""
     ncols = max(1, min(ncols, n_panels))
     nrows = math.ceil(n_panels / ncols)
-    with plt.rc_context(_RC):
-        axes = parent.subplots(nrows, ncols, sharex=sharex, sharey=sharey,
-                               squeeze=False).ravel()
+    axes = parent.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False).ravel()
     for extra in axes[n_panels:]:
         extra.remove()
     return list(axes[:n_panels])
