@@ -108,8 +108,12 @@ def gallery_markdown(captions: dict[str, str], summary: str) -> str:
     lines = [MARKER, f"# {TITLE}", "", "## Figures", ""]
     for name, caption in captions.items():
         lines += [f"### {name}", "", f"![{name}]({name})", "", caption, ""]
-    demoted = re.sub(r"^(#+) ", r"#\1 ", summary, flags=re.MULTILINE)
-    return "\n".join(lines) + "\n" + demoted
+    return "\n".join(lines) + "\n" + _demoted(summary)
+
+
+def _demoted(markdown: str) -> str:
+    """``markdown`` with every heading one level down (under the page's own title)."""
+    return re.sub(r"^(#+) ", r"#\1 ", markdown, flags=re.MULTILINE)
 
 
 def _inline(text: str) -> str:
@@ -211,11 +215,10 @@ def gallery_html(captions: dict[str, str], summary: str) -> str:
         f'<figure id="{html.escape(name)}">\n<img src="{html.escape(name)}" '
         f'alt="{html.escape(name)}">\n<figcaption><strong>{html.escape(name)}</strong>: '
         f"{_inline(caption)}</figcaption>\n</figure>" for name, caption in captions.items()]
-    demoted = re.sub(r"^(#+) ", r"#\1 ", summary, flags=re.MULTILINE)
     return "\n".join([
         "<!DOCTYPE html>", MARKER, '<html lang="en">', "<head>", '<meta charset="utf-8">',
         '<meta name="generator" content="psipo-exact reproduce">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(TITLE)}</title>", f"<style>{_STYLE}</style>", "</head>",
         "<body>", f"<h1>{html.escape(TITLE)}</h1>", "<h2>Figures</h2>", *figures,
-        markdown_to_html(demoted), "</body>", "</html>", ""])
+        markdown_to_html(_demoted(summary)), "</body>", "</html>", ""])

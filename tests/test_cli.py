@@ -165,3 +165,23 @@ def test_pipe_into_head_prints_no_broken_pipe(model_file):
     proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert proc.stdout.strip() == "{" and proc.stderr == ""
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_make_reproduce_installs_the_package_without_the_test_extra():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    target = makefile.split("\nreproduce:", 1)[1].splitlines()[0].split()
+    assert target == ["$(BASE_STAMP)"]
+    recipe = makefile.split("\n$(BASE_STAMP):", 1)[1].split("\n\n", 1)[0]
+    assert 'pip install -e .\n' in recipe + "\n" and "[test]" not in recipe
+
+
+def test_license_metadata_is_an_spdx_string_for_a_setuptools_that_reads_it():
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert meta["project"]["license"] == "Apache-2.0"              # not a {text = ...} table
+    assert "setuptools>=77" in meta["build-system"]["requires"]    # SPDX strings: setuptools 77+
+    assert "jupyterlab>=4.0" in meta["project"]["optional-dependencies"]["notebooks"]
