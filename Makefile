@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BASE_STAMP := $(VENV)/.installed-base
 
-.PHONY: install test reproduce bench clean
+.PHONY: install test reproduce notebooks bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +13,12 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e ".[test]"
-	touch $(STAMP)
+	touch $(STAMP) $(BASE_STAMP)
+
+# `reproduce` needs the package alone, not the test extra.
+$(BASE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e .
+	touch $(BASE_STAMP)
 
 install: $(STAMP)
 
@@ -26,8 +32,13 @@ test: $(STAMP)
 		$(BIN)/python -m pytest tests --nbmake notebooks -p no:cacheprovider \
 		--doctest-modules psipo_exact --doctest-ignore-import-errors
 
-reproduce: $(STAMP)
+reproduce: $(BASE_STAMP)
 	$(BIN)/psipo-exact reproduce --out results
+
+# JupyterLab (the `notebooks` extra) on this venv's kernel, opened on notebooks/.
+notebooks: $(BASE_STAMP)
+	$(BIN)/python -m pip install -e ".[notebooks]"
+	JUPYTER_DATA_DIR=$(CURDIR)/$(VENV)/share/jupyter $(BIN)/jupyter lab notebooks
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -e ".[test,bench]"

@@ -1,9 +1,12 @@
-"""The ``psipo-exact`` command line: thin wrappers that parse, call the library, write files.
+"""psipo-exact: exact answers for preference learning (IPO, DPO, RLHF) on finite action spaces.
 
-Subcommands: ``reproduce`` (the paper's closed-form results and sampled experiments),
-``check`` (symbolic verification of the paper's identities) and ``solve`` (exact optima of
-a comparison file or preference model). Any error is one line on stderr and exit status 2;
-output files are written atomically, so a failed run leaves no half-written file.
+Reproduce the results of Azar et al., "A General Theoretical Paradigm to Understand Learning
+from Human Preferences" (arXiv:2310.12036), verify its identities symbolically, and compute the
+exact optimum of IPO, DPO or Bradley-Terry on your own comparison data.
+
+For developers: each subcommand parses its options, calls the library and writes files.
+Any error is one line on stderr and exit status 2; output files are written atomically, so a
+failed or interrupted run leaves no half-written file; Ctrl-C exits with status 130.
 """
 
 from __future__ import annotations
@@ -17,8 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _checks, experiments, plotting, report
+from . import _checks, experiments, gallery, plotting, report
 from ._io import write_files
+
+#: Shown by ``psipo-exact --help`` under the list of subcommands.
+EPILOG = """examples:
+  psipo-exact reproduce --out results     figures, summary and index.html into results/
+  psipo-exact reproduce --figure 1 --steps 2000 --seeds 3 --out quick
+  psipo-exact check                       verify the paper's identities (sympy)
+  psipo-exact check --only eq17           one identity (names: psipo-exact check --list)
+  psipo-exact solve data.csv --loss ipo --tau 0.5
+                                          exact optimum of your comparisons, as JSON
+
+Run 'psipo-exact COMMAND --help' for the options of a command."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,7 +75,8 @@ def _closed_form_outputs() -> dict:
 
 
 def _check_out_dir(out: Path) -> None:
-    """Fail before any computation if ``--out`` cannot become a writable folder."""
+    """Fail before any computation if ``--out`` cannot become a writable folder, or holds
+    a README.md/index.html that ``reproduce`` did not write (it would overwrite them)."""
     existing = out
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -69,6 +84,12 @@ def _check_out_dir(out: Path) -> None:
         raise ValueError(f"--out {out}: {existing} exists and is not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"--out {out}: {existing} is not writable")
+    for page in ("README.md", "index.html"):
+        path = out / page
+        if path.is_file() and gallery.MARKER not in path.read_text(
+                encoding="utf-8", errors="replace")[:400]:
+            raise ValueError(f"--out {out}: {path} exists and was not written by psipo-exact "
+                             "reproduce; choose another --out")
 
 
 def _cmd_reproduce(args) -> int:
@@ -82,7 +103,7 @@ def _cmd_reproduce(args) -> int:
     outputs = _sampled_outputs(settings, progress=not args.no_progress)
     outputs = {**_closed_form_outputs(), **outputs}
     for path in write_files(out, outputs):
-        print(f"wrote {path}")
+        print(f"wrote {path}", flush=True)
     return 0
 
 
@@ -99,19 +120,30 @@ def _validated_sampled_args(args) -> dict:
 
 
 def _sampled_outputs(settings: dict, *, progress: bool) -> dict:
-    """Sec. 5.4: Figures 1/2 with exact overlays, summary.csv and summary.md (name → writer)."""
+    """Sec. 5.4: Figures 1/2 with exact overlays, the final policy against τ, summary.csv and
+    summary.md, and the pages README.md and index.html showing them (name → writer)."""
     exp = experiments.run_sampled_experiment(
         settings["figures"], settings["taus"], settings["seeds"], steps=settings["steps"],
         batch_size=settings["batch_size"], lr=settings["lr"], progress=progress)
     outputs = {f"figure{figure}.png": _png_writer(plotting.plot_sampled_figure(exp, figure))
                for figure in settings["figures"]}
+    outputs["policy_against_tau.png"] = _png_writer(plotting.plot_sampled_against_tau(exp))
     outputs["summary.csv"] = _text_writer(_csv_text(report.summary_columns(exp.rows)))
-    outputs["summary.md"] = _text_writer(report.summary_markdown(exp))
+    summary = report.summary_markdown(exp)
+    outputs["summary.md"] = _text_writer(summary)
+    captions = gallery.figure_captions(exp.settings)
+    outputs["README.md"] = _text_writer(gallery.gallery_markdown(captions, summary))
+    outputs["index.html"] = _text_writer(gallery.gallery_html(captions, summary))
     return outputs
 
 
 def _add_reproduce(sub) -> None:
-    p = sub.add_parser("reproduce", help="reproduce the paper's results into --out")
+    p = sub.add_parser(
+        "reproduce", help="reproduce the paper's results into --out",
+        description="Closed-form results, the Sec. 5.4 figures with their exact limits, the "
+        "final policy against tau, summary.csv/summary.md and the pages README.md and "
+        "index.html that show them all (open index.html in a browser). All files are "
+        "written at the end, all or none.")
     p.add_argument("--out", default="results", help="output directory (default: results/)")
     p.add_argument("--figure", type=int, nargs="+", default=[1, 2], metavar="N",
                    help="Sec. 5.4 figures to reproduce: 1 (D1) and/or 2 (D3) (default: both)")
@@ -126,15 +158,34 @@ def _add_reproduce(sub) -> None:
 
 
 def _cmd_check(args) -> int:
-    from .symbolic import format_checks, verify_all  # sympy is slow to import: only here
+    from .symbolic import CHECKS, format_check  # sympy is slow to import: only here
 
-    checks = verify_all()
-    print(format_checks(checks))
-    return 0 if all(c.holds for c in checks) else 1
+    if args.list:
+        print("\n".join(CHECKS))
+        return 0
+    names = list(dict.fromkeys(args.only or CHECKS))
+    unknown = [name for name in names if name not in CHECKS]
+    if unknown:
+        raise _UsageError(f"psipo-exact check: error: --only {unknown[0]!r} is not a check; "
+                          f"valid names: {', '.join(CHECKS)}")
+    passed = seconds = 0.0
+    for name in names:
+        check = CHECKS[name]()
+        print(format_check(check), flush=True)  # as each finishes, also into a pipe
+        passed += check.holds
+        seconds += check.seconds
+    print(f"{passed:g}/{len(names)} claims hold ({seconds:.1f} s)", flush=True)
+    return 0 if passed == len(names) else 1
 
 
 def _add_check(sub) -> None:
-    p = sub.add_parser("check", help="verify the paper's identities symbolically (sympy)")
+    p = sub.add_parser("check", help="verify the paper's identities symbolically (sympy)",
+                       description="Derive each identity of the paper with sympy down to an "
+                       "exact 0, printing each line as its check finishes; exit status 1 if "
+                       "any fails.")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="run only this check (repeat for several); see --list")
+    p.add_argument("--list", action="store_true", help="list the names of the checks")
     p.set_defaults(func=_cmd_check)
 
 
@@ -163,6 +214,22 @@ def _add_solve(sub) -> None:
     p.set_defaults(func=_cmd_solve)
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help with the description and examples as written, and room for command names."""
+
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=28)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("psipo-exact")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree, not installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``psipo-exact`` argument parser.
 
@@ -187,12 +254,24 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.figure, args.seeds, args.taus
     ([1], 3, [0.01, 0.1, 0.5, 1.0, 2.0, 10.0])
     """
-    parser = _Parser(prog="psipo-exact", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    doc = __doc__.split("\n\nFor developers")[0]
+    description = doc.split(":", 1)[1].strip()
+    parser = _Parser(prog="psipo-exact", description=description[0].upper() + description[1:],
+                     epilog=EPILOG, formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"psipo-exact {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                title="commands")
     _add_reproduce(sub)
     _add_check(sub)
     _add_solve(sub)
     return parser
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that exiting does not try to flush into a closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,8 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 1 when ``check`` finds a claim that does not hold, 2 on any error
-        (one line on stderr, no output file written).
+        0 on success, 1 when ``check`` finds a claim that fails, 2 on any error (one line on
+        stderr), 130 on Ctrl-C (one line, no traceback) and 141 (128 + SIGPIPE) when the reader
+        of stdout goes away, as in ``psipo-exact solve ... | head``, silently.
 
     References
     ----------
@@ -238,10 +318,18 @@ def main(argv: list[str] | None = None) -> int:
     """
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
+        return status
     except _UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("psipo-exact: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
     except (ValueError, TypeError, OSError) as exc:
         message = " ".join(str(exc).split())
         print(f"psipo-exact: error: {message}", file=sys.stderr)

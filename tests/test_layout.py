@@ -32,7 +32,7 @@ LAYERS = {
     "losses": 3,
     "solvers": 4, "simulate": 4, "games": 4, "adam_noise": 4,
     "experiments": 5, "files": 5, "frames": 5, "statistics": 5,
-    "report": 6, "plotting": 6,
+    "report": 6, "plotting": 6, "gallery": 6,
     "cli": 7,
     "__init__": 8,
 }

@@ -12,7 +12,16 @@ import numpy as np
 RUN_AXES = ("loss", "dataset", "tau", "seed")
 
 
-@dataclass(frozen=True, eq=False)
+def _short(labels, head: int = 3) -> str:
+    """``(0.01, 0.1, 0.5, ..., 10)``: a coordinate's labels, elided in the middle when long."""
+    text = [f"{x:g}" if isinstance(x, float) else repr(x) if isinstance(x, str) else str(x)
+            for x in labels]
+    if len(text) > 2 * head:
+        text = text[:head] + ["..."] + text[-head:]
+    return "(" + ", ".join(text) + ("," if len(text) == 1 else "") + ")"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class SimulationResult:
     """Recorded trajectories of a grid of Adam runs (Sec. 5.4).
 
@@ -56,6 +65,32 @@ class SimulationResult:
     steps: np.ndarray
     coords: dict
     dims: tuple
+
+    def __repr__(self) -> str:
+        """Shapes and coordinates, in a few lines (as xarray prints a DataArray).
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> runs = px.simulate(px.paper_dataset("D1"), ["dpo", "ipo"], [0.1, 1.0],
+        ...                    range(10), steps=100, record_every=10)
+        >>> runs
+        <SimulationResult: 40 runs × 100 Adam steps, probs and logits of shape (2, 1, 2, 10, 11, 3)>
+        Coordinates:
+          loss     ('dpo', 'ipo')
+          dataset  ('D',)
+          tau      (0.1, 1)
+          seed     (0, 1, 2, ..., 7, 8, 9)
+          record   (0, 10, 20, ..., 80, 90, 100)
+          action   ('a', 'b', 'c')
+        """
+        runs = int(np.prod(self.probs.shape[:len(RUN_AXES)]))
+        steps = int(self.steps[-1]) if len(self.steps) else 0
+        lines = [f"<SimulationResult: {runs} runs × {steps} Adam steps, probs and logits of "
+                 f"shape {self.probs.shape}>", "Coordinates:"]
+        width = max(len(axis) for axis in self.coords)
+        lines += [f"  {axis:<{width}}  {_short(labels)}" for axis, labels in self.coords.items()]
+        return "\n".join(lines)
 
     def index(self, axis: str, label) -> int:
         """Position of ``label`` on the axis named ``axis``.

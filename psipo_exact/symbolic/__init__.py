@@ -29,7 +29,7 @@ Where things are (every name is also importable from this package):
 
 from __future__ import annotations
 
-from ._check import Check, format_checks
+from ._check import Check, format_check, format_checks
 from .algebra import (
     TAU,
     Expr,
@@ -64,9 +64,22 @@ from .section5 import (
     proposition3_reduction,
 )
 
+#: Every check of the paper's statements by name, in the order ``verify_all`` runs them
+#: (``psipo-exact check --only NAME`` runs one).
+CHECKS = {
+    "proposition3": check_proposition3,
+    "proposition1": check_proposition1,
+    "eq17": check_eq17,
+    "theorem2": check_theorem2,
+    "section531": check_section531,
+    "appendix_a1": check_appendix_a1,
+    "appendix_a2": check_appendix_a2,
+    "proposition4": check_proposition4,
+}
+
 
 def verify_all() -> list[Check]:
-    """Run every symbolic check with the paper's statement.
+    """Run every symbolic check of :data:`CHECKS` with the paper's statement.
 
     Covers Proposition 3, Proposition 1, Eq. 17, Theorem 2, Sec. 5.3.1, Appendix A.1,
     Appendix A.2 and Proposition 4 (Appendix B).
@@ -102,19 +115,11 @@ def verify_all() -> list[Check]:
     True App. A.2
     True Prop. 4, App. B
     """
-    return [
-        check_proposition3(),
-        check_proposition1(),
-        check_eq17(),
-        check_theorem2(),
-        check_section531(),
-        check_appendix_a1(),
-        check_appendix_a2(),
-        check_proposition4(),
-    ]
+    return [check() for check in CHECKS.values()]
 
 
 __all__ = [
+    "CHECKS",
     "TAU",
     "Check",
     "Expr",
@@ -132,6 +137,7 @@ __all__ = [
     "check_theorem2",
     "dpo_population_loss",
     "expected_psi",
+    "format_check",
     "format_checks",
     "gibbs_policy",
     "ipo_population_loss",

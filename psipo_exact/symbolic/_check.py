@@ -72,6 +72,32 @@ def timed(check_fn: Callable[..., Check]) -> Callable[..., Check]:
     return wrapper
 
 
+def format_check(check: Check) -> str:
+    """One line for one check, as ``psipo-exact check`` prints it the moment it finishes.
+
+    Parameters
+    ----------
+    check : Check
+
+    Returns
+    -------
+    str
+        ``"holds  seconds  reference: claim"``.
+
+    Examples
+    --------
+    >>> format_check(Check("Eq. 17 equals its symmetric form", "Eq. 17 (Sec. 5.2)", True,
+    ...                    "", 0.25))
+    'yes    0.25 s  Eq. 17 (Sec. 5.2): Eq. 17 equals its symmetric form'
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036: the claims verified by :func:`verify_all`.
+    """
+    return f"{'yes' if check.holds else 'NO':<3} {check.seconds:7.2f} s  {check.reference}: " \
+        f"{check.name}"
+
+
 def format_checks(checks: Sequence[Check]) -> str:
     """Plain-text table of checks: claim, paper reference, holds, seconds.
 
