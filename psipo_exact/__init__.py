@@ -4,7 +4,7 @@ After Azar et al., "A General Theoretical Paradigm to Understand Learning from H
 Preferences" (arXiv:2310.12036). See the README for the map from paper results to functions.
 """
 
-from . import losses
+from . import datasets, losses
 from .closed_form import (
     expected_psi,
     gibbs_log_policy,
@@ -26,7 +26,10 @@ from .simulate import SimulationResult, simulate
 from .solvers import (
     BradleyTerrySolution,
     Solution,
+    TieModelSolution,
     fit_bradley_terry,
+    fit_davidson,
+    fit_rao_kupper,
     solve_dpo_empirical,
     solve_dpo_population,
     solve_ipo_empirical,
@@ -48,6 +51,7 @@ __all__ = [
     "BradleyTerrySolution",
     "Check",
     "Dataset",
+    "datasets",
     "PreferenceModel",
     "bradley_terry_prefs",
     "expected_psi",
@@ -69,6 +73,9 @@ __all__ = [
     "softmax_policy",
     "Solution",
     "fit_bradley_terry",
+    "fit_davidson",
+    "fit_rao_kupper",
+    "TieModelSolution",
     "solve_dpo_empirical",
     "solve_dpo_population",
     "solve_ipo_empirical",

@@ -429,15 +429,15 @@ class Dataset:
                                  f"{np.diagonal(arr, 0, -2, -1)[k]}: an action cannot be "
                                  "compared with itself (set the diagonal to 0)")
         blocks = counts.reshape(-1, n, n)
-        x, w, l = np.nonzero(blocks > 0)
-        weights, flags = [blocks[x, w, l]], [np.zeros(x.size, bool)]
+        x, win, lose = np.nonzero(blocks > 0)
+        weights, flags = [blocks[x, win, lose]], [np.zeros(x.size, bool)]
         if tie_counts is not None:
             tx, ti, tj = np.nonzero(np.triu(tie_counts.reshape(-1, n, n), 1) > 0)
-            x, w, l = np.concatenate([x, tx]), np.concatenate([w, ti]), np.concatenate([l, tj])
+            x, win, lose = (np.concatenate(pair) for pair in ((x, tx), (win, ti), (lose, tj)))
             weights.append(tie_counts.reshape(-1, n, n)[tx, ti, tj])
             flags.append(np.ones(tx.size, bool))
         contextual = counts.ndim == 3
-        return cls(w, l, n, contexts=x if contextual else None,
+        return cls(win, lose, n, contexts=x if contextual else None,
                    n_contexts=blocks.shape[0] if contextual else None,
                    action_names=action_names, weights=np.concatenate(weights),
                    context_names=context_names,

@@ -120,6 +120,8 @@ def _validated_datasets(datasets) -> dict[str, Dataset]:
     for name, data in datasets.items():
         if not isinstance(data, Dataset):
             raise TypeError(f"datasets[{name!r}] must be a Dataset, got {type(data).__name__}")
+        _checks.no_ties(data, f"simulate (datasets[{name!r}])",
+                        "the simulator samples decisive comparisons only")
         out[str(name)] = data
     shapes = {name: d.logits_shape for name, d in out.items()}
     if len(set(shapes.values())) > 1:
