@@ -47,6 +47,8 @@ SOLVERS = {
     "solve_dpo_empirical": Entry(px.solve_dpo_empirical, "empirical"),
     "fit_bradley_terry": Entry(px.fit_bradley_terry, "dataset"),
     "fit_bradley_terry (population)": Entry(px.fit_bradley_terry, "population_fit"),
+    "fit_rao_kupper": Entry(px.fit_rao_kupper, "dataset"),
+    "fit_davidson": Entry(px.fit_davidson, "dataset"),
 }
 
 

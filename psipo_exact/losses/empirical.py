@@ -202,10 +202,10 @@ def empirical_loss(loss: str, logits, data: Dataset, pi_ref, tau, *, sample_weig
     grad : ndarray, only if ``return_grad``
     """
     link = resolve_link(loss)
+    gap_ref = reference_gap(data, pi_ref)
     if link.tie_value is None:
         _checks.no_ties(data, f"the {link.name} loss ({link.equation})",
                         "use dpo_ties_empirical (DPO-RK / DPO-D) or IPO")
-    gap_ref = reference_gap(data, pi_ref)
     theta = _checks.as_float_array(logits, "logits", min_ndim=len(data.logits_shape))
     check_trailing(theta, data, "logits")
     lead = theta.shape[: theta.ndim - len(data.logits_shape)]
