@@ -14,8 +14,11 @@ actions outside the top components sink to ``−∞``, and every component is fi
 comparisons with the one shared ``φ`` (the supremum of the likelihood). The tie parameter: with
 no tie of positive weight its maximum-likelihood value is the boundary ``α = 0`` / ``ν = 0``
 (Bradley–Terry); with no decisive comparison inside a component it is ``+∞``; between the
-two, the fit reports when ``φ`` runs off (status "did not converge"), e.g. ``a ≻ b`` and
-``a = b`` only, where the likelihood grows without bound in ``θ``.
+two, the fit reports when ``φ`` runs off (status "did not converge": ``|φ| > 40``, or the
+curvature left in ``φ`` after optimising the rewards is below 1e-6 of its own, i.e. the
+likelihood only flattens out), e.g. ``a ≻ b`` and ``a = b`` only, whose supremum ``(½)²`` is
+reached only as ``θ → ∞``. This detection is numerical; a complete existence condition for
+the joint maximum (rewards and tie parameter) is not derived here.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from .result import NOT_CONVERGED, TieModelSolution
 
 #: |φ| beyond which the tie parameter is reported as diverging.
 PHI_LIMIT = 40.0
+#: Relative curvature in φ below which the likelihood is taken to flatten out (divergence).
+FLAT = 1e-6
 
 
 def tie_edges(data: Dataset):
@@ -98,7 +103,7 @@ def _newton(model, wins, ties, size, labels, phi, fixed):
     for _ in range(200):
         r, phi, value, grad, g_phi, curvature, cross, a = state
         norm = max(np.abs(grad).max(initial=0.0), 0.0 if fixed else abs(g_phi))
-        if norm <= 1e-13 * scale or abs(phi) > PHI_LIMIT:
+        if norm <= 1e-13 * scale or (not fixed and abs(phi) > PHI_LIMIT):
             break
         lap = pattern.laplacian(curvature)
         if fixed:
@@ -110,7 +115,7 @@ def _newton(model, wins, ties, size, labels, phi, fixed):
         slope, alpha = grad @ step_r + g_phi * step_phi, 1.0
         while alpha > 1e-12:
             trial_phi = phi + alpha * step_phi
-            if trial_phi > model.lower:
+            if fixed or trial_phi > model.lower:
                 trial = (r + alpha * step_r, trial_phi) + _evaluate(
                     model, r + alpha * step_r, trial_phi, wins, ties, size)
                 if trial[2] <= value + 1e-4 * alpha * slope + 1e-13 * abs(value):
@@ -119,9 +124,15 @@ def _newton(model, wins, ties, size, labels, phi, fixed):
         else:
             break
         state = trial
-    r, phi, _, grad, g_phi = state[:5]
+    r, phi, _, grad, g_phi, curvature, cross, a = state
     residual = max(np.abs(grad).max(initial=0.0), 0.0 if fixed else abs(g_phi)) / scale
-    return r, phi, residual, abs(phi) <= PHI_LIMIT
+    if fixed:
+        return r, phi, residual, True
+    # The curvature left in φ once r is optimised (Schur complement): ~0 on a direction
+    # along which the likelihood only flattens out (ties becoming certain).
+    x = laplacian_solve(pattern.laplacian(curvature), labels, cross[:, None])[:, 0]
+    schur = a - cross @ x
+    return r, phi, residual, abs(phi) <= PHI_LIMIT and schur > FLAT * a
 
 
 def tie_fit(model, wins, ties, size, phi=None):
@@ -198,8 +209,8 @@ def _fit_tie_model(name: str, data: Dataset, tie_parameter, reference) -> TieMod
 
     return make_solution(sol.policy, sol.logits, exists=False, free=sol.free,
                          residual=sol.residual, status=NOT_CONVERGED, kind=TieModelSolution,
-                         detail=f"the tie parameter diverges (|log| > {PHI_LIMIT}): the "
-                         "likelihood keeps growing as ties become certain", **extra)
+                         detail="the tie parameter diverges: the likelihood keeps growing (or "
+                         "flattens out) as ties become certain", **extra)
 
 
 def fit_rao_kupper(data: Dataset, tie_parameter=None, *, reference=None) -> TieModelSolution:
