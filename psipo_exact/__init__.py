@@ -20,18 +20,21 @@ from .closed_form import (
     softmax_policy,
     total_preference,
 )
-from .model import Dataset, PreferenceModel, bradley_terry_prefs, paper_dataset
+from .model import Dataset, PreferenceModel, Rankings, bradley_terry_prefs, paper_dataset
 from .psi import resolve_psi
 from .simulate import SimulationResult, simulate
 from .solvers import (
     BradleyTerrySolution,
     Solution,
     TieModelSolution,
+    dpo_rankings_empirical,
     fit_bradley_terry,
     fit_davidson,
+    fit_plackett_luce,
     fit_rao_kupper,
     solve_dpo_empirical,
     solve_dpo_population,
+    solve_dpo_rankings,
     solve_ipo_empirical,
     solve_ipo_population,
 )
@@ -53,6 +56,7 @@ __all__ = [
     "Dataset",
     "datasets",
     "PreferenceModel",
+    "Rankings",
     "bradley_terry_prefs",
     "expected_psi",
     "gibbs_log_policy",
@@ -74,6 +78,9 @@ __all__ = [
     "Solution",
     "fit_bradley_terry",
     "fit_davidson",
+    "fit_plackett_luce",
+    "solve_dpo_rankings",
+    "dpo_rankings_empirical",
     "fit_rao_kupper",
     "TieModelSolution",
     "solve_dpo_empirical",

@@ -789,3 +789,154 @@ def paper_dataset(name: str) -> Dataset:
 
 
 PAPER_DATASET_NAMES = tuple(_PAPER_DATASETS)
+
+
+@dataclass(frozen=True, eq=False)
+class Rankings:
+    """Rankings of subsets of actions, best first: ``items[offsets[k]:offsets[k+1]]`` is ranking
+    ``k`` (Plackett–Luce data; a ranking of two actions is one paired comparison).
+
+    Parameters
+    ----------
+    items : array_like of int, shape (M,)
+        The ranked actions of all rankings, concatenated, each ranking best first.
+    offsets : array_like of int, shape (K + 1,)
+        Start of each ranking in ``items`` (``offsets[0] = 0``, ``offsets[-1] = M``); every
+        ranking has at least 2 distinct actions.
+    n_actions : int
+    action_names : sequence of str, optional
+    weights : array_like of float, shape (K,), optional
+        How many times each ranking counts.
+
+    Raises
+    ------
+    ValueError
+        On out-of-range actions, a ranking shorter than 2 or with a repeated action.
+
+    Examples
+    --------
+    >>> import psipo_exact as px
+    >>> r = px.Rankings.from_lists([["a", "b", "c"], ["c", "a"]])
+    >>> r.items.tolist(), r.offsets.tolist(), r.action_names
+    ([0, 1, 2, 2, 0], [0, 3, 5], ('a', 'b', 'c'))
+    """
+
+    items: np.ndarray
+    offsets: np.ndarray
+    n_actions: int
+    action_names: tuple[str, ...] | None = None
+    weights: np.ndarray | None = None
+
+    def __post_init__(self):
+        n = _checks.positive_int(self.n_actions, "n_actions", minimum=2)
+        items = _checks.index_array(self.items, "items")
+        offsets = _checks.index_array(self.offsets, "offsets")
+        if offsets.size < 2 or offsets[0] != 0 or offsets[-1] != items.size:
+            raise ValueError(f"offsets must start at 0 and end at len(items) = {items.size}, "
+                             f"got {offsets.tolist()[:5]}...")
+        lengths = np.diff(offsets)
+        if (lengths < 2).any():
+            k = int(np.argmax(lengths < 2))
+            raise ValueError(f"ranking {k} has {lengths[k]} actions, must have at least 2")
+        bad = (items < 0) | (items >= n)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"items[{i}] = {items[i]}, must be in [0, {n - 1}]")
+        ranking = np.repeat(np.arange(lengths.size), lengths)
+        key = np.unique(ranking * n + items)
+        if key.size != items.size:
+            counts = np.bincount(ranking, minlength=lengths.size)
+            distinct = np.bincount(key // n, minlength=lengths.size)
+            k = int(np.argmax(distinct < counts))
+            raise ValueError(f"ranking {k} lists an action twice")
+        weights = None
+        if self.weights is not None:
+            weights = _checks.as_float_array(self.weights, "weights", min_ndim=1)
+            if weights.shape != lengths.shape or (weights < 0).any() or not weights.sum() > 0:
+                raise ValueError(f"weights must have shape {lengths.shape}, be >= 0 and sum "
+                                 "to a positive number")
+            weights = _base.frozen(weights)
+        object.__setattr__(self, "n_actions", n)
+        object.__setattr__(self, "items", _base.frozen(items))
+        object.__setattr__(self, "offsets", _base.frozen(offsets))
+        object.__setattr__(self, "action_names",
+                           _checks.labels(self.action_names, "action_names", n, "n_actions"))
+        object.__setattr__(self, "weights", weights)
+
+    @classmethod
+    def from_lists(cls, rankings, n_actions: int | None = None, *, action_names=None,
+                   weights=None) -> Rankings:
+        """Rankings from sequences of labels, best first (labels as :meth:`Dataset.from_pairs`).
+
+        Parameters
+        ----------
+        rankings : sequence of sequences
+        n_actions : int, optional
+        action_names : sequence of str, optional
+        weights : array_like, optional
+
+        Returns
+        -------
+        Rankings
+
+        Raises
+        ------
+        ValueError
+            On an empty input or an invalid ranking.
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> px.Rankings.from_lists([[2, 0, 1]]).n_actions
+        3
+        """
+        lists = [list(r) for r in rankings]
+        if not lists:
+            raise ValueError("rankings is empty")
+        flat = [v for r in lists for v in r]
+        starts = np.cumsum([0] + [len(r) for r in lists])
+        ranking = np.repeat(np.arange(len(lists)), np.diff(starts))
+        codes, names = encode_labels(
+            flat, action_names,
+            lambda k: f"rankings[{ranking[k]}][{k - starts[ranking[k]]}]")
+        if n_actions is None:
+            n_actions = len(names) if names else max(int(codes.max()) + 1, 2)
+        return cls(codes, starts, n_actions, action_names=names, weights=weights)
+
+    @classmethod
+    def from_dataset(cls, data: Dataset) -> Rankings:
+        """The comparisons of a dataset without contexts or ties as rankings of two.
+
+        Parameters
+        ----------
+        data : Dataset
+
+        Returns
+        -------
+        Rankings
+
+        Raises
+        ------
+        ValueError
+            If the dataset has contexts or ties.
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> px.Rankings.from_dataset(px.paper_dataset("D1")).items.tolist()
+        [0, 1, 1, 2, 0, 2]
+        """
+        if data.contexts is not None:
+            raise ValueError("rankings have no contexts: fit each context on its own")
+        _checks.no_ties(data, "a ranking", "use the tie models")
+        items = np.stack([data.winners, data.losers], 1).ravel()
+        return cls(items, np.arange(0, items.size + 1, 2), data.n_actions,
+                   action_names=data.action_names, weights=data.weights)
+
+    def __len__(self) -> int:
+        return int(self.offsets.size - 1)
+
+    @property
+    def ranking_weights(self) -> np.ndarray:
+        """Weight of each ranking (ones when none were given)."""
+        return np.ones(len(self)) if self.weights is None else self.weights

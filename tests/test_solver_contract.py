@@ -49,6 +49,8 @@ SOLVERS = {
     "fit_bradley_terry (population)": Entry(px.fit_bradley_terry, "population_fit"),
     "fit_rao_kupper": Entry(px.fit_rao_kupper, "dataset"),
     "fit_davidson": Entry(px.fit_davidson, "dataset"),
+    "fit_plackett_luce": Entry(px.fit_plackett_luce, "dataset"),
+    "solve_dpo_rankings": Entry(px.solve_dpo_rankings, "empirical"),
 }
 
 
