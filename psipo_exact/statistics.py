@@ -60,10 +60,9 @@ def stacked(data: Dataset, weights: np.ndarray) -> Dataset:
     b, size = weights.shape
     k = data.n_contexts
     contexts = (np.arange(b)[:, None] * k + data.context_index).ravel()
-    tile = (lambda arr: None if arr is None else np.tile(arr, b))
+    ties = None if data.ties is None else np.tile(data.ties, b)
     return Dataset(np.tile(data.winners, b), np.tile(data.losers, b), data.n_actions,
-                   contexts=contexts, n_contexts=b * k, weights=weights.ravel(),
-                   ties=tile(data.ties))
+                   contexts=contexts, n_contexts=b * k, weights=weights.ravel(), ties=ties)
 
 
 def bootstrap_policy(data: Dataset, pi_ref, tau, solver="ipo", *, n_resamples: int = 200,
