@@ -31,6 +31,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,7 @@ from .solvers import (
     solve_ipo_empirical,
     solve_ipo_population,
 )
+from .statistics import bootstrap_policy
 
 #: Losses that take τ, and fits that do not (``--loss`` choices).
 TAU_LOSSES = ("ipo", "dpo", "psipo")
@@ -586,7 +588,9 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None, **options) -> dict:
         or the model's ``"pi_ref"``.
     **options
         ``fmt``, ``winner``, ``loser``, ``context``, ``header`` (reading, see
-        :func:`read_comparisons`); ``psi``, ``tie_model``, ``reference`` (solving).
+        :func:`read_comparisons`); ``psi``, ``tie_model``, ``reference`` (solving);
+        ``bootstrap`` (number of resamples), ``seed``, ``level`` (percentile bands of the
+        policy, ``policy_lower``/``policy_upper``).
 
     Returns
     -------
@@ -616,10 +620,32 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None, **options) -> dict:
     """
     reading = {k: options.pop(k) for k in ("fmt", "winner", "loser", "context", "header")
                if k in options}
+    resampling = {k: options.pop(k) for k in ("bootstrap", "seed", "level") if k in options}
     pi_ref = None if pi_ref_path is None else read_pi_ref(pi_ref_path)
     problem = read_problem(path, pi_ref, **reading)
     sol = solve_problem(problem, loss, tau, pi_ref, **options)
-    return solution_dict(sol, problem, loss, tau)
+    out = solution_dict(sol, problem, loss, tau)
+    if resampling.get("bootstrap"):
+        out.update(_bootstrap(problem, loss, tau, pi_ref, options, **resampling))
+    return out
+
+
+def _bootstrap(problem: Problem, loss: str, tau, pi_ref, options: dict, bootstrap: int,
+               seed: int = 0, level: float = 0.95) -> dict:
+    """Percentile bands of the policy (:func:`psipo_exact.statistics.bootstrap_policy`)."""
+    if problem.data is None or loss not in ("ipo", "dpo"):
+        raise ValueError("--bootstrap resamples comparison data for --loss ipo or dpo")
+    data = problem.data
+    if pi_ref is None:
+        pi_ref = np.full(data.n_actions, 1.0 / data.n_actions)
+    solver = loss
+    if loss == "dpo":
+        solver = partial(solve_dpo_empirical, tie_model=options.get("tie_model"))
+    band = bootstrap_policy(data, pi_ref, tau, solver, n_resamples=bootstrap,
+                            level=level, rng=seed)
+    return {"policy_lower": _json_ready(band.lower), "policy_upper": _json_ready(band.upper),
+            "bootstrap": {"resamples": bootstrap, "seed": seed, "level": band.level,
+                          "unique_fraction": float(band.unique.mean())}}
 
 
 def solution_csv(result: dict) -> str:

@@ -178,3 +178,16 @@ def test_out_csv_and_json_atomic(tmp_path, capsys):
     missing = tmp_path / "never.json"
     code, _, _ = _run(capsys, tmp_path / "nope.csv", "--loss", "bt", "--out", missing)
     assert code == 2 and not missing.exists()
+
+
+def test_bootstrap_bands(tmp_path, capsys):
+    path = _write(tmp_path, "d.csv", "winner,loser,weight\na,b,30\nb,a,10\nb,c,25\nc,b,15\n"
+                  "a,c,20\nc,a,5\n")
+    result = _ok(capsys, path, "--loss", "dpo", "--tau", 1, "--bootstrap", 50, "--seed", 4)
+    data = px.Dataset.from_pairs([("a", "b"), ("b", "a"), ("b", "c"), ("c", "b"), ("a", "c"),
+                                  ("c", "a")], weights=[30, 10, 25, 15, 20, 5])
+    from psipo_exact.statistics import bootstrap_policy
+    band = bootstrap_policy(data, np.ones(3) / 3, 1.0, "dpo", n_resamples=50, rng=4)
+    np.testing.assert_allclose(result["policy_lower"], band.lower, rtol=1e-12)
+    assert result["bootstrap"]["resamples"] == 50 and result["input"]["weight"] == "weight"
+    assert "--bootstrap resamples" in _error(capsys, path, "--loss", "bt", "--bootstrap", 5)
