@@ -679,3 +679,40 @@ def solution_csv(result: dict) -> str:
             row.append("" if np.isnan(value) else repr(float(value)))
         writer.writerow(row)
     return buf.getvalue()
+
+
+def dataset_csv(data: Dataset) -> str:
+    """A dataset as CSV text with a header: ``winner,loser[,context][,weight][,tie]``, labels
+    (names; integer ids without names), readable back by :func:`read_comparisons`.
+
+    Parameters
+    ----------
+    data : Dataset
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import psipo_exact as px
+    >>> print(dataset_csv(px.paper_dataset("D1")), end="")
+    winner,loser
+    a,b
+    b,c
+    a,c
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    head = ["winner", "loser"] + (["context"] if data.contexts is not None else [])
+    extra = []
+    if data.weights is not None:
+        head.append("weight")
+        extra.append([repr(float(w)) for w in data.weights])
+    if data.ties is not None:
+        head.append("tie")
+        extra.append([str(int(t)) for t in data.ties])
+    writer.writerow(head)
+    for row, *rest in zip(data.to_pairs(), *extra):
+        writer.writerow(list(row) + rest)
+    return buf.getvalue()

@@ -445,7 +445,8 @@ class Dataset:
 
     @classmethod
     def from_frame(cls, frame, winner: str = "winner", loser: str = "loser", context=None, *,
-                   outcome: str | None = None, weight: str | None = None, **kwargs) -> Dataset:
+                   outcome: str | None = None, weight: str | None = None,
+                   tie: str | None = None, **kwargs) -> Dataset:
         """A dataset from a table with named columns (a pandas DataFrame, or a dict of columns).
 
         Any object with ``frame[column]`` works; pandas is not needed. Formats:
@@ -470,6 +471,8 @@ class Dataset:
             Column naming the winner by its column (battle format; see above).
         weight : str, optional
             Column of datum weights (counts).
+        tie : str, optional
+            Column of tie flags (booleans or 0/1), as an alternative to ``outcome``.
         **kwargs
             ``n_actions``, ``action_names``, ``context_names``, as :meth:`from_pairs`.
 
@@ -505,6 +508,8 @@ class Dataset:
 
         if weight is not None:
             kwargs["weights"] = _column(frame, weight)
+        if tie is not None:
+            kwargs["ties"] = _column(frame, tie)
         if outcome is not None:
             said = _column(frame, outcome)
             tie = np.array([isinstance(v, str) and v.startswith("tie") for v in said])
@@ -730,6 +735,9 @@ def encode_labels(values: list, declared, where) -> tuple[np.ndarray, tuple[str,
         seen: dict[str, object] = {}
         for v, name in zip(order, names):
             if name in seen:
+                if declared is not None:
+                    raise ValueError(f"the declared labels have {name!r} twice: labels must "
+                                     "be distinct")
                 raise ValueError(f"the labels {seen[name]!r} and {v!r} both read {name!r}: "
                                  "labels must be distinct as text")
             seen[name] = v

@@ -323,7 +323,7 @@ def _result(recorded, rec_steps, loss_names, data, tau, seeds, logits_shape):
               "seed": seeds, "record": tuple(int(s) for s in rec_steps)}
     dims = RUN_AXES + ("record",)
     if len(logits_shape) == 2:
-        coords["context"] = tuple(range(logits_shape[0]))
+        coords["context"] = first.context_names or tuple(range(logits_shape[0]))
         dims += ("context",)
     coords["action"] = tuple(actions)
     return SimulationResult(probs=softmax_policy(logits), logits=logits, steps=rec_steps,

@@ -231,7 +231,7 @@ def fit_bradley_terry(data, mu=None, *, reference=None) -> BradleyTerrySolution:
                         "use fit_davidson or fit_rao_kupper")
         edges = data_edges(data)
         lead, n = data.logits_shape[:-1], data.n_actions
-        desc = lead_description(lead, "context")
+        desc = lead_description(lead, "context", data.context_names)
         names = data
     else:
         if mu is None:

@@ -99,8 +99,8 @@ def solve_dpo_empirical(data: Dataset, pi_ref, tau, *, tie_model=None,
         fit = tie_fit(model, *tie_edges(data), phi)[0]
     lead, n = data.logits_shape[:-1], data.n_actions
     rewards = fit.rewards.reshape(data.logits_shape)
-    return _dpo_solution(fit, rewards, pi_ref, t, lead, n, lead_description(lead, "context"),
-                         data)
+    desc = lead_description(lead, "context", data.context_names)
+    return _dpo_solution(fit, rewards, pi_ref, t, lead, n, desc, data)
 
 
 def solve_dpo_population(prefs, mu=None, pi_ref=None, tau=None) -> Solution:

@@ -192,7 +192,7 @@ def _fit_tie_model(name: str, data: Dataset, tie_parameter, reference) -> TieMod
                                  np.r_[wins[2], ties[2]], size)
     rewards = rewards.reshape(lead + (n,))
     theta = float(model.parameter(phi))
-    desc = lead_description(lead, "context")
+    desc = lead_description(lead, "context", data.context_names)
     extra = dict(rewards=rewards, stderr=stderr.reshape(lead + (n,)), loglik=-value,
                  deviance=2 * (saturated + value), information=info, reference=ref,
                  tie_model=model.name, tie_parameter=theta,
