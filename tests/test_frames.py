@@ -8,7 +8,7 @@ import pytest
 import psipo_exact as px
 
 pd = pytest.importorskip("pandas")
-from psipo_exact.frames import solution_frame, simulation_frame  # noqa: E402
+from psipo_exact.frames import simulation_frame, solution_frame  # noqa: E402
 
 
 def test_solution_frame_labels_and_values():
@@ -41,5 +41,5 @@ def test_simulation_frame_and_xarray():
 
     arr = simulation_xarray(result)
     assert isinstance(arr, xr.Dataset)
-    assert float(arr["prob"].sel(loss="dpo", tau=1.0, seed=1, step=3, context="q2",
+    assert float(arr["prob"].sel(loss="dpo", dataset="D", tau=1.0, seed=1, step=3, context="q2",
                                  action="a")) == pick.prob.item()
