@@ -10,7 +10,7 @@ intervals).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -65,8 +65,21 @@ def stacked(data: Dataset, weights: np.ndarray) -> Dataset:
                    contexts=contexts, n_contexts=b * k, weights=weights.ravel(), ties=ties)
 
 
+def _stacked_solve(data: Dataset, weights, pi_ref, tau, solver):
+    """Every resample at once: one solve of the stacked dataset."""
+    b = weights.shape[0]
+    ref = np.broadcast_to(pi_ref, data.logits_shape).reshape(-1, data.n_actions)
+    sol = solver(stacked(data, weights), np.tile(ref, (b, 1)), tau)
+    t_shape = np.shape(_checks.tau(tau))
+    policies = sol.policy.reshape(t_shape + (b,) + data.logits_shape)
+    unique = np.ones(b, bool)
+    for group in sol.free:
+        unique[group[0][0] // data.n_contexts] = False
+    return np.moveaxis(policies, len(t_shape), 0), unique
+
+
 def bootstrap_policy(data: Dataset, pi_ref, tau, solver="ipo", *, n_resamples: int = 200,
-                     level: float = 0.95, rng=None) -> BootstrapResult:
+                     level: float = 0.95, rng=None, vectorised: bool = True) -> BootstrapResult:
     """Percentile bootstrap band of the exact optimal policy of a loss on ``data``.
 
     Parameters
@@ -76,13 +89,17 @@ def bootstrap_policy(data: Dataset, pi_ref, tau, solver="ipo", *, n_resamples: i
     tau : float or array_like
         τ > 0 (a grid adds leading axes, as in the solvers).
     solver : {"ipo", "dpo"} or callable
-        ``solver(data, pi_ref, tau) -> Solution``: any exact solver of the loss family that
-        handles contexts (all of the package's do); keyword arguments via
-        ``functools.partial``.
+        ``solver(data, pi_ref, tau) -> Solution``: any exact solver of the loss family;
+        keyword arguments via ``functools.partial``.
     n_resamples : int, default 200
     level : float, default 0.95
     rng : numpy.random.Generator or int, optional
         Source of randomness (an int seeds ``numpy.random.default_rng``).
+    vectorised : bool, default True
+        Solve all resamples as one dataset whose contexts are the resamples. Correct for a
+        solver that treats contexts independently (IPO, DPO, Bradley–Terry); a tie model
+        whose tie parameter is *estimated* shares it across contexts, so give it a fixed
+        parameter or pass ``vectorised=False`` (one solve per resample).
 
     Returns
     -------
@@ -122,14 +139,12 @@ def bootstrap_policy(data: Dataset, pi_ref, tau, solver="ipo", *, n_resamples: i
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     estimate = solver(data, pi_ref, tau).policy
     weights = resample_weights(data, b, rng)
-    ref = np.broadcast_to(pi_ref, data.logits_shape).reshape(-1, data.n_actions)
-    sol = solver(stacked(data, weights), np.tile(ref, (b, 1)), tau)
-    t_shape = np.shape(_checks.tau(tau))
-    policies = sol.policy.reshape(t_shape + (b,) + data.logits_shape)
-    policies = np.moveaxis(policies, len(t_shape), 0)
-    unique = np.ones(b, bool)
-    for group in sol.free:
-        unique[group[0][0] // data.n_contexts] = False
+    if vectorised:
+        policies, unique = _stacked_solve(data, weights, pi_ref, tau, solver)
+    else:
+        sols = [solver(replace(data, weights=w), pi_ref, tau) for w in weights]
+        policies = np.stack([s.policy for s in sols])
+        unique = np.array([s.unique for s in sols])
     tail = (1 - level) / 2
     lower, upper = np.quantile(policies, [tail, 1 - tail], axis=0)
     return BootstrapResult(_base.frozen(estimate), _base.frozen(policies), _base.frozen(lower),

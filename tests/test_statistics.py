@@ -45,3 +45,18 @@ def test_seed_and_callable_solver():
     assert np.all(one.lower <= one.estimate + 1e-12) and np.all(one.estimate <= one.upper + 1e-12)
     with pytest.raises(ValueError, match="solver = 'nope'"):
         bootstrap_policy(data, pi_ref, 1.0, "nope")
+
+
+def test_tie_model_with_estimated_parameter_needs_one_solve_per_resample():
+    """A Davidson fit shares nu across contexts: vectorised=False gives each resample its
+    own nu, equal to solving the resamples one by one."""
+    data = px.datasets.football("2008-9")
+    pi_ref = np.ones(data.n_actions) / data.n_actions
+    solver = functools.partial(px.solve_dpo_empirical, tie_model="davidson")
+    band = bootstrap_policy(data, pi_ref, 1.0, solver, n_resamples=3, rng=0, vectorised=False)
+    weights = resample_weights(data, 3, np.random.default_rng(0))
+    for b in range(3):
+        one = px.Dataset(data.winners, data.losers, data.n_actions, weights=weights[b],
+                         ties=data.ties)
+        np.testing.assert_allclose(band.policies[b], solver(one, pi_ref, 1.0).policy,
+                                   rtol=1e-12)
