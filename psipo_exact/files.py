@@ -641,8 +641,9 @@ def _bootstrap(problem: Problem, loss: str, tau, pi_ref, options: dict, bootstra
     solver = loss
     if loss == "dpo":
         solver = partial(solve_dpo_empirical, tie_model=options.get("tie_model"))
-    band = bootstrap_policy(data, pi_ref, tau, solver, n_resamples=bootstrap,
-                            level=level, rng=seed)
+    # A tie model's estimated parameter is shared across contexts: one solve per resample.
+    band = bootstrap_policy(data, pi_ref, tau, solver, n_resamples=bootstrap, level=level,
+                            rng=seed, vectorised=options.get("tie_model") is None)
     return {"policy_lower": _json_ready(band.lower), "policy_upper": _json_ready(band.upper),
             "bootstrap": {"resamples": bootstrap, "seed": seed, "level": band.level,
                           "unique_fraction": float(band.unique.mean())}}
