@@ -28,6 +28,7 @@ from .. import _base, _checks
 from ..closed_form import gibbs_log_policy, softmax_policy
 from ..model import Dataset, Rankings
 from ._laplacian import LaplacianPattern, component_mean, index_dtype, laplacian_solve
+from ._newton import backtrack
 from ._problem import reference_index
 from ._statistics import information, shift_to_reference, standard_errors
 from .bradley_terry import BTFit, bt_solution, fit_bradley_terry
@@ -129,16 +130,15 @@ def pl_fit(items, offsets, weights, size):
             break
         curvature = w[stage[a]] * p[a] * p[b]
         step = laplacian_solve(pattern.laplacian(curvature), labels, -grad[:, None])[:, 0]
-        slope, alpha = grad @ step, 1.0
-        while alpha > 1e-12:
-            trial = (r + alpha * step,) + _evaluate(r + alpha * step, stage, member, chosen, w,
-                                                    size)
-            if trial[1] <= value + 1e-4 * alpha * slope + 1e-13 * abs(value):
-                break
-            alpha *= 0.5
-        else:
+        def trial(alpha):
+            moved = r + alpha * step
+            out = (moved,) + _evaluate(moved, stage, member, chosen, w, size)
+            return out[1], out
+
+        accepted = backtrack(trial, value, grad @ step)
+        if accepted is None:
             break
-        state = trial
+        state = accepted
     r, value, grad, p = state
     r = r - component_mean(r, strong, n_strong)
     fit = BTFit(np.where(sinking, -np.inf, r), np.where(sinking, -1, strong), sinking,

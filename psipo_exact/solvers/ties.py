@@ -32,6 +32,7 @@ from ..losses.ties import resolve_tie_model, tie_parameter_value
 from ..model import Dataset
 from ._groups import lead_description
 from ._laplacian import LaplacianPattern, component_mean, index_dtype, laplacian_solve, pull_back
+from ._newton import backtrack
 from ._problem import nodes, reference_index
 from ._statistics import information, joint_covariance, saturated_loglik, shift_to_reference
 from .bradley_terry import BTFit, bt_solution
@@ -112,18 +113,17 @@ def _newton(model, wins, ties, size, labels, phi, fixed):
             x = laplacian_solve(lap, labels, np.stack([-grad, cross], 1))
             step_phi = (-g_phi - cross @ x[:, 0]) / (a - cross @ x[:, 1])
             step_r = x[:, 0] - x[:, 1] * step_phi
-        slope, alpha = grad @ step_r + g_phi * step_phi, 1.0
-        while alpha > 1e-12:
-            trial_phi = phi + alpha * step_phi
-            if fixed or trial_phi > model.lower:
-                trial = (r + alpha * step_r, trial_phi) + _evaluate(
-                    model, r + alpha * step_r, trial_phi, wins, ties, size)
-                if trial[2] <= value + 1e-4 * alpha * slope + 1e-13 * abs(value):
-                    break
-            alpha *= 0.5
-        else:
+        def trial(alpha):
+            moved, moved_phi = r + alpha * step_r, phi + alpha * step_phi
+            if not (fixed or moved_phi > model.lower):
+                return None  # Rao–Kupper: θ > 1 when there are ties
+            out = (moved, moved_phi) + _evaluate(model, moved, moved_phi, wins, ties, size)
+            return out[2], out
+
+        accepted = backtrack(trial, value, grad @ step_r + g_phi * step_phi)
+        if accepted is None:
             break
-        state = trial
+        state = accepted
     r, phi, _, grad, g_phi, curvature, cross, a = state
     residual = max(np.abs(grad).max(initial=0.0), 0.0 if fixed else abs(g_phi)) / scale
     if fixed:
