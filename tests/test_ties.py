@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize
 
 import psipo_exact as px
+from psipo_exact.adam_noise import adam_stationary_covariance
 from psipo_exact.losses import TIE_MODELS
 
 
@@ -180,7 +181,8 @@ def test_losses_and_solvers_without_a_tie_term_reject_ties():
     for call in (lambda: px.fit_bradley_terry(data),
                  lambda: px.solve_dpo_empirical(data, [0.5, 0.5], 1.0),
                  lambda: px.losses.dpo_empirical(np.zeros(2), data, [0.5, 0.5], 1.0),
-                 lambda: px.simulate(data, ["ipo"], [1.0], 1, steps=2)):
+                 lambda: px.simulate(data, ["ipo"], [1.0], 1, steps=2),
+                 lambda: adam_stationary_covariance(data, "ipo", np.zeros(2), [0.5, 0.5], 1.0)):
         with pytest.raises(ValueError, match="data has 1 ties"):
             call()
     assert px.fit_bradley_terry(data.without_ties()).exists is False
