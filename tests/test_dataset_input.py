@@ -161,3 +161,21 @@ def test_context_names_reach_messages_and_simulation():
     assert result.coords["context"] == ("q1", "q2")
     sol = px.solve_dpo_empirical(data, np.ones(3) / 3, 1.0)
     assert "actions b in context 'q1'; c in context 'q2'" in sol.message
+
+
+@settings(max_examples=40, deadline=None)
+@given(labelled_datasets())
+def test_round_trip_json(tmp_path_factory, data):
+    """JSON lists of [winner, loser(, context)] and objects (weights and ties are CSV/frame
+    columns, not part of the JSON list form)."""
+    import json
+
+    plain = px.Dataset.from_pairs(data.to_pairs())
+    folder = tmp_path_factory.mktemp("json")
+    keys = ("winner", "loser", "context")
+    for name, obj in (("lists.json", [list(p) for p in plain.to_pairs()]),
+                      ("objects.json", [dict(zip(keys, p)) for p in plain.to_pairs()])):
+        (folder / name).write_text(json.dumps(obj), encoding="utf-8")
+        again, detected = read_comparisons(folder / name)
+        assert detected["file"] == "json"
+        _same(plain, again)
