@@ -19,6 +19,9 @@ which rule decided:
 * ``arena``: ``model_a, model_b, winner`` with ``winner`` in {model_a, model_b, tie,
   tie (bothbad)}.
 
+New losses join at one dispatch point: :data:`LOSSES` and ``_solve_problem`` (comparison
+data in ``_solve_data``, preference models in ``_solve_model``).
+
 Action labels that are all integers are indices (``0 .. n − 1``, every index below the
 largest must occur unless ``--pi-ref`` gives ``n``); otherwise they are names in order of
 first appearance (or of a JSON ``"actions"`` list). Contexts are always names.
@@ -89,7 +92,7 @@ class Table:
         return f"{self.name} {kind} {line}{column}"
 
 
-def read_text(path) -> tuple[str, str]:
+def _read_text(path) -> tuple[str, str]:
     """The file's text (UTF-8, a BOM allowed) and its name, with decode errors located."""
     path = Path(path)
     raw = path.read_bytes()
@@ -101,12 +104,12 @@ def read_text(path) -> tuple[str, str]:
                          f"0x{raw[exc.start]:02x} at offset {exc.start})") from None
 
 
-def is_json(text: str) -> bool:
+def _is_json(text: str) -> bool:
     """Content sniffing: JSON starts with ``[`` or ``{`` (after blanks)."""
     return text.lstrip()[:1] in ("[", "{")
 
 
-def load_json(text: str, where: str):
+def _load_json(text: str, where: str):
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -114,7 +117,7 @@ def load_json(text: str, where: str):
                          f"({exc.msg})") from None
 
 
-def csv_table(text: str, name: str) -> Table:
+def _csv_table(text: str, name: str) -> Table:
     """Non-blank CSV/TSV rows (delimiter: tab if the first line has one and no comma)."""
     first = text.lstrip().split("\n", 1)[0]
     delimiter = "\t" if "\t" in first and "," not in first else ","
@@ -133,7 +136,7 @@ def csv_table(text: str, name: str) -> Table:
     return table
 
 
-def json_table(items, name: str) -> Table:
+def _json_table(items, name: str) -> Table:
     """A JSON list of ``[w, l(, x)]`` lists or of objects as a :class:`Table`."""
     if not isinstance(items, list):
         raise InputError(f"{name}: comparisons must be a JSON list, got {type(items).__name__}")
@@ -169,7 +172,7 @@ class Columns:
     tie: int | None = None
 
 
-def detect_columns(table: Table, fmt: str = "auto", winner=None, loser=None, context=None,
+def _detect_columns(table: Table, fmt: str = "auto", winner=None, loser=None, context=None,
                    header: str = "auto") -> Columns:
     """Find the header row and the roles of the columns; record what was detected."""
     first = [c.lower() for c in table.rows[0]] if table.rows else []
@@ -242,7 +245,7 @@ def _positional(table: Table, fmt: str) -> Columns:
     return Columns(0, 1, 2 if widths == {3} else None)
 
 
-def table_dataset(table: Table, cols: Columns, n_actions: int | None = None,
+def _table_dataset(table: Table, cols: Columns, n_actions: int | None = None,
                   declared=None) -> Dataset:
     """The :class:`Dataset` of a table, every cell checked with its position."""
     if not table.rows:
@@ -403,25 +406,25 @@ def read_comparisons(path, n_actions: int | None = None, *, fmt: str = "auto", w
     >>> detected["format"], data.action_names, data.context_names
     ('trl', ('a', 'b', 'c'), ('q1', 'q2'))
     """
-    text, name = read_text(path)
+    text, name = _read_text(path)
     declared = None
-    if is_json(text) or fmt == "json":
-        obj = load_json(text, name)
+    if _is_json(text) or fmt == "json":
+        obj = _load_json(text, name)
         if isinstance(obj, dict):
             if "comparisons" not in obj:
                 raise InputError(f"{name}: a JSON object needs a 'comparisons' list")
             declared = obj.get("actions")
             obj = obj["comparisons"]
-        table = json_table(obj, name)
+        table = _json_table(obj, name)
         table.detected["file"] = "json"
     else:
-        table = csv_table(text, name)
+        table = _csv_table(text, name)
         table.detected["file"] = "csv"
     if not table.rows:
         raise InputError(f"{name}: no comparisons")
-    cols = detect_columns(table, "auto" if fmt == "json" else fmt, winner, loser, context,
+    cols = _detect_columns(table, "auto" if fmt == "json" else fmt, winner, loser, context,
                           header)
-    return table_dataset(table, cols, n_actions, declared), table.detected
+    return _table_dataset(table, cols, n_actions, declared), table.detected
 
 
 def _json_ready(value):
@@ -442,11 +445,11 @@ class Problem:
     detected: dict
 
 
-def read_problem(path, pi_ref=None, **options) -> Problem:
+def _read_problem(path, pi_ref=None, **options) -> Problem:
     """A comparison file or a JSON preference model (``{"prefs", "mu"[, "pi_ref", "actions"]}``)."""
-    text, name = read_text(path)
-    if is_json(text):
-        obj = load_json(text, name)
+    text, name = _read_text(path)
+    if _is_json(text):
+        obj = _load_json(text, name)
         if isinstance(obj, dict) and "prefs" in obj:
             model, actions = _model(obj, pi_ref, name)
             return Problem(None, model, actions, None, {"file": "json", "format": "model"})
@@ -483,10 +486,10 @@ def _in_file(where: str, check, *args):
         raise type(exc)(f"{where}: {exc}") from None
 
 
-def read_pi_ref(path):
+def _read_pi_ref(path):
     """πref from a JSON file (a list, or one list per context)."""
-    text, where = read_text(path)
-    return _in_file(where, _checks.probability_vector, load_json(text, where), "pi_ref")
+    text, where = _read_text(path)
+    return _in_file(where, _checks.probability_vector, _load_json(text, where), "pi_ref")
 
 
 def _solve_data(problem: Problem, loss: str, tau, pi_ref, options: dict):
@@ -517,9 +520,9 @@ def _solve_model(problem: Problem, loss: str, tau, psi: str):
     return (solve_ipo_population if loss == "ipo" else solve_dpo_population)(model, tau)
 
 
-def solve_problem(problem: Problem, loss: str, tau=None, pi_ref=None, *, psi: str = "identity",
+def _solve_problem(problem: Problem, loss: str, tau=None, pi_ref=None, *, psi: str = "identity",
                   **options):
-    """The exact solution of a problem read by :func:`read_problem` (the dispatch point:
+    """The exact solution of a problem read by ``read_problem`` (the dispatch point:
     a new ``--loss`` adds a branch here)."""
     if loss not in LOSSES:
         raise ValueError(f"--loss = {loss!r}, must be one of {list(LOSSES)}")
@@ -534,7 +537,7 @@ def solve_problem(problem: Problem, loss: str, tau=None, pi_ref=None, *, psi: st
     return _solve_data(problem, loss, tau, pi_ref, options)
 
 
-def solution_dict(sol, problem: Problem, loss: str, tau) -> dict:
+def _solution_dict(sol, problem: Problem, loss: str, tau) -> dict:
     """A JSON-ready dict of a solution with labels (``None`` stands for ``±∞``)."""
     names = problem.actions
     out = {"loss": loss, "tau": None if tau is None else _json_ready(tau),
@@ -621,10 +624,10 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None, **options) -> dict:
     reading = {k: options.pop(k) for k in ("fmt", "winner", "loser", "context", "header")
                if k in options}
     resampling = {k: options.pop(k) for k in ("bootstrap", "seed", "level") if k in options}
-    pi_ref = None if pi_ref_path is None else read_pi_ref(pi_ref_path)
-    problem = read_problem(path, pi_ref, **reading)
-    sol = solve_problem(problem, loss, tau, pi_ref, **options)
-    out = solution_dict(sol, problem, loss, tau)
+    pi_ref = None if pi_ref_path is None else _read_pi_ref(pi_ref_path)
+    problem = _read_problem(path, pi_ref, **reading)
+    sol = _solve_problem(problem, loss, tau, pi_ref, **options)
+    out = _solution_dict(sol, problem, loss, tau)
     if resampling.get("bootstrap"):
         out.update(_bootstrap(problem, loss, tau, pi_ref, options, **resampling))
     return out
@@ -650,7 +653,7 @@ def _bootstrap(problem: Problem, loss: str, tau, pi_ref, options: dict, bootstra
 
 
 def solution_csv(result: dict) -> str:
-    """A solution dict (:func:`solution_dict`) as a long CSV table with labels: one row per
+    """A solution dict (``solution_dict``) as a long CSV table with labels: one row per
     (τ, context, action) with ``policy`` and, where present, ``logits``, ``rewards``,
     ``stderr`` and bootstrap bounds (empty cells for ``±∞``)."""
     policy = np.array(result["policy"], dtype=float)

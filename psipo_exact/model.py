@@ -344,11 +344,11 @@ class Dataset:
                 return f"datum {i}"
         first, second = list(first), list(second)
         size = len(first)
-        codes, names = encode_labels(first + second, kwargs.pop("action_names", None),
+        codes, names = _encode_labels(first + second, kwargs.pop("action_names", None),
                                      lambda k: where(k % size, k // size))
         kwargs["action_names"] = names
         if contexts is not None:
-            ctx, ctx_names = encode_labels(list(contexts), kwargs.pop("context_names", None),
+            ctx, ctx_names = _encode_labels(list(contexts), kwargs.pop("context_names", None),
                                            lambda k: where(k, 2))
             kwargs["context_names"] = ctx_names
             if ctx_names is not None:
@@ -714,7 +714,7 @@ def _is_missing(value) -> bool:
     return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
 
 
-def encode_labels(values: list, declared, where) -> tuple[np.ndarray, tuple[str, ...] | None]:
+def _encode_labels(values: list, declared, where) -> tuple[np.ndarray, tuple[str, ...] | None]:
     """Indices of labels: integers are indices; other labels follow ``declared`` or, without
     it, their order of first appearance. ``where(k)`` names entry ``k`` in errors.
 
@@ -904,7 +904,7 @@ class Rankings:
         flat = [v for r in lists for v in r]
         starts = np.cumsum([0] + [len(r) for r in lists])
         ranking = np.repeat(np.arange(len(lists)), np.diff(starts))
-        codes, names = encode_labels(
+        codes, names = _encode_labels(
             flat, action_names,
             lambda k: f"rankings[{ranking[k]}][{k - starts[ranking[k]]}]")
         if n_actions is None:

@@ -49,14 +49,58 @@ class BootstrapResult:
 
 def resample_weights(data: Dataset, n_resamples: int, rng) -> np.ndarray:
     """Multinomial counts ``(B, N)``: ``round(total_weight)`` draws with probabilities
-    ``weights / total_weight``."""
+    ``weights / total_weight`` (one bootstrap resample per row).
+
+    Parameters
+    ----------
+    data : Dataset
+    n_resamples : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray, shape (n_resamples, len(data))
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> w = resample_weights(px.paper_dataset("D1"), 2, np.random.default_rng(0))
+    >>> w.shape, w.sum(1).tolist()
+    ((2, 3), [3.0, 3.0])
+
+    References
+    ----------
+    Efron & Tibshirani (1993), ch. 6.
+    """
     p = data.datum_weights / data.total_weight
     draws = max(int(round(data.total_weight)), 1)
     return rng.multinomial(draws, p, size=n_resamples).astype(float)
 
 
 def stacked(data: Dataset, weights: np.ndarray) -> Dataset:
-    """One dataset holding every resample: context ``b · n_contexts + x``."""
+    """One dataset holding every resample: context ``b · n_contexts + x``.
+
+    Parameters
+    ----------
+    data : Dataset
+    weights : ndarray, shape (B, len(data))
+
+    Returns
+    -------
+    Dataset
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> stacked(px.paper_dataset("D1"), np.ones((2, 3))).logits_shape
+    (2, 3)
+
+    References
+    ----------
+    Efron & Tibshirani (1993), ch. 6.
+    """
     b, size = weights.shape
     k = data.n_contexts
     contexts = (np.arange(b)[:, None] * k + data.context_index).ravel()

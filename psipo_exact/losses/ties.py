@@ -107,7 +107,33 @@ TIE_MODELS = {
 
 
 def resolve_tie_model(name) -> TieModel:
-    """The :class:`TieModel` named ``"rao_kupper"`` or ``"davidson"``."""
+    """The :class:`TieModel` named ``"rao_kupper"`` or ``"davidson"``.
+
+    Parameters
+    ----------
+    name : str
+        ``"rao_kupper"`` (also ``"rao-kupper"``) or ``"davidson"``, any case.
+
+    Returns
+    -------
+    TieModel
+
+    Raises
+    ------
+    TypeError
+        If ``name`` is not a string.
+    ValueError
+        On an unknown name.
+
+    Examples
+    --------
+    >>> resolve_tie_model("Rao-Kupper").name
+    'rao_kupper'
+
+    References
+    ----------
+    Rao & Kupper (1967); Davidson (1970).
+    """
     if not isinstance(name, str):
         raise TypeError(f"tie_model must be a string, got {type(name).__name__}")
     try:
@@ -117,7 +143,33 @@ def resolve_tie_model(name) -> TieModel:
 
 
 def tie_parameter_value(model: TieModel, value) -> float:
-    """Validate a given tie parameter (θ ≥ 1 for Rao–Kupper, ν ≥ 0 for Davidson) → ``φ``."""
+    """Validate a given tie parameter (θ ≥ 1 for Rao–Kupper, ν ≥ 0 for Davidson) → ``φ``.
+
+    Parameters
+    ----------
+    model : TieModel
+    value : float
+        θ or ν.
+
+    Returns
+    -------
+    float
+        ``φ = log θ`` or ``log ν`` (``−∞`` for ν = 0).
+
+    Raises
+    ------
+    ValueError
+        If the value is outside the model's range.
+
+    Examples
+    --------
+    >>> tie_parameter_value(TIE_MODELS["rao_kupper"], 1.0)
+    0.0
+
+    References
+    ----------
+    Rao & Kupper (1967); Davidson (1970).
+    """
     low = 1.0 if model.name == "rao_kupper" else 0.0
     name = "theta" if model.name == "rao_kupper" else "nu"
     value = _checks.real_in_range(value, f"tie_parameter ({name})", low, np.inf)
@@ -125,7 +177,32 @@ def tie_parameter_value(model: TieModel, value) -> float:
 
 
 def tie_loglik_terms(model: TieModel, d, phi, tie) -> np.ndarray:
-    """``−log P(datum)`` per datum: ties where ``tie``, else a win of the first action."""
+    """``−log P(datum)`` per datum: ties where ``tie``, else a win of the first action.
+
+    Parameters
+    ----------
+    model : TieModel
+    d : array_like
+        Reward differences ``r(first) − r(second)``.
+    phi : float
+        ``log θ`` or ``log ν``.
+    tie : array_like of bool
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> terms = tie_loglik_terms(TIE_MODELS["davidson"], [0.0, 0.0], 0.0, [False, True])
+    >>> np.allclose(terms, np.log(3))  # ν = 1, d = 0: win and tie each 1/3
+    True
+
+    References
+    ----------
+    Rao & Kupper (1967); Davidson (1970).
+    """
     d = np.asarray(d, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         win = model.win(d, phi)[0]
