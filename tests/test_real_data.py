@@ -87,3 +87,19 @@ def test_mean_zero_and_reference_constraints_agree():
     np.testing.assert_allclose(np.sqrt(contrast), pinned.stderr, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(cov, np.linalg.pinv(mean_zero.information.toarray()),
                                rtol=1e-8, atol=1e-12)
+
+
+def test_population_fit_statistics_scale_with_the_number_of_comparisons():
+    """Data whose weights are N · µ(y)µ(y′)p(y≻y′) have N times the population information:
+    stderr(data) = stderr(population) / sqrt(N); the population loglik is −Eq. 2."""
+    rng = np.random.default_rng(4)
+    prefs = px.bradley_terry_prefs(rng.normal(size=4))
+    mu = rng.dirichlet(np.ones(4))
+    pop = px.fit_bradley_terry(prefs, mu)
+    wins = 1e4 * mu[:, None] * mu[None, :] * prefs * (1 - np.eye(4))
+    data = px.fit_bradley_terry(px.Dataset.from_counts(wins))
+    np.testing.assert_allclose(data.rewards, pop.rewards, atol=1e-10)
+    np.testing.assert_allclose(data.stderr, pop.stderr / 100, rtol=1e-8)
+    np.testing.assert_allclose(data.covariance, pop.covariance / 1e4, rtol=1e-8, atol=1e-14)
+    assert pop.loglik == pytest.approx(
+        -float(px.losses.bt_reward_population(pop.rewards, prefs, mu)), rel=1e-12)
