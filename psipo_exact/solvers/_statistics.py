@@ -189,3 +189,16 @@ def _sinking_loglik(fit, heads, tails, weights, size, refit) -> float:
     sub = refit(h, t, w, size)
     gap = sub.rewards[h] - sub.rewards[t]
     return float(np.sum(w * -_base.softplus(-gap)))
+
+
+def population_loglik(fit, edges, mu, lead, n):
+    """``−Eq. 2`` at the fit, per problem: ``Σ_{y≠y′} µµp log σ(r − r′)`` over the edges
+    inside the top components, plus the ``y = y′`` terms ``−½ µ(y)² log 2``."""
+    heads, tails, weights, _ = edges
+    inside = (fit.top_label[heads] == fit.top_label[tails]) & ~fit.sinking[heads]
+    gap = fit.rewards[heads[inside]] - fit.rewards[tails[inside]]
+    problems = int(np.prod(lead, dtype=np.int64))
+    per = np.bincount(heads[inside] // n, -weights[inside] * _base.softplus(-gap), problems)
+    diagonal = -0.5 * np.log(2) * np.sum(np.broadcast_to(mu, lead + (n,)) ** 2, -1)
+    out = per.reshape(lead) + diagonal
+    return float(out) if not lead else out

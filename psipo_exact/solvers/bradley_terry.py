@@ -30,7 +30,7 @@ from ._laplacian import (
     pull_back,
 )
 from ._problem import data_edges, model_arguments, population_edges, reference_index
-from ._statistics import bt_statistics
+from ._statistics import bt_statistics, population_loglik
 from .result import BradleyTerrySolution, Solution, make_solution
 
 
@@ -249,7 +249,7 @@ def fit_bradley_terry(data, mu=None, *, reference=None) -> BradleyTerrySolution:
     ref_nodes = None if ref is None else np.arange(fit.rewards.size) % n == ref
     stats = bt_statistics(fit, *edges, ref_nodes, bt_fit)
     if names is None:
-        stats["loglik"] = _population_loglik(fit, edges, mu, lead, n)
+        stats["loglik"] = population_loglik(fit, edges, mu, lead, n)
     rewards = stats.pop("rewards").reshape(lead + (n,))
     stats["stderr"] = stats["stderr"].reshape(lead + (n,))
     return bt_solution(fit, lead, n, np.ones(rewards.size, bool), desc, names,
@@ -258,15 +258,3 @@ def fit_bradley_terry(data, mu=None, *, reference=None) -> BradleyTerrySolution:
                        "(reported: mean-zero rewards in every group)", rewards=rewards,
                        reference=ref, **stats)
 
-
-def _population_loglik(fit: BTFit, edges, mu, lead, n):
-    """``−Eq. 2`` at the fit, per problem: ``Σ_{y≠y′} µµp log σ(r − r′)`` over the edges
-    inside the top components, plus the ``y = y′`` terms ``−½ µ(y)² log 2``."""
-    heads, tails, weights, _ = edges
-    inside = (fit.top_label[heads] == fit.top_label[tails]) & ~fit.sinking[heads]
-    gap = fit.rewards[heads[inside]] - fit.rewards[tails[inside]]
-    problems = int(np.prod(lead, dtype=np.int64))
-    per = np.bincount(heads[inside] // n, -weights[inside] * _base.softplus(-gap), problems)
-    diagonal = -0.5 * np.log(2) * np.sum(np.broadcast_to(mu, lead + (n,)) ** 2, -1)
-    out = per.reshape(lead) + diagonal
-    return float(out) if not lead else out
