@@ -4,7 +4,7 @@ After Azar et al., "A General Theoretical Paradigm to Understand Learning from H
 Preferences" (arXiv:2310.12036). See the README for the map from paper results to functions.
 """
 
-from . import losses
+from . import datasets, losses
 from .closed_form import (
     expected_psi,
     gibbs_log_policy,
@@ -20,15 +20,21 @@ from .closed_form import (
     softmax_policy,
     total_preference,
 )
-from .model import Dataset, PreferenceModel, bradley_terry_prefs, paper_dataset
+from .model import Dataset, PreferenceModel, Rankings, bradley_terry_prefs, paper_dataset
 from .psi import resolve_psi
 from .simulate import SimulationResult, simulate
 from .solvers import (
     BradleyTerrySolution,
     Solution,
+    TieModelSolution,
+    dpo_rankings_empirical,
     fit_bradley_terry,
+    fit_davidson,
+    fit_plackett_luce,
+    fit_rao_kupper,
     solve_dpo_empirical,
     solve_dpo_population,
+    solve_dpo_rankings,
     solve_ipo_empirical,
     solve_ipo_population,
 )
@@ -48,7 +54,9 @@ __all__ = [
     "BradleyTerrySolution",
     "Check",
     "Dataset",
+    "datasets",
     "PreferenceModel",
+    "Rankings",
     "bradley_terry_prefs",
     "expected_psi",
     "gibbs_log_policy",
@@ -69,6 +77,12 @@ __all__ = [
     "softmax_policy",
     "Solution",
     "fit_bradley_terry",
+    "fit_davidson",
+    "fit_plackett_luce",
+    "solve_dpo_rankings",
+    "dpo_rankings_empirical",
+    "fit_rao_kupper",
+    "TieModelSolution",
     "solve_dpo_empirical",
     "solve_dpo_population",
     "solve_ipo_empirical",

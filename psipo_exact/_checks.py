@@ -179,3 +179,55 @@ def index_array(x, name: str) -> np.ndarray:
             i = int(np.argmax(big))
             raise ValueError(f"{name}[{i}] = {arr[i]}, must be an index of int64 size")
     return arr.astype(np.int64, copy=False)
+
+
+def labels(values, name: str, n: int, n_name: str) -> tuple[str, ...] | None:
+    """Validate ``n`` distinct labels (as strings), or ``None``."""
+    if values is None:
+        return None
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of labels, got a single string {values!r}")
+    out = tuple(str(a) for a in values)
+    if len(out) != n:
+        raise ValueError(f"{name} has {len(out)} labels, {n_name} is {n}")
+    if len(set(out)) != len(out):
+        seen = set()
+        dup = next(a for a in out if a in seen or seen.add(a))
+        raise ValueError(f"{name} has the label {dup!r} twice: labels must be distinct")
+    return out
+
+
+def bool_array(x, name: str) -> np.ndarray:
+    """Validate a one-dimensional array of booleans (0/1 integers are accepted)."""
+    arr = _asarray(x, name, "an array of booleans")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.dtype != np.bool_:
+        if not (np.issubdtype(arr.dtype, np.number) and np.isin(arr, (0, 1)).all()):
+            raise TypeError(f"{name} must hold booleans, got dtype {arr.dtype}")
+    return arr.astype(bool)
+
+
+def no_ties(data, what: str, alternative: str) -> None:
+    """Reject a dataset with ties for a loss or solver that has no term for a tie."""
+    if data.has_ties:
+        count = int(np.count_nonzero(data.ties & (data.datum_weights > 0)))
+        first = int(np.argmax(data.ties & (data.datum_weights > 0)))
+        raise ValueError(
+            f"data has {count} ties (first: datum {first}): {what} has no term for a tie and "
+            f"would ignore them; {alternative}, or drop them with data.without_ties()")
+
+
+def count_matrix(x, name: str) -> np.ndarray:
+    """Validate a matrix of counts ``(..., n, n)``: finite, ``>= 0``, with a positive total."""
+    arr = as_float_array(x, name, min_ndim=2)
+    if arr.ndim > 3 or arr.shape[-1] != arr.shape[-2] or arr.shape[-1] < 2:
+        raise ValueError(f"{name} must have shape (n, n) or (n_contexts, n, n) with n >= 2, "
+                         f"got shape {arr.shape}")
+    neg = arr < 0
+    if neg.any():
+        i = _where(neg)
+        raise ValueError(f"{name}{_fmt(i)} = {arr[i]}, must be >= 0")
+    if not arr.sum() > 0:
+        raise ValueError(f"{name} sums to 0: a dataset needs at least one comparison")
+    return arr

@@ -85,6 +85,7 @@ def adam_stationary_covariance(data: Dataset, loss: str, logits, pi_ref, tau, *,
     theta = _checks.as_float_array(logits, "logits", min_ndim=1)
     inc = data.incidence.toarray()
     h = inc @ theta - reference_gap(data, pi_ref)
+    _checks.no_ties(data, "the Adam noise model", "it models decisive comparisons only")
     per = inc * link.grad(h, tau)[:, None]
     curved = inc * _link_curvature(link, h, tau)[:, None]
     if data.weights is None:  # p_i = 1/N, a scalar: the same operations as without weights

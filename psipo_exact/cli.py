@@ -192,25 +192,72 @@ def _add_check(sub) -> None:
 def _cmd_solve(args) -> int:
     import json
 
-    from .files import solve_file
+    from .files import solution_csv, solve_file
 
-    result = solve_file(args.file, args.loss, args.tau, args.pi_ref)
-    print(json.dumps(result, indent=2, allow_nan=False))
+    tau = None
+    if args.tau is not None:
+        tau = _checks.tau(args.tau[0] if len(args.tau) == 1 else args.tau, "--tau")
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix.lower() not in (".json", ".csv"):
+        raise ValueError(f"--out {out}: must end in .json or .csv")
+    if out is not None:
+        _check_out_dir(out.parent)
+    options = dict(fmt=args.format, winner=args.winner, loser=args.loser,
+                   context=args.context, header=args.header, psi=args.psi,
+                   tie_model=args.tie_model, reference=args.reference)
+    if args.bootstrap:
+        options.update(bootstrap=args.bootstrap, seed=args.seed, level=args.level)
+    result = solve_file(args.file, args.loss, tau, args.pi_ref, **options)
+    text = json.dumps(result, indent=2, allow_nan=False)
+    print(text)
+    if out is not None:
+        content = solution_csv(result) if out.suffix.lower() == ".csv" else text + "\n"
+        for path in write_files(out.parent, {out.name: _text_writer(content)}):
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
+def _reference_arg(value: str):
+    return int(value) if value.lstrip("-").isdigit() else value
+
+
 def _add_solve(sub) -> None:
+    from .files import FORMATS, LOSSES
+
     p = sub.add_parser(
-        "solve", help="exact optimum (or its limit) of IPO, DPO or Bradley-Terry on a file",
-        description="Exact optimum of a comparison file (CSV rows winner,loser[,context] or a "
-        "JSON list) or a JSON preference model {prefs, mu, pi_ref}; prints JSON. Action "
-        "names are indexed in order of first appearance unless a JSON 'actions' list is given.")
-    p.add_argument("file", help="comparisons (.csv or .json) or a JSON preference model")
-    p.add_argument("--loss", choices=["ipo", "dpo", "bt"], required=True,
-                   help="ipo (Eq. 17/13), dpo (Eq. 4/5) or bt (Bradley-Terry MLE, Eq. 2)")
-    p.add_argument("--tau", type=float, default=None, help="τ > 0 (required for ipo, dpo)")
+        "solve", help="exact optimum (or its limit) of IPO, DPO or a Bradley-Terry-type fit",
+        description="Exact optimum of a comparison file (CSV/TSV with or without a header: "
+        "winner,loser[,context][,weight][,tie]; TRL's prompt,chosen,rejected; arena battles "
+        "model_a,model_b,winner; or a JSON list) or a JSON preference model {prefs, mu, "
+        "pi_ref}; prints JSON, including what was detected ('input'). The file type is read "
+        "from the content. For bt/davidson/rao_kupper, 'policy' is softmax(rewards): the "
+        "strengths normalised per context, not the optimum of a loss.")
+    p.add_argument("file", help="comparisons (CSV/TSV/JSON) or a JSON preference model")
+    p.add_argument("--loss", choices=list(LOSSES), required=True,
+                   help="ipo (Eq. 17/13), dpo (Eq. 4/5), psipo (Eq. 7 with --psi, models "
+                   "only); fits without tau: bt (Eq. 2), davidson, rao_kupper (ties)")
+    p.add_argument("--tau", type=float, nargs="+", default=None, metavar="TAU",
+                   help="τ > 0, or a grid of them (required for ipo, dpo, psipo)")
+    p.add_argument("--psi", default="identity", help="Ψ of --loss psipo (default identity)")
     p.add_argument("--pi-ref", default=None, metavar="FILE",
                    help="JSON list with pi_ref (default: uniform, or the model's pi_ref)")
+    p.add_argument("--format", choices=list(FORMATS), default="auto",
+                   help="table format (default: detected from the header)")
+    p.add_argument("--header", choices=["auto", "yes", "no"], default="auto",
+                   help="is the first CSV row a header (default: if it names known columns)")
+    p.add_argument("--winner", default=None, help="column of the preferred item")
+    p.add_argument("--loser", default=None, help="column of the dispreferred item")
+    p.add_argument("--context", default=None, help="column of the contexts (prompts)")
+    p.add_argument("--tie-model", default=None, choices=["rao_kupper", "davidson"],
+                   help="DPO with ties (DPO-RK / DPO-D, Chen et al. 2024)")
+    p.add_argument("--reference", type=_reference_arg, default=None,
+                   help="fits: action fixed at reward 0 (default: mean zero)")
+    p.add_argument("--bootstrap", type=int, default=0, metavar="B",
+                   help="ipo/dpo: B bootstrap resamples for confidence bands of the policy")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--level", type=float, default=0.95, help="bootstrap level (default 0.95)")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="also write the result to FILE (.json or .csv, atomically)")
     p.set_defaults(func=_cmd_solve)
 
 

@@ -9,6 +9,8 @@ index arrays. Actions are the integers ``0 .. n_actions - 1``; contexts ``0 .. n
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -184,6 +186,13 @@ class Dataset:
         the weighted mean, every solver the weighted problem, and the simulator draws data
         with probability proportional to their weight. Data of weight 0 are ignored (they
         neither connect nor orient the comparison graph).
+    context_names : sequence of str, optional
+        Labels of the contexts (``n_contexts`` of them), kept through to every output.
+    ties : array_like of bool, shape (N,), optional
+        ``ties[i]`` marks datum ``i`` as a tie between ``winners[i]`` and ``losers[i]`` (their
+        order then carries no meaning). Only the tie models (:func:`fit_rao_kupper`,
+        :func:`fit_davidson`, DPO with ``tie_model=``) and IPO (Eq. 16 with ``I = ½``) use
+        ties; every other loss and solver rejects a dataset with ties instead of ignoring them.
 
     Raises
     ------
@@ -227,6 +236,8 @@ class Dataset:
     n_contexts: int | None = None
     action_names: tuple[str, ...] | None = field(default=None)
     weights: np.ndarray | None = None
+    context_names: tuple[str, ...] | None = None
+    ties: np.ndarray | None = None
 
     def __post_init__(self):
         n = _checks.positive_int(self.n_actions, "n_actions", minimum=2)
@@ -251,11 +262,7 @@ class Dataset:
                 "with itself"
             )
         contexts, n_ctx = self._validated_contexts(winners.size)
-        names = None
-        if self.action_names is not None:
-            names = tuple(str(a) for a in self.action_names)
-            if len(names) != n:
-                raise ValueError(f"action_names has {len(names)} labels, n_actions is {n}")
+        names = _checks.labels(self.action_names, "action_names", n, "n_actions")
         object.__setattr__(self, "n_actions", n)
         object.__setattr__(self, "winners", _base.frozen(winners))
         object.__setattr__(self, "losers", _base.frozen(losers))
@@ -263,6 +270,17 @@ class Dataset:
         object.__setattr__(self, "n_contexts", n_ctx)
         object.__setattr__(self, "action_names", names)
         object.__setattr__(self, "weights", self._validated_weights(winners.size))
+        object.__setattr__(self, "context_names", _checks.labels(
+            self.context_names, "context_names", n_ctx, "n_contexts"))
+        object.__setattr__(self, "ties", self._validated_ties(winners.size))
+
+    def _validated_ties(self, size: int) -> np.ndarray | None:
+        if self.ties is None:
+            return None
+        ties = _checks.bool_array(self.ties, "ties")
+        if ties.shape != (size,):
+            raise ValueError(f"ties has shape {ties.shape}, must be ({size},): one flag per datum")
+        return _base.frozen(ties)
 
     def _validated_weights(self, size: int) -> np.ndarray | None:
         if self.weights is None:
@@ -302,26 +320,36 @@ class Dataset:
         return contexts, n_ctx
 
     @classmethod
-    def from_pairs(cls, pairs, n_actions: int, **kwargs) -> Dataset:
+    def from_pairs(cls, pairs, n_actions: int | None = None, **kwargs) -> Dataset:
         """Build a dataset from ``(winner, loser)`` or ``(winner, loser, context)`` tuples.
+
+        Labels may be any hashable values. When every action label is an integer they are
+        the action indices (and ``n_actions`` defaults to the largest + 1); otherwise they
+        are names: indexed in the order of ``action_names`` when given, else in order of first
+        appearance (row by row, winner before loser), and stored as ``action_names``.
+        Contexts follow the same rule (names become ``context_names``).
 
         Parameters
         ----------
         pairs : sequence of tuples
             Each entry ``(w, l)`` means ``y_w ≻ y_l``; ``(w, l, x)`` adds its context.
-        n_actions : int
-            Size of the action space.
+        n_actions : int, optional
+            Size of the action space; default: the actions seen.
         **kwargs
-            ``n_contexts`` and ``action_names``, passed to :class:`Dataset`.
+            ``n_contexts``, ``action_names``, ``context_names``, ``weights`` and ``ties``,
+            passed to :class:`Dataset`.
 
         Returns
         -------
         Dataset
 
-        References
-        ----------
-        Azar et al., arXiv:2310.12036, Sec. 2 (pairs ``(y_w,i, y_l,i)``, optionally with
-        their context ``x_i``).
+        Raises
+        ------
+        TypeError
+            If ``pairs`` is not a sequence of tuples.
+        ValueError
+            On an empty or ragged ``pairs``, a missing label (``None``/NaN), a label not
+            among ``action_names``, or an integer index outside ``n_actions``.
 
         Examples
         --------
@@ -331,6 +359,14 @@ class Dataset:
         ([0, 1, 0], [1, 2, 2])
         >>> px.Dataset.from_pairs([(0, 1, 0), (1, 0, 2)], 2).n_contexts
         3
+        >>> data = px.Dataset.from_pairs([("gpt-4", "llama"), ("llama", "mistral"),
+        ...                               ("gpt-4", "mistral")])
+        >>> data.action_names, data.winners.tolist(), data.n_actions
+        (('gpt-4', 'llama', 'mistral'), [0, 1, 0], 3)
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 2 (the dataset D).
         """
         try:
             rows = [tuple(p) for p in pairs]
@@ -347,8 +383,350 @@ class Dataset:
                 f"got tuple lengths {sorted(widths)}"
             )
         cols = list(zip(*rows))
-        contexts = cols[2] if widths == {3} else None
-        return cls(cols[0], cols[1], n_actions, contexts=contexts, **kwargs)
+        return cls.from_labels(cols[0], cols[1], cols[2] if widths == {3} else None,
+                               n_actions=n_actions, where=lambda i, j: f"pairs[{i}][{j}]",
+                               **kwargs)
+
+    @classmethod
+    def from_labels(cls, first, second, contexts=None, *, n_actions: int | None = None,
+                    where=None, **kwargs) -> Dataset:
+        """Build a dataset from columns of labels: ``first[i] ≻ second[i]`` (in ``contexts[i]``).
+
+        The labelling rule of :meth:`from_pairs`, for columns (``where(i, column)`` names a
+        cell in error messages, column 0, 1 or 2).
+
+        Parameters
+        ----------
+        first, second : sequence of hashable
+            Winners and losers (for a tie, ``ties[i]`` True, the two sides).
+        contexts : sequence of hashable, optional
+        n_actions : int, optional
+        where : callable, optional
+            ``where(i, column) -> str``, default ``"datum i"``.
+        **kwargs
+            As :meth:`from_pairs`.
+
+        Returns
+        -------
+        Dataset
+
+        Raises
+        ------
+        ValueError
+            As :meth:`from_pairs`.
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> px.Dataset.from_labels(["a", "b"], ["b", "c"], ["x", "x"]).context_names
+        ('x',)
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 2 (the dataset D).
+        """
+        if where is None:
+            def where(i, j):
+                return f"datum {i}"
+        first, second = list(first), list(second)
+        size = len(first)
+        codes, names = _encode_labels(first + second, kwargs.pop("action_names", None),
+                                     lambda k: where(k % size, k // size))
+        kwargs["action_names"] = names
+        if contexts is not None:
+            ctx, ctx_names = _encode_labels(list(contexts), kwargs.pop("context_names", None),
+                                           lambda k: where(k, 2))
+            kwargs["context_names"] = ctx_names
+            if ctx_names is not None:
+                kwargs.setdefault("n_contexts", len(ctx_names))
+            contexts = ctx
+        if n_actions is None:
+            n_actions = len(names) if names else max(int(codes.max(initial=0)) + 1, 2)
+        elif names and len(names) < n_actions and len(names) == len(set(map(str, names))):
+            kwargs["action_names"] = names + tuple(str(k) for k in range(len(names), n_actions))
+        if names and len(names) > n_actions:
+            raise ValueError(f"{len(names)} action labels, but n_actions = {n_actions}")
+        bad = (codes < 0) | (codes >= n_actions)
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise ValueError(f"{where(k % size, k // size)} = {codes[k]}: action index out of "
+                             f"range, must be in [0, {n_actions - 1}]")
+        return cls(codes[:size], codes[size:], n_actions, contexts=contexts, **kwargs)
+
+    @classmethod
+    def from_counts(cls, wins, action_names=None, *, ties=None, context_names=None) -> Dataset:
+        """Aggregated data: one datum of weight ``wins[i, j]`` per ordered pair that has wins.
+
+        10⁶ battles between 100 models cost O(distinct pairs): every loss, solver and the
+        simulator treat a datum of weight ``c`` as ``c`` comparisons (``Dataset.weights``).
+
+        Parameters
+        ----------
+        wins : array_like, shape (n, n) or (n_contexts, n, n)
+            ``wins[(x,) i, j]`` = number of times ``i`` beat ``j`` (in context ``x``); finite,
+            ``>= 0``, zero diagonal (an action cannot beat itself). Fractions are allowed.
+        action_names : sequence of str, optional
+        ties : array_like, same shape as ``wins``, optional
+            Symmetric: ``ties[i, j] = ties[j, i]`` = number of ties between ``i`` and ``j``
+            (one tie datum per pair ``i < j`` with ties).
+        context_names : sequence of str, optional
+
+        Returns
+        -------
+        Dataset
+            Data ordered by (context, winner, loser), then the ties by (context, i, j).
+
+        Raises
+        ------
+        ValueError
+            On negative or non-finite counts, a non-zero diagonal, asymmetric ``ties`` or no
+            comparison at all.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import psipo_exact as px
+        >>> data = px.Dataset.from_counts(np.array([[0, 3], [1, 0]]), ["a", "b"])
+        >>> data.winners.tolist(), data.losers.tolist(), data.weights.tolist()
+        ([0, 1], [1, 0], [3.0, 1.0])
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 2 (the dataset D, with multiplicities).
+        """
+        counts = _checks.count_matrix(wins, "wins")
+        tie_counts = None
+        if ties is not None:
+            tie_counts = _checks.count_matrix(ties, "ties") if np.any(ties) else np.zeros(
+                counts.shape)
+            if tie_counts.shape != counts.shape:
+                raise ValueError(f"ties has shape {tie_counts.shape}, wins has {counts.shape}")
+            asym = tie_counts != np.swapaxes(tie_counts, -1, -2)
+            if asym.any():
+                i = tuple(int(k) for k in np.argwhere(asym)[0])
+                raise ValueError(f"ties{list(i)} = {tie_counts[i]} but its transpose entry is "
+                                 f"{tie_counts[i[:-2] + (i[-1], i[-2])]}: ties must be symmetric")
+        n = counts.shape[-1]
+        for name, arr in (("wins", counts), ("ties", tie_counts)):
+            diagonal = arr is not None and np.diagonal(arr, 0, -2, -1) != 0
+            if np.any(diagonal):
+                k = tuple(int(v) for v in np.argwhere(diagonal)[0])
+                raise ValueError(f"{name}{list(k[:-1] + (k[-1], k[-1]))} = "
+                                 f"{np.diagonal(arr, 0, -2, -1)[k]}: an action cannot be "
+                                 "compared with itself (set the diagonal to 0)")
+        blocks = counts.reshape(-1, n, n)
+        x, win, lose = np.nonzero(blocks > 0)
+        weights, flags = [blocks[x, win, lose]], [np.zeros(x.size, bool)]
+        if tie_counts is not None:
+            tx, ti, tj = np.nonzero(np.triu(tie_counts.reshape(-1, n, n), 1) > 0)
+            x, win, lose = (np.concatenate(pair) for pair in ((x, tx), (win, ti), (lose, tj)))
+            weights.append(tie_counts.reshape(-1, n, n)[tx, ti, tj])
+            flags.append(np.ones(tx.size, bool))
+        contextual = counts.ndim == 3
+        return cls(win, lose, n, contexts=x if contextual else None,
+                   n_contexts=blocks.shape[0] if contextual else None,
+                   action_names=action_names, weights=np.concatenate(weights),
+                   context_names=context_names,
+                   ties=None if tie_counts is None else np.concatenate(flags))
+
+    @classmethod
+    def from_frame(cls, frame, winner: str = "winner", loser: str = "loser", context=None, *,
+                   outcome: str | None = None, weight: str | None = None,
+                   tie: str | None = None, **kwargs) -> Dataset:
+        """A dataset from a table with named columns (a pandas DataFrame, or a dict of columns).
+
+        Any object with ``frame[column]`` works; pandas is not needed. Formats:
+
+        * ``winner``/``loser`` columns, e.g. TRL's preference format
+          ``from_frame(df, winner="chosen", loser="rejected", context="prompt")``: each prompt
+          is a context (``context_names``), each distinct response an action
+          (``action_names``; responses are shared across prompts by their text).
+        * Battles (Chatbot Arena): ``from_frame(df, winner="model_a", loser="model_b",
+          outcome="winner")``: the ``outcome`` column says ``"model_a"`` (the ``winner``
+          column's item won), ``"model_b"`` (the ``loser`` column's item won), or ``"tie"`` /
+          ``"tie (bothbad)"`` (a tie, ``ties[i]`` True).
+
+        Parameters
+        ----------
+        frame : DataFrame or mapping of columns
+        winner, loser : str
+            Column names of the two compared items (the preferred one first).
+        context : str, optional
+            Column of context labels.
+        outcome : str, optional
+            Column naming the winner by its column (battle format; see above).
+        weight : str, optional
+            Column of datum weights (counts).
+        tie : str, optional
+            Column of tie flags (booleans or 0/1), as an alternative to ``outcome``.
+        **kwargs
+            ``n_actions``, ``action_names``, ``context_names``, as :meth:`from_pairs`.
+
+        Returns
+        -------
+        Dataset
+
+        Raises
+        ------
+        ValueError
+            On a missing column, a missing value (``None``/NaN) or an unknown outcome, naming
+            the row and the column.
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> table = {"model_a": ["x", "y", "x"], "model_b": ["y", "z", "z"],
+        ...          "winner": ["model_a", "tie", "model_b"]}
+        >>> data = px.Dataset.from_frame(table, winner="model_a", loser="model_b",
+        ...                              outcome="winner")
+        >>> data.winners.tolist(), data.losers.tolist(), data.ties.tolist()
+        ([0, 1, 2], [1, 2, 0], [False, True, False])
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 2 (the dataset D).
+        """
+        names = [winner, loser] + ([context] if context is not None else [])
+        cols = [_column(frame, c) for c in names]
+
+        def where(i, j):
+            return f"row {i}, column {names[j]!r}"
+
+        if weight is not None:
+            kwargs["weights"] = _column(frame, weight)
+        if tie is not None:
+            kwargs["ties"] = _column(frame, tie)
+        if outcome is not None:
+            said = _column(frame, outcome)
+            tie = np.array([isinstance(v, str) and v.startswith("tie") for v in said])
+            swap = np.array([v == loser for v in said])
+            wrong = ~(tie | swap | np.array([v == winner for v in said]))
+            if wrong.any():
+                i = int(np.argmax(wrong))
+                raise ValueError(f"row {i}, column {outcome!r} = {said[i]!r}, must be "
+                                 f"{winner!r}, {loser!r}, 'tie' or 'tie (bothbad)'")
+            first = [b if s else a for a, b, s in zip(cols[0], cols[1], swap)]
+            cols[1] = [a if s else b for a, b, s in zip(cols[0], cols[1], swap)]
+            cols[0] = first
+            kwargs["ties"] = tie
+        return cls.from_labels(cols[0], cols[1], cols[2] if context is not None else None,
+                               where=where, **kwargs)
+
+    def to_pairs(self, labels: bool = True) -> list[tuple]:
+        """The data as ``(winner, loser[, context])`` tuples (names when known, else indices).
+
+        Weights and ties are not part of a pair (see ``weights`` and ``ties``).
+
+        Parameters
+        ----------
+        labels : bool, default True
+            Use ``action_names``/``context_names`` where the dataset has them.
+
+        Returns
+        -------
+        list of tuple
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> px.paper_dataset("D1").to_pairs()
+        [('a', 'b'), ('b', 'c'), ('a', 'c')]
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 2 (the dataset D).
+        """
+        def named(codes, names):
+            return [names[k] for k in codes] if labels and names else codes.tolist()
+
+        cols = [named(self.winners, self.action_names), named(self.losers, self.action_names)]
+        if self.contexts is not None:
+            cols.append(named(self.contexts, self.context_names))
+        return list(zip(*cols))
+
+    @property
+    def has_ties(self) -> bool:
+        """Whether some datum of positive weight is a tie."""
+        return self.ties is not None and bool(np.any(self.ties & (self.datum_weights > 0)))
+
+    def subset(self, keep) -> Dataset:
+        """The data where the boolean mask ``keep`` is True, with the same labels and sizes.
+
+        Parameters
+        ----------
+        keep : array_like of bool, shape (N,)
+
+        Returns
+        -------
+        Dataset
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> len(px.paper_dataset("D1").subset([True, False, True]))
+        2
+        """
+        keep = _checks.bool_array(keep, "keep")
+        if keep.shape != (len(self),):
+            raise ValueError(f"keep has shape {keep.shape}, must be ({len(self)},)")
+
+        def take(arr):
+            return None if arr is None else arr[keep]
+
+        return Dataset(self.winners[keep], self.losers[keep], self.n_actions,
+                       contexts=take(self.contexts),
+                       n_contexts=None if self.contexts is None else self.n_contexts,
+                       action_names=self.action_names, weights=take(self.weights),
+                       context_names=self.context_names, ties=take(self.ties))
+
+    def without_ties(self) -> Dataset:
+        """The decisive data only (ties dropped), as plain Bradley–Terry fits need.
+
+        Returns
+        -------
+        Dataset
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> data = px.Dataset.from_pairs([("a", "b"), ("b", "c")], ties=[False, True])
+        >>> data.without_ties().to_pairs()
+        [('a', 'b')]
+        """
+        return self if self.ties is None else self.subset(~self.ties)
+
+    def ties_as_half_wins(self) -> Dataset:
+        """Each tie of weight ``c`` as two data of weight ``c/2``, one each way.
+
+        The "half a win for each side" scoring (R's ``BTm`` with ``result = 0.5``): the
+        Bradley–Terry likelihood of these data is the half-win objective, not the likelihood
+        of a tie model (:func:`fit_davidson`, :func:`fit_rao_kupper` are).
+
+        Returns
+        -------
+        Dataset
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> data = px.Dataset.from_pairs([("a", "b"), ("b", "c")], ties=[False, True])
+        >>> data.ties_as_half_wins().weights.tolist()
+        [1.0, 0.5, 0.5]
+        """
+        if self.ties is None:
+            return self
+        tie, w = self.ties, self.datum_weights
+        winners = np.concatenate([self.winners[~tie], self.winners[tie], self.losers[tie]])
+        losers = np.concatenate([self.losers[~tie], self.losers[tie], self.winners[tie]])
+        weights = np.concatenate([w[~tie], w[tie] / 2, w[tie] / 2])
+        contexts = None
+        if self.contexts is not None:
+            c = self.contexts
+            contexts = np.concatenate([c[~tie], c[tie], c[tie]])
+        return Dataset(winners, losers, self.n_actions, contexts=contexts,
+                       n_contexts=None if contexts is None else self.n_contexts,
+                       action_names=self.action_names, weights=weights,
+                       context_names=self.context_names)
 
     def __len__(self) -> int:
         return int(self.winners.size)
@@ -468,7 +846,8 @@ class Dataset:
     def win_counts(self) -> np.ndarray:
         """``counts[x, i, j]`` = total weight of the data with ``y_i ≻ y_j`` in context ``x``.
 
-        Shape (n, n) without contexts, (n_contexts, n, n) with them.
+        Shape (n, n) without contexts, (n_contexts, n, n) with them. Ties are not wins: they
+        are counted by :meth:`tie_counts`.
 
         References
         ----------
@@ -487,10 +866,77 @@ class Dataset:
          [1. 0. 0.]
          [0. 0. 0.]]
         """
+        decisive = self.datum_weights if self.ties is None else self.datum_weights * ~self.ties
+        return self._pair_counts(self.winners, self.losers, decisive)
+
+    def tie_counts(self) -> np.ndarray:
+        """``ties[x, i, j] = ties[x, j, i]`` = total weight of the ties between ``i`` and ``j``.
+
+        Shape as :meth:`win_counts`; zero when the dataset has no ties.
+        """
+        w = np.zeros(len(self)) if self.ties is None else self.datum_weights * self.ties
+        return self._pair_counts(self.winners, self.losers, w) + self._pair_counts(
+            self.losers, self.winners, w)
+
+    def _pair_counts(self, first, second, weights) -> np.ndarray:
         n = self.n_actions
-        flat = (self.context_index * n + self.winners) * n + self.losers
-        counts = np.bincount(flat, self.datum_weights, minlength=self.n_contexts * n * n)
+        flat = (self.context_index * n + first) * n + second
+        counts = np.bincount(flat, weights, minlength=self.n_contexts * n * n)
         return counts.reshape(self.logits_shape + (n,))
+
+
+def _is_missing(value) -> bool:
+    """``None``, a float NaN, or a pandas missing value (``pd.NA``, ``NaT``)."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
+
+
+def _encode_labels(values: list, declared, where) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """Indices of labels: integers are indices; other labels follow ``declared`` or, without
+    it, their order of first appearance. ``where(k)`` names entry ``k`` in errors.
+
+    Returns the indices and the names (``declared`` for integer labels, possibly ``None``).
+    """
+    for k, v in enumerate(values):
+        if _is_missing(v):
+            raise ValueError(f"{where(k)} is missing ({v!r}): every label must be given")
+    if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
+        return np.array(values, dtype=np.int64).reshape(-1), declared
+    try:
+        order = list(dict.fromkeys(values)) if declared is None else list(declared)
+    except TypeError:
+        k = next(k for k, v in enumerate(values) if not isinstance(v, Hashable))
+        raise TypeError(f"{where(k)} = {values[k]!r}: a label must be hashable") from None
+    names = [str(v) for v in order]
+    if len(set(names)) != len(names):
+        seen: dict[str, object] = {}
+        for v, name in zip(order, names):
+            if name in seen:
+                if declared is not None:
+                    raise ValueError(f"the declared labels have {name!r} twice: labels must "
+                                     "be distinct")
+                raise ValueError(f"the labels {seen[name]!r} and {v!r} both read {name!r}: "
+                                 "labels must be distinct as text")
+            seen[name] = v
+    lookup = {name: k for k, name in enumerate(names)}
+    codes = np.empty(len(values), dtype=np.int64)
+    for k, v in enumerate(values):
+        code = lookup.get(str(v))
+        if code is None:
+            raise ValueError(f"{where(k)} = {v!r}: unknown label, not among {names}")
+        codes[k] = code
+    return codes, tuple(names)
+
+
+def _column(frame, name) -> list:
+    """Column ``name`` of a table as a list, or a ValueError listing the columns."""
+    try:
+        col = frame[name]
+    except (KeyError, IndexError, TypeError):
+        columns = list(getattr(frame, "columns", None) or getattr(frame, "keys", list)())
+        raise ValueError(f"the table has no column {name!r} (columns: {columns})") from None
+    return np.asarray(col, dtype=object).reshape(-1).tolist()
 
 
 _A, _B, _C = 0, 1, 2
@@ -543,3 +989,154 @@ def paper_dataset(name: str) -> Dataset:
 
 
 PAPER_DATASET_NAMES = tuple(_PAPER_DATASETS)
+
+
+@dataclass(frozen=True, eq=False)
+class Rankings:
+    """Rankings of subsets of actions, best first: ``items[offsets[k]:offsets[k+1]]`` is ranking
+    ``k`` (Plackett–Luce data; a ranking of two actions is one paired comparison).
+
+    Parameters
+    ----------
+    items : array_like of int, shape (M,)
+        The ranked actions of all rankings, concatenated, each ranking best first.
+    offsets : array_like of int, shape (K + 1,)
+        Start of each ranking in ``items`` (``offsets[0] = 0``, ``offsets[-1] = M``); every
+        ranking has at least 2 distinct actions.
+    n_actions : int
+    action_names : sequence of str, optional
+    weights : array_like of float, shape (K,), optional
+        How many times each ranking counts.
+
+    Raises
+    ------
+    ValueError
+        On out-of-range actions, a ranking shorter than 2 or with a repeated action.
+
+    Examples
+    --------
+    >>> import psipo_exact as px
+    >>> r = px.Rankings.from_lists([["a", "b", "c"], ["c", "a"]])
+    >>> r.items.tolist(), r.offsets.tolist(), r.action_names
+    ([0, 1, 2, 2, 0], [0, 3, 5], ('a', 'b', 'c'))
+    """
+
+    items: np.ndarray
+    offsets: np.ndarray
+    n_actions: int
+    action_names: tuple[str, ...] | None = None
+    weights: np.ndarray | None = None
+
+    def __post_init__(self):
+        n = _checks.positive_int(self.n_actions, "n_actions", minimum=2)
+        items = _checks.index_array(self.items, "items")
+        offsets = _checks.index_array(self.offsets, "offsets")
+        if offsets.size < 2 or offsets[0] != 0 or offsets[-1] != items.size:
+            raise ValueError(f"offsets must start at 0 and end at len(items) = {items.size}, "
+                             f"got {offsets.tolist()[:5]}...")
+        lengths = np.diff(offsets)
+        if (lengths < 2).any():
+            k = int(np.argmax(lengths < 2))
+            raise ValueError(f"ranking {k} has {lengths[k]} actions, must have at least 2")
+        bad = (items < 0) | (items >= n)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"items[{i}] = {items[i]}, must be in [0, {n - 1}]")
+        ranking = np.repeat(np.arange(lengths.size), lengths)
+        key = np.unique(ranking * n + items)
+        if key.size != items.size:
+            counts = np.bincount(ranking, minlength=lengths.size)
+            distinct = np.bincount(key // n, minlength=lengths.size)
+            k = int(np.argmax(distinct < counts))
+            raise ValueError(f"ranking {k} lists an action twice")
+        weights = None
+        if self.weights is not None:
+            weights = _checks.as_float_array(self.weights, "weights", min_ndim=1)
+            if weights.shape != lengths.shape or (weights < 0).any() or not weights.sum() > 0:
+                raise ValueError(f"weights must have shape {lengths.shape}, be >= 0 and sum "
+                                 "to a positive number")
+            weights = _base.frozen(weights)
+        object.__setattr__(self, "n_actions", n)
+        object.__setattr__(self, "items", _base.frozen(items))
+        object.__setattr__(self, "offsets", _base.frozen(offsets))
+        object.__setattr__(self, "action_names",
+                           _checks.labels(self.action_names, "action_names", n, "n_actions"))
+        object.__setattr__(self, "weights", weights)
+
+    @classmethod
+    def from_lists(cls, rankings, n_actions: int | None = None, *, action_names=None,
+                   weights=None) -> Rankings:
+        """Rankings from sequences of labels, best first (labels as :meth:`Dataset.from_pairs`).
+
+        Parameters
+        ----------
+        rankings : sequence of sequences
+        n_actions : int, optional
+        action_names : sequence of str, optional
+        weights : array_like, optional
+
+        Returns
+        -------
+        Rankings
+
+        Raises
+        ------
+        ValueError
+            On an empty input or an invalid ranking.
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> px.Rankings.from_lists([[2, 0, 1]]).n_actions
+        3
+        """
+        lists = [list(r) for r in rankings]
+        if not lists:
+            raise ValueError("rankings is empty")
+        flat = [v for r in lists for v in r]
+        starts = np.cumsum([0] + [len(r) for r in lists])
+        ranking = np.repeat(np.arange(len(lists)), np.diff(starts))
+        codes, names = _encode_labels(
+            flat, action_names,
+            lambda k: f"rankings[{ranking[k]}][{k - starts[ranking[k]]}]")
+        if n_actions is None:
+            n_actions = len(names) if names else max(int(codes.max()) + 1, 2)
+        return cls(codes, starts, n_actions, action_names=names, weights=weights)
+
+    @classmethod
+    def from_dataset(cls, data: Dataset) -> Rankings:
+        """The comparisons of a dataset without contexts or ties as rankings of two.
+
+        Parameters
+        ----------
+        data : Dataset
+
+        Returns
+        -------
+        Rankings
+
+        Raises
+        ------
+        ValueError
+            If the dataset has contexts or ties.
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> px.Rankings.from_dataset(px.paper_dataset("D1")).items.tolist()
+        [0, 1, 1, 2, 0, 2]
+        """
+        if data.contexts is not None:
+            raise ValueError("rankings have no contexts: fit each context on its own")
+        _checks.no_ties(data, "a ranking", "use the tie models")
+        items = np.stack([data.winners, data.losers], 1).ravel()
+        return cls(items, np.arange(0, items.size + 1, 2), data.n_actions,
+                   action_names=data.action_names, weights=data.weights)
+
+    def __len__(self) -> int:
+        return int(self.offsets.size - 1)
+
+    @property
+    def ranking_weights(self) -> np.ndarray:
+        """Weight of each ranking (ones when none were given)."""
+        return np.ones(len(self)) if self.weights is None else self.weights

@@ -82,14 +82,14 @@ def test_preference_model_ipo(tmp_path, capsys):
     ("bad.csv", "a,b\nb,c\nc,a\nx\n", ["--loss", "ipo", "--tau", "1"],
      "bad.csv line 4: expected 2 or 3 columns, got 1"),
     ("empty.csv", "winner,loser\n", ["--loss", "bt"], "empty.csv: no comparisons"),
-    ("bad.json", "[[0, 1], [1", ["--loss", "bt"], "bad.json line 1: invalid JSON"),
+    ("bad.json", "[[0, 1], [1", ["--loss", "bt"], "bad.json line 1 column 12: invalid JSON"),
     ("item.json", "[[0, 1], [1, 2, 3, 4]]", ["--loss", "bt"], "item.json item 1: expected"),
     ("names.json", '{"actions": ["a", "b"], "comparisons": [["a", "z"]]}', ["--loss", "bt"],
      "unknown action 'z'"),
     ("d.csv", "0,1\n1,2\n", ["--loss", "ipo"], "--tau is required for --loss ipo"),
     ("t.csv", "0,1\n1,2\n", ["--loss", "ipo", "--tau", "-1"], "tau = -1.0, must be > 0"),
     ("same.csv", "0,0\n", ["--loss", "bt"], "cannot be compared with itself"),
-    ("empty.json", "", ["--loss", "bt"], "empty.json line 1: invalid JSON"),
+    ("empty.json", "", ["--loss", "bt"], "empty.json: no comparisons"),
     ("nan.csv", "0,1\n", ["--loss", "ipo", "--tau", "nan"], "tau is NaN"),
     ("word.csv", "0,1\n", ["--loss", "ipo", "--tau", "abc"], "--tau: invalid float value"),
     ("nomu.json", '{"prefs": [[0.5, 0.5], [0.5, 0.5]]}', ["--loss", "bt"],
@@ -150,7 +150,7 @@ def test_preference_model_dpo_and_bt_deterministic(tmp_path, capsys, loss):
     """Sec. 4.2: p(y1 ≻ y2) = 1 has no finite BT/DPO optimum; y2's reward → −∞ (null)."""
     path = _write(tmp_path, "det.json", json.dumps(
         {"prefs": [[0.5, 1.0], [0.0, 0.5]], "mu": [0.5, 0.5], "actions": ["y1", "y2"]}))
-    code, out, _ = _run(capsys, path, "--loss", loss, "--tau", 0.1)
+    code, out, _ = _run(capsys, path, "--loss", loss, *(["--tau", 0.1] if loss == "dpo" else []))
     result = json.loads(out)
     assert code == 0 and result["exists"] is False and result["policy"] == [1.0, 0.0]
     assert result["logits"][1] is None and result["actions"] == ["y1", "y2"]

@@ -47,6 +47,10 @@ SOLVERS = {
     "solve_dpo_empirical": Entry(px.solve_dpo_empirical, "empirical"),
     "fit_bradley_terry": Entry(px.fit_bradley_terry, "dataset"),
     "fit_bradley_terry (population)": Entry(px.fit_bradley_terry, "population_fit"),
+    "fit_rao_kupper": Entry(px.fit_rao_kupper, "dataset"),
+    "fit_davidson": Entry(px.fit_davidson, "dataset"),
+    "fit_plackett_luce": Entry(px.fit_plackett_luce, "dataset"),
+    "solve_dpo_rankings": Entry(px.solve_dpo_rankings, "empirical"),
 }
 
 

@@ -29,10 +29,15 @@ from .population import (
     ipo_population,
     ipo_sampled_population,
 )
+from .ties import TIE_MODELS, TieModel, dpo_ties_empirical, resolve_tie_model
 
 __all__ = [
     "LINKS",
     "Link",
+    "TIE_MODELS",
+    "TieModel",
+    "dpo_ties_empirical",
+    "resolve_tie_model",
     "bt_reward_population",
     "dpo_empirical",
     "dpo_population",

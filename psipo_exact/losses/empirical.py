@@ -33,6 +33,9 @@ class Link:
         Where the paper states the loss.
     value, grad : callable
         ``(h, tau) -> ℓ(h; τ)`` and ``(h, tau) -> ℓ′(h; τ)``, elementwise.
+    tie_value, tie_grad : callable or None
+        The loss of a tie and its derivative (``None``: the loss has no term for a tie
+        and rejects data with ties).
 
     References
     ----------
@@ -56,6 +59,8 @@ class Link:
     equation: str
     value: Callable[[np.ndarray, np.ndarray], np.ndarray]
     grad: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    tie_value: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    tie_grad: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
 
 def _dpo_value(h, tau):
@@ -82,12 +87,25 @@ def _ipo_symmetric_grad(h, tau):
     return (h - 1.0 / tau) + h
 
 
+def _ipo_tie_value(h, tau):
+    return h**2  # Eq. 16 with I = 1/2, both orders, minus its constant 1/(4τ²)
+
+
+def _ipo_tie_grad(h, tau):
+    return 2.0 * h
+
+
+def _ipo_symmetric_tie_value(h, tau):
+    return h**2 + 0.25 / tau**2  # ½[(h − τ⁻¹/2)² + (−h − τ⁻¹/2)²]: Eq. 16 with I = 1/2
+
+
 #: The empirical losses by name: Eq. 4 (DPO), Eq. 17 (IPO) and the symmetric IPO form.
+#: A tie is Eq. 16 with ``I = ½`` for both orders: IPO asks ``h = 0`` (no term in DPO).
 LINKS: dict[str, Link] = {
     "dpo": Link("dpo", "Eq. 4", _dpo_value, _dpo_grad),
-    "ipo": Link("ipo", "Eq. 17", _ipo_value, _ipo_grad),
+    "ipo": Link("ipo", "Eq. 17", _ipo_value, _ipo_grad, _ipo_tie_value, _ipo_tie_grad),
     "ipo_symmetric": Link("ipo_symmetric", "above Eq. 17", _ipo_symmetric_value,
-                          _ipo_symmetric_grad),
+                          _ipo_symmetric_grad, _ipo_symmetric_tie_value, _ipo_tie_grad),
 }
 
 
@@ -159,10 +177,10 @@ def reference_gap(data: Dataset, pi_ref) -> np.ndarray:
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     if data.contexts is not None and pi_ref.ndim == 1:  # one πref shared by every context
         pi_ref = np.broadcast_to(pi_ref, data.logits_shape)
-    _check_trailing(pi_ref, data, "pi_ref")
+    check_trailing(pi_ref, data, "pi_ref")
     log_ref = _base.log(pi_ref)
     with np.errstate(invalid="ignore"):  # −∞ − (−∞) where πref vanishes on both actions
-        gap = _datum_gap(log_ref, data)
+        gap = datum_gap(log_ref, data)
     if not np.isfinite(gap).all():
         bad = np.argwhere(~np.isfinite(gap))[0]
         i = int(bad[-1])
@@ -174,7 +192,7 @@ def reference_gap(data: Dataset, pi_ref) -> np.ndarray:
     return gap
 
 
-def _check_trailing(arr: np.ndarray, data: Dataset, name: str) -> None:
+def check_trailing(arr: np.ndarray, data: Dataset, name: str) -> None:
     want = data.logits_shape
     got = arr.shape[-len(want):] if arr.ndim >= len(want) else arr.shape
     if got != want:
@@ -184,7 +202,7 @@ def _check_trailing(arr: np.ndarray, data: Dataset, name: str) -> None:
         )
 
 
-def _datum_gap(values: np.ndarray, data: Dataset) -> np.ndarray:
+def datum_gap(values: np.ndarray, data: Dataset) -> np.ndarray:
     """``values[..., (x_i,) y_w,i] − values[..., (x_i,) y_l,i]`` per datum, shape (..., N)."""
     if data.contexts is None:
         return values[..., data.winners] - values[..., data.losers]
@@ -294,8 +312,11 @@ def empirical_loss(loss: str, logits, data: Dataset, pi_ref, tau, *, sample_weig
     """
     link = resolve_link(loss)
     gap_ref = reference_gap(data, pi_ref)
+    if link.tie_value is None:
+        _checks.no_ties(data, f"the {link.name} loss ({link.equation})",
+                        "use dpo_ties_empirical (DPO-RK / DPO-D) or IPO")
     theta = _checks.as_float_array(logits, "logits", min_ndim=len(data.logits_shape))
-    _check_trailing(theta, data, "logits")
+    check_trailing(theta, data, "logits")
     lead = theta.shape[: theta.ndim - len(data.logits_shape)]
     t, lead = _base.tau_for(tau, lead)
     w = _weights_for(sample_weights, data)
@@ -303,13 +324,21 @@ def empirical_loss(loss: str, logits, data: Dataset, pi_ref, tau, *, sample_weig
     # Logits near the float maximum or tiny τ overflow to ±∞, the correctly rounded values;
     # data of weight 0 contribute 0 even then, and ∞ − ∞ raises in _defined.
     with np.errstate(over="ignore", invalid="ignore"):
-        h = _datum_gap(theta, data) - gap_ref
-        value = np.sum(w * np.where(w > 0, link.value(h, t), 0.0), axis=-1)
+        h = datum_gap(theta, data) - gap_ref
+        value = np.sum(w * np.where(w > 0, _per_datum(link, "value", h, t, data), 0.0), -1)
         if not return_grad:
             return _defined(value, link)
-        coef = np.broadcast_to(w * np.where(w > 0, link.grad(h, t), 0.0),
+        coef = np.broadcast_to(w * np.where(w > 0, _per_datum(link, "grad", h, t, data), 0.0),
                                value.shape + (len(data),))
         return _defined(value, link), _defined(scatter_to_logits(coef, data), link)
+
+
+def _per_datum(link: Link, what: str, h, t, data: Dataset) -> np.ndarray:
+    """``link.value``/``link.grad`` per datum, with the tie loss where ``data.ties``."""
+    out = getattr(link, what)(h, t)
+    if data.ties is None or getattr(link, f"tie_{what}") is None:  # ties of weight 0 only
+        return out
+    return np.where(data.ties, getattr(link, f"tie_{what}")(h, t), out)
 
 
 def _defined(x: np.ndarray, link: Link) -> np.ndarray:
@@ -353,6 +382,9 @@ def dpo_empirical(logits, data, pi_ref, tau, **kwargs):
 
 def ipo_empirical(logits, data, pi_ref, tau, **kwargs):
     """Empirical IPO loss, Eq. 17: ``E_{(y_w, y_l)∼D}[(h_π(y_w, y_l) − τ⁻¹/2)²]``.
+
+    A tie is Eq. 16 with ``I(y, y′) = ½`` for both orders: its term is ``h²`` (IPO pulls the
+    two log-ratios together), up to the constant ``1/(4τ²)`` that Eq. 17 drops.
 
     See :func:`empirical_loss` for parameters (``sample_weights``, ``return_grad``).
 

@@ -149,6 +149,8 @@ def _validated_datasets(datasets) -> dict[str, Dataset]:
     for name, data in datasets.items():
         if not isinstance(data, Dataset):
             raise TypeError(f"datasets[{name!r}] must be a Dataset, got {type(data).__name__}")
+        _checks.no_ties(data, f"simulate (datasets[{name!r}])",
+                        "the simulator samples decisive comparisons only")
         out[str(name)] = data
     shapes = {name: d.logits_shape for name, d in out.items()}
     if len(set(shapes.values())) > 1:
@@ -350,7 +352,7 @@ def _result(recorded, rec_steps, loss_names, data, tau, seeds, logits_shape):
               "seed": seeds, "record": tuple(int(s) for s in rec_steps)}
     dims = RUN_AXES + ("record",)
     if len(logits_shape) == 2:
-        coords["context"] = tuple(range(logits_shape[0]))
+        coords["context"] = first.context_names or tuple(range(logits_shape[0]))
         dims += ("context",)
     coords["action"] = tuple(actions)
     return SimulationResult(probs=softmax_policy(logits), logits=logits, steps=rec_steps,

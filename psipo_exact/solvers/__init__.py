@@ -22,13 +22,21 @@ File input for ``psipo-exact solve`` lives in :mod:`psipo_exact.files`.
 from .bradley_terry import fit_bradley_terry
 from .dpo import solve_dpo_empirical, solve_dpo_population
 from .ipo import solve_ipo_empirical, solve_ipo_population
-from .result import STATUS_MESSAGES, BradleyTerrySolution, Solution
+from .plackett_luce import dpo_rankings_empirical, fit_plackett_luce, solve_dpo_rankings
+from .result import STATUS_MESSAGES, BradleyTerrySolution, Solution, TieModelSolution
+from .ties import fit_davidson, fit_rao_kupper
 
 __all__ = [
     "BradleyTerrySolution",
     "STATUS_MESSAGES",
     "Solution",
+    "TieModelSolution",
     "fit_bradley_terry",
+    "dpo_rankings_empirical",
+    "fit_plackett_luce",
+    "solve_dpo_rankings",
+    "fit_davidson",
+    "fit_rao_kupper",
     "solve_dpo_empirical",
     "solve_dpo_population",
     "solve_ipo_empirical",

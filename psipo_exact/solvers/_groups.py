@@ -55,7 +55,10 @@ def action_labels(data: Dataset | None, actions) -> str:
     return ", ".join(label(int(y)) for y in actions)
 
 
-def lead_description(lead: tuple[int, ...], label: str):
+def lead_description(lead: tuple[int, ...], label: str, names=None):
+    """Words for problem ``k``: ``"context 'q1'"`` with names, else ``"context (k,)"``."""
     if not lead:
         return lambda k: ""
+    if names:
+        return lambda k: f"{label} {names[k]!r}"
     return lambda k: f"{label} {tuple(int(i) for i in np.unravel_index(k, lead))}"

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _base, _checks
 from ..losses import reference_gap
-from ..model import Dataset
+from ..model import Dataset, PreferenceModel
 
 
 def population_inputs(prefs, mu, pi_ref):
@@ -73,3 +73,35 @@ def population_edges(prefs, mu, lead):
     weight = weight.reshape(-1, n, n) * (1 - np.eye(n))
     problem, i, j = np.nonzero(weight > 0)
     return problem * n + i, problem * n + j, weight[problem, i, j], weight.shape[0] * n
+
+
+def model_arguments(prefs, mu, *rest):
+    """Unpack a :class:`PreferenceModel` given in place of ``prefs``: ``solver(model, tau)``
+    means ``solver(model.prefs, model.mu, model.pi_ref, tau)`` (``fit_bradley_terry(model)``:
+    ``(model.prefs, model.mu)``). Returns ``(prefs, mu, *rest)`` unchanged otherwise."""
+    if not isinstance(prefs, PreferenceModel):
+        return (prefs, mu, *rest)
+    if rest and rest[0] is not None:
+        raise TypeError("with a PreferenceModel, call solver(model, tau): pi_ref comes from "
+                        "the model")
+    if not rest:
+        if mu is not None:
+            raise TypeError("mu must not be given with a PreferenceModel")
+        return prefs.prefs, prefs.mu
+    return prefs.prefs, prefs.mu, prefs.pi_ref, mu if rest[1] is None else rest[1]
+
+
+def reference_index(reference, data: Dataset | None, n: int) -> int | None:
+    """The action index of ``reference`` (an index, or a name of ``data.action_names``)."""
+    if reference is None:
+        return None
+    names = data.action_names if data is not None else None
+    if isinstance(reference, str):
+        if not names or reference not in names:
+            raise ValueError(f"reference = {reference!r} is not an action name "
+                             f"(actions: {list(names) if names else list(range(n))})")
+        return names.index(reference)
+    ref = _checks.positive_int(reference, "reference", minimum=0)
+    if ref >= n:
+        raise ValueError(f"reference = {ref}, must be in [0, {n - 1}]")
+    return ref

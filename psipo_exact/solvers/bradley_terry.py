@@ -29,7 +29,8 @@ from ._laplacian import (
     laplacian_solve,
     pull_back,
 )
-from ._problem import data_edges, population_edges
+from ._problem import data_edges, model_arguments, population_edges, reference_index
+from ._statistics import bt_statistics, population_loglik
 from .result import BradleyTerrySolution, Solution, make_solution
 
 
@@ -269,35 +270,48 @@ def _sinking_detail(fit: BTFit, n: int, lead_desc, data: Dataset | None) -> str:
     )
 
 
-def fit_bradley_terry(data, mu=None) -> BradleyTerrySolution:
-    """Maximum-likelihood Bradley–Terry rewards (Eq. 2), with existence and limits.
+def fit_bradley_terry(data, mu=None, *, reference=None) -> BradleyTerrySolution:
+    """Maximum-likelihood Bradley–Terry rewards (Eq. 2), with existence, limits and errors.
 
     ``fit_bradley_terry(data)`` fits a :class:`Dataset` (``−Σ_i log σ(r_w,i − r_l,i)``,
-    duplicates counted; contexts independent); ``fit_bradley_terry(prefs, mu)`` fits the
-    population loss ``−E_{y,y′∼µ}[p*(y≻y′) log σ(r(y) − r(y′))]`` (the loss of Prop. 4),
-    broadcasting over leading axes. Solved by damped Newton with the sparse Hessian (a
-    weighted graph Laplacian), to a relative gradient of about 1e-14.
+    duplicates counted; contexts independent); ``fit_bradley_terry(prefs, mu)`` (or a
+    :class:`PreferenceModel`) fits the population loss
+    ``−E_{y,y′∼µ}[p*(y≻y′) log σ(r(y) − r(y′))]`` (the loss of Prop. 4), broadcasting over
+    leading axes. Solved by damped Newton with the sparse Hessian (a weighted graph
+    Laplacian), to a relative gradient of about 1e-14. Standard errors come from the observed
+    Fisher information (that Laplacian at the optimum).
 
     Parameters
     ----------
-    data : Dataset or array_like, shape (..., n, n)
-        The comparisons, or the preference matrix ``prefs`` when ``mu`` is given.
+    data : Dataset, PreferenceModel or array_like, shape (..., n, n)
+        The comparisons, or the preference matrix ``prefs`` when ``mu`` is given. A dataset
+        with ties is rejected (use :func:`fit_davidson`/:func:`fit_rao_kupper`, or
+        ``data.without_ties()`` / ``data.ties_as_half_wins()``).
     mu : array_like, shape (..., n), optional
         Behaviour policy of the population fit.
+    reference : int or str, optional
+        Identifiability constraint: the action (index or name) whose reward is fixed at 0 in
+        its component (in every context), as R's ``BTm``; default: mean zero per component.
 
     Returns
     -------
     BradleyTerrySolution
-        ``rewards``: mean zero over each top strongly connected component, ``−∞`` outside
-        them. ``exists``: every connected component of the comparison graph is strongly
-        connected (Zermelo/Ford). ``free``: the top components (never-compared actions are
-        their own) when a problem has more than one — their offsets are undetermined.
-        ``residual``: max-norm gradient over the largest weighted degree.
+        ``rewards``: mean zero over each top strongly connected component (or 0 at
+        ``reference``), ``−∞`` outside them. ``exists``: every connected component of the
+        comparison graph is strongly connected (Zermelo/Ford). ``free``: the top components
+        (never-compared actions are their own) when a problem has more than one — their
+        offsets are undetermined. ``residual``: max-norm gradient over the largest weighted
+        degree. ``stderr``, ``covariance``, ``loglik``, ``deviance``: see
+        :class:`BradleyTerrySolution`. ``policy`` = ``softmax(rewards)``: the Bradley–Terry
+        strengths normalised to sum to 1 per problem (the probability of each action in a
+        Luce choice among all of them), not the policy of any loss.
 
     Raises
     ------
     TypeError
         If ``data`` is neither a Dataset nor (with ``mu``) a preference matrix.
+    ValueError
+        On ties in ``data`` or an unknown ``reference``.
 
     References
     ----------
@@ -326,13 +340,24 @@ def fit_bradley_terry(data, mu=None) -> BradleyTerrySolution:
     >>> prefs = px.bradley_terry_prefs([2.0, 0.5, -1.0])
     >>> print(np.round(px.fit_bradley_terry(prefs, np.ones(3) / 3).rewards, 6))
     [ 1.5  0.  -1.5]
+
+    With R's BTm constraint (a reference action at 0) and standard errors:
+
+    >>> import psipo_exact as px
+    >>> fit = px.fit_bradley_terry(px.Dataset.from_pairs([("a", "b"), ("a", "b"),
+    ...                                                   ("b", "a")]), reference="b")
+    >>> round(float(fit.rewards[0]), 6), round(float(fit.stderr[0]), 6)  # log 2, sqrt(3/2)
+    (0.693147, 1.224745)
     """
+    data, mu = model_arguments(data, mu)
     if isinstance(data, Dataset):
         if mu is not None:
             raise TypeError("mu must not be given with a Dataset; use fit_bradley_terry(prefs, mu)")
-        fit = bt_fit(*data_edges(data))
+        _checks.no_ties(data, "the Bradley-Terry likelihood (Eq. 2)",
+                        "use fit_davidson or fit_rao_kupper")
+        edges = data_edges(data)
         lead, n = data.logits_shape[:-1], data.n_actions
-        desc = lead_description(lead, "context")
+        desc = lead_description(lead, "context", data.context_names)
         names = data
     else:
         if mu is None:
@@ -343,10 +368,19 @@ def fit_bradley_terry(data, mu=None) -> BradleyTerrySolution:
         prefs, mu = _base.validated_prefs_mu(data, mu)
         n = prefs.shape[-1]
         lead = _checks.broadcastable(("prefs", prefs.shape[:-2]), ("mu", mu.shape[:-1]))
-        fit = bt_fit(*population_edges(prefs, mu, lead))
+        edges = population_edges(prefs, mu, lead)
         desc, names = lead_description(lead, "problem"), None
-    rewards = fit.rewards.reshape(lead + (n,))
+    fit = bt_fit(*edges)
+    ref = reference_index(reference, names, n)
+    ref_nodes = None if ref is None else np.arange(fit.rewards.size) % n == ref
+    stats = bt_statistics(fit, *edges, ref_nodes, bt_fit)
+    if names is None:
+        stats["loglik"] = population_loglik(fit, edges, mu, lead, n)
+    rewards = stats.pop("rewards").reshape(lead + (n,))
+    stats["stderr"] = stats["stderr"].reshape(lead + (n,))
     return bt_solution(fit, lead, n, np.ones(rewards.size, bool), desc, names,
                        softmax_policy(rewards), rewards, kind=BradleyTerrySolution,
                        free_note="the reward offsets between the free groups are undetermined "
-                       "(reported: mean-zero rewards in every group)", rewards=rewards)
+                       "(reported: mean-zero rewards in every group)", rewards=rewards,
+                       reference=ref, **stats)
+

@@ -12,11 +12,20 @@ import numpy as np
 
 from .. import _base
 from ..closed_form import gibbs_log_policy
+from ..losses.ties import resolve_tie_model, tie_parameter_value
 from ..model import Dataset
 from ._groups import lead_description
-from ._problem import context_pi_ref, data_edges, population_edges, population_inputs, tau_axes
+from ._problem import (
+    context_pi_ref,
+    data_edges,
+    model_arguments,
+    population_edges,
+    population_inputs,
+    tau_axes,
+)
 from .bradley_terry import BTFit, bt_fit, bt_solution
 from .result import Solution
+from .ties import check_tie_free, tie_edges, tie_fit
 
 
 def _dpo_solution(fit: BTFit, rewards, pi_ref, tau_b, lead, n, desc, names) -> Solution:
@@ -34,7 +43,8 @@ def _dpo_solution(fit: BTFit, rewards, pi_ref, tau_b, lead, n, desc, names) -> S
                        "group)")
 
 
-def solve_dpo_empirical(data: Dataset, pi_ref, tau) -> Solution:
+def solve_dpo_empirical(data: Dataset, pi_ref, tau, *, tie_model=None,
+                        tie_parameter=None) -> Solution:
     """Exact minimiser of the empirical DPO loss (Eq. 4), or the limit of its minimisers.
 
     In ``r = τ(θ − log πref)`` Eq. 4 is the Bradley–Terry likelihood (Prop. 4), so the
@@ -49,6 +59,15 @@ def solve_dpo_empirical(data: Dataset, pi_ref, tau) -> Solution:
         Positive on every compared action.
     tau : float or array_like
         τ > 0; an array gives output shape ``tau.shape + logits_shape``.
+    tie_model : {"rao_kupper", "davidson"}, optional
+        DPO extended to ties (Chen et al., 2024, arXiv:2409.17431: DPO-RK, DPO-D): the loss
+        :func:`~psipo_exact.losses.dpo_ties_empirical`, whose exact optimum is, as Prop. 4,
+        ``rlhf_policy(r̂, πref, τ)`` with ``r̂`` the tie model's maximum-likelihood rewards
+        (:func:`fit_rao_kupper`, :func:`fit_davidson`). Required when ``data`` has ties:
+        plain DPO (Eq. 4) has no term for a tie.
+    tie_parameter : float, optional
+        The fixed θ (Rao–Kupper) or ν (Davidson) of the loss; default: its maximum-likelihood
+        value (the optimum over the parameter too).
 
     Returns
     -------
@@ -98,14 +117,20 @@ def solve_dpo_empirical(data: Dataset, pi_ref, tau) -> Solution:
         raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
     pi_ref, _ = context_pi_ref(pi_ref, data)
     t = tau_axes(tau, data)[..., 0]
-    fit = bt_fit(*data_edges(data))
+    if tie_model is None:
+        check_tie_free(data, "DPO (Eq. 4)")
+        fit = bt_fit(*data_edges(data))
+    else:
+        model = resolve_tie_model(tie_model)
+        phi = None if tie_parameter is None else tie_parameter_value(model, tie_parameter)
+        fit = tie_fit(model, *tie_edges(data), phi)[0]
     lead, n = data.logits_shape[:-1], data.n_actions
     rewards = fit.rewards.reshape(data.logits_shape)
-    return _dpo_solution(fit, rewards, pi_ref, t, lead, n, lead_description(lead, "context"),
-                         data)
+    desc = lead_description(lead, "context", data.context_names)
+    return _dpo_solution(fit, rewards, pi_ref, t, lead, n, desc, data)
 
 
-def solve_dpo_population(prefs, mu, pi_ref, tau) -> Solution:
+def solve_dpo_population(prefs, mu=None, pi_ref=None, tau=None) -> Solution:
     """Exact minimiser of the population DPO loss (Eq. 5), or the limit of its minimisers.
 
     Proposition 4: the optimum is ``rlhf_policy(r̂, πref, τ)`` with ``r̂`` the population
@@ -154,6 +179,7 @@ def solve_dpo_population(prefs, mu, pi_ref, tau) -> Solution:
     >>> sol.status, sol.policy.tolist()
     (2, [[1.0, 0.0], [1.0, 0.0]])
     """
+    prefs, mu, pi_ref, tau = model_arguments(prefs, mu, pi_ref, tau)
     prefs, mu, pi_ref, lead = population_inputs(prefs, mu, pi_ref)
     n = prefs.shape[-1]
     _base.tau_for(tau, lead)

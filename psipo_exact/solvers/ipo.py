@@ -17,11 +17,11 @@ from ..closed_form import gibbs_policy, preference_against, softmax_policy
 from ..model import Dataset
 from ._groups import free_groups, unflatten_free
 from ._laplacian import component_mean, laplacian, laplacian_product, laplacian_solve, pull_back
-from ._problem import context_pi_ref, nodes, population_inputs, tau_axes
+from ._problem import context_pi_ref, model_arguments, nodes, population_inputs, tau_axes
 from .result import Solution, make_solution
 
 
-def solve_ipo_population(prefs, mu, pi_ref, tau) -> Solution:
+def solve_ipo_population(prefs, mu=None, pi_ref=None, tau=None) -> Solution:
     """Exact minimiser of the population IPO loss (Eq. 13), as the quadratic Eq. 14 in logits.
 
     With ``d = s − log πref − p*(·≻µ)/τ``, Eq. 14 equals ``2 Var_µ(d)``: zero exactly when
@@ -82,6 +82,7 @@ def solve_ipo_population(prefs, mu, pi_ref, tau) -> Solution:
     >>> print(f"{sol.policy[0] / sol.policy[1]:.6f} {np.exp(0.65 - 0.35):.6f}")
     1.349859 1.349859
     """
+    prefs, mu, pi_ref, tau = model_arguments(prefs, mu, pi_ref, tau)
     prefs, mu, pi_ref, lead = population_inputs(prefs, mu, pi_ref)
     n = prefs.shape[-1]
     t, full = _base.tau_for(tau, lead)
@@ -122,8 +123,9 @@ def solve_ipo_empirical(data: Dataset, pi_ref, tau, init=None) -> Solution:
     """Exact minimiser of the empirical IPO loss, Eq. 17, as sparse least squares.
 
     Eq. 17 asks ``θ_w − θ_l = 1/(2τ) + log πref(w) − log πref(l)`` for every datum (with
-    multiplicity, or its weight ``Dataset.weights``); the normal matrix is the
-    comparison-graph Laplacian, independent of τ, so
+    multiplicity, or its weight ``Dataset.weights``), and a tie (``Dataset.ties``, Eq. 16
+    with ``I = ½`` both ways) asks ``θ_w − θ_l = log πref(w) − log πref(l)``; the normal
+    matrix is the comparison-graph Laplacian, independent of τ, so
     ``θ(τ) = θ₁/(2τ) + θ₂`` from two sparse solves shared by every τ. Its null space is one
     constant per connected component (per context): the returned logits are the least-squares
     solution closest to ``init``, i.e. the gradient-descent limit from ``init`` (each
@@ -193,10 +195,11 @@ def solve_ipo_empirical(data: Dataset, pi_ref, tau, init=None) -> Solution:
     counted = data.datum_weights > 0  # data of weight 0 do not enter Eq. 17
     heads, tails, gap = heads[counted], tails[counted], gap[..., counted]
     weights = data.datum_weights[counted]
+    decisive = 1.0 if data.ties is None else ~data.ties[counted]  # a tie asks h = 0 (Eq. 16)
     lap = laplacian(heads, tails, weights, size)
     n_comp, labels = connected_components(lap, directed=False)
     # Right-hand sides BᵀC1 (the 1/(2τ) part) and BᵀC(log-πref gaps), C = diag(weights).
-    rhs = np.stack([pull_back(weights, heads, tails, size),
+    rhs = np.stack([pull_back(weights * decisive, heads, tails, size),
                     pull_back(weights * gap, heads, tails, size)], 1)
     degree = np.bincount(heads, minlength=size) + np.bincount(tails, minlength=size)
     solved = laplacian_solve(lap, labels, rhs)

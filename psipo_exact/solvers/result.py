@@ -135,7 +135,26 @@ class BradleyTerrySolution(Solution):
         (the whole connected component when a finite MLE exists); ``−∞`` for actions outside
         the top components (their reward diverges to ``−∞`` relative to the top). ``policy``
         is ``softmax(rewards)`` per problem (the Bradley–Terry strengths ``e^r``, normalised)
-        and ``logits`` equals ``rewards``. Read-only.
+        and ``logits`` equals ``rewards``. Read-only. With ``reference`` (an action index),
+        the rewards of the reference's component are shifted so that its reward is 0.
+    stderr : ndarray, shape (..., n)
+        Standard errors of ``rewards`` from the observed Fisher information, under the
+        identifiability constraint of ``rewards``: mean zero over each component, or the
+        reference action at 0 (s.e. 0) in its component, as R's ``BTabilities``. ``∞``
+        where the reward diverges to ``−∞``; 0 for an action alone in its component.
+        For the population fit, per comparison (divide by ``sqrt(N)`` for N comparisons).
+    loglik : float
+        Log-likelihood of the comparisons at the fit, ``Σ_i c_i log P(datum i)`` (no binomial
+        coefficients; R's ``logLik`` minus them). Without a finite maximiser, its supremum.
+        For the population fit, the expected log-likelihood of one comparison (−Eq. 2).
+    deviance : float
+        ``2 (loglik_saturated − loglik)``, the saturated model having one probability per
+        compared pair of actions (per context).
+    information : scipy.sparse matrix
+        Observed Fisher information (negative Hessian of the log-likelihood) over global
+        nodes ``k · n + y`` of the estimated rewards.
+    reference : int or None
+        The reference action of the constraint (``None``: mean zero).
 
     References
     ----------
@@ -158,6 +177,32 @@ class BradleyTerrySolution(Solution):
     """
 
     rewards: np.ndarray
+    stderr: np.ndarray
+    loglik: float
+    deviance: float
+    information: object
+    reference: int | None
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """Covariance of ``rewards``, shape ``(..., n, n)``, under the constraint of ``stderr``
+        (0 between components, ``∞`` on the diagonal of rewards that diverge to ``−∞``).
+        Computed on demand: dense per problem."""
+        from ._statistics import dense_covariance
+
+        labels, ref = self._components()
+        return dense_covariance(self.information, labels, ref, self.rewards.shape)
+
+    def _components(self):
+        from scipy.sparse.csgraph import connected_components
+
+        size = self.rewards.size
+        _, labels = connected_components(self.information[:size, :size], directed=False)
+        labels = np.where(np.isfinite(self.rewards.ravel()), labels, -1)
+        ref = None
+        if self.reference is not None:
+            ref = (np.arange(size) % self.rewards.shape[-1]) == self.reference
+        return labels, ref
 
 
 def status_for(exists: bool, unique: bool) -> int:
@@ -246,3 +291,48 @@ def make_solution(policy, logits, *, exists: bool, free: tuple, residual: float,
     message = STATUS_MESSAGES[status] + (f": {detail}" if detail else "")
     return kind(policy=policy, logits=logits, exists=bool(exists), unique=unique, free=free,
                 residual=float(residual), status=status, message=message, **extra)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class TieModelSolution(BradleyTerrySolution):
+    """:class:`BradleyTerrySolution` of a tie model (Rao–Kupper or Davidson).
+
+    Attributes
+    ----------
+    tie_model : str
+        ``"rao_kupper"`` or ``"davidson"``.
+    tie_parameter : float
+        θ ≥ 1 (Rao–Kupper) or ν ≥ 0 (Davidson), estimated or as given.
+    tie_parameter_stderr : float
+        Its standard error (delta method from ``log θ`` / ``log ν``); 0 when it was given,
+        or at the boundary (no ties: θ = 1, ν = 0).
+
+    ``information`` is the joint observed information of the rewards and ``log θ`` / ``log ν``
+    (one trailing row and column) when the tie parameter was estimated; ``stderr`` and
+    ``covariance`` account for its estimation.
+    """
+
+    tie_model: str
+    tie_parameter: float
+    tie_parameter_stderr: float
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """Covariance of ``rewards``, shape ``(..., n, n)`` (see :class:`BradleyTerrySolution`),
+        marginal over the estimated tie parameter."""
+        from ._statistics import joint_covariance
+
+        labels, ref = self._components()
+        size, n = self.rewards.size, self.rewards.shape[-1]
+        live, cov = joint_covariance(self.information, labels, ref,
+                                     self.information.shape[0] - size)
+        out = np.zeros((size // n, n, n))
+        dead = np.flatnonzero(labels < 0)
+        out[dead // n, dead % n, dead % n] = np.inf
+        m = live.size
+        same = (live[:, None] // n) == (live[None, :] // n)
+        k, i, j = (np.broadcast_to(live[:, None] // n, (m, m))[same],
+                   np.broadcast_to(live[:, None] % n, (m, m))[same],
+                   np.broadcast_to(live[None, :] % n, (m, m))[same])
+        out[k, i, j] = cov[:m, :m][same]
+        return out.reshape(self.rewards.shape + (n,))

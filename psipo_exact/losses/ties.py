@@ -1,0 +1,267 @@
+"""Paired comparisons with ties: the Rao–Kupper and Davidson models, and DPO extended to ties.
+
+Both extend Bradley–Terry (Eq. 1) with a tie parameter; ``d = r(y) − r(y′)``:
+
+* Rao & Kupper (1967), ``θ = e^α ≥ 1``: ``P(y ≻ y′) = σ(d − α)``,
+  ``P(tie) = 1 − σ(d − α) − σ(−d − α)``, computed as
+  ``log P(tie) = log(e^{2α} − 1) − softplus(α − d) − softplus(α + d)``.
+* Davidson (1970), ``ν = e^β ≥ 0``: ``P(y ≻ y′) = e^{d/2} / Z``, ``P(tie) = ν / Z`` with
+  ``Z = e^{d/2} + e^{−d/2} + ν``.
+
+``α = 0`` (RK) and ``ν = 0`` (Davidson) are Bradley–Terry. Both negative log-likelihoods are
+jointly convex in ``(d, α)`` and ``(d, β)``. DPO extended to ties (Chen et al., 2024,
+arXiv:2409.17431, "DPO-RK" and "DPO-D") replaces ``d`` by ``τ h_π(y, y′)`` (Eq. 4's
+argument), so in ``r = τ(θ − log πref)`` the loss is the tie model's likelihood, as Prop. 4
+says for DPO. Each :class:`TieModel` gives per datum the negative log-likelihood and its
+first and second derivatives in ``(d, φ)`` (``φ = α`` or ``β``), for wins and for ties.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.special import expit, logsumexp
+
+from .. import _base, _checks
+from ..model import Dataset
+from .empirical import check_trailing, datum_gap, reference_gap
+
+
+@dataclass(frozen=True)
+class TieModel:
+    """A tie model: per-datum ``−log P`` and derivatives ``(f, f_d, f_φ, f_dd, f_dφ, f_φφ)``.
+
+    ``win(d, φ)`` is for a decisive datum won by the first action, ``tie(d, φ)`` for a tie;
+    ``parameter(φ)`` maps ``φ`` to the model's usual tie parameter (θ or ν) and ``start(t)``
+    gives ``φ`` from a tie fraction ``t`` at ``d = 0``; ``lower`` bounds ``φ``.
+    """
+
+    name: str
+    reference: str
+    win: Callable
+    tie: Callable
+    parameter: Callable
+    from_parameter: Callable
+    start: Callable
+    lower: float
+
+
+def _rk_win(d, alpha):
+    p = expit(alpha - d)  # σ(α − d) = 1 − P(win)
+    s = p * (1 - p)
+    return _base.softplus(alpha - d), -p, p, s, -s, s
+
+
+def _rk_tie(d, alpha):
+    p, q = expit(alpha - d), expit(alpha + d)
+    s1, s2 = p * (1 - p), q * (1 - q)
+    with np.errstate(divide="ignore"):
+        log_gap = 2 * alpha + np.log(-np.expm1(-2 * alpha))  # log(e^{2α} − 1)
+        value = _base.softplus(alpha - d) + _base.softplus(alpha + d) - log_gap
+        f_a = p + q - 2 / -np.expm1(-2 * alpha)
+        f_aa = s1 + s2 + 1 / np.sinh(alpha) ** 2
+    return value, q - p, f_a, s1 + s2, s2 - s1, f_aa
+
+
+def _lse_terms(z, a_d, a_b, offset_d, offset_b):
+    """``f = LSE(z) − offset_d·d − offset_b·β``, ``z`` linear in (d, β) with rows a_d, a_b."""
+    q = np.exp(z - logsumexp(z, axis=0))
+    mean_d, mean_b = np.tensordot(a_d, q, 1), np.tensordot(a_b, q, 1)
+    f_dd = np.tensordot(a_d**2, q, 1) - mean_d**2
+    f_db = np.tensordot(a_d * a_b, q, 1) - mean_d * mean_b
+    f_bb = np.tensordot(a_b**2, q, 1) - mean_b**2
+    return logsumexp(z, axis=0), mean_d - offset_d, mean_b - offset_b, f_dd, f_db, f_bb
+
+
+def _davidson_win(d, beta):
+    # −log P(win) = LSE(d/2, −d/2, β) − d/2
+    d, beta = np.broadcast_arrays(d, beta)
+    z = np.stack([d / 2, -d / 2, beta])
+    value, f_d, f_b, f_dd, f_db, f_bb = _lse_terms(
+        z, np.array([0.5, -0.5, 0.0]), np.array([0.0, 0.0, 1.0]), 0.5, 0.0)
+    return value - d / 2, f_d, f_b, f_dd, f_db, f_bb
+
+
+def _davidson_tie(d, beta):
+    # −log P(tie) = LSE(d/2, −d/2, β) − β
+    d, beta = np.broadcast_arrays(d, beta)
+    z = np.stack([d / 2, -d / 2, beta])
+    value, f_d, f_b, f_dd, f_db, f_bb = _lse_terms(
+        z, np.array([0.5, -0.5, 0.0]), np.array([0.0, 0.0, 1.0]), 0.0, 1.0)
+    return value - beta, f_d, f_b, f_dd, f_db, f_bb
+
+
+#: The tie models by name.
+TIE_MODELS = {
+    "rao_kupper": TieModel(
+        "rao_kupper", "Rao & Kupper (1967), JASA 62, 194-204", _rk_win, _rk_tie,
+        parameter=np.exp, from_parameter=np.log,
+        start=lambda t: np.log((1 + t) / (1 - t)), lower=0.0),
+    "davidson": TieModel(
+        "davidson", "Davidson (1970), JASA 65, 317-328", _davidson_win, _davidson_tie,
+        parameter=np.exp, from_parameter=_base.log,
+        start=lambda t: np.log(2 * t / (1 - t)), lower=-np.inf),
+}
+
+
+def resolve_tie_model(name) -> TieModel:
+    """The :class:`TieModel` named ``"rao_kupper"`` or ``"davidson"``.
+
+    Parameters
+    ----------
+    name : str
+        ``"rao_kupper"`` (also ``"rao-kupper"``) or ``"davidson"``, any case.
+
+    Returns
+    -------
+    TieModel
+
+    Raises
+    ------
+    TypeError
+        If ``name`` is not a string.
+    ValueError
+        On an unknown name.
+
+    Examples
+    --------
+    >>> resolve_tie_model("Rao-Kupper").name
+    'rao_kupper'
+
+    References
+    ----------
+    Rao & Kupper (1967); Davidson (1970).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"tie_model must be a string, got {type(name).__name__}")
+    try:
+        return TIE_MODELS[name.lower().replace("-", "_")]
+    except KeyError:
+        raise ValueError(f"tie_model = {name!r}, must be one of {sorted(TIE_MODELS)}") from None
+
+
+def tie_parameter_value(model: TieModel, value) -> float:
+    """Validate a given tie parameter (θ ≥ 1 for Rao–Kupper, ν ≥ 0 for Davidson) → ``φ``.
+
+    Parameters
+    ----------
+    model : TieModel
+    value : float
+        θ or ν.
+
+    Returns
+    -------
+    float
+        ``φ = log θ`` or ``log ν`` (``−∞`` for ν = 0).
+
+    Raises
+    ------
+    ValueError
+        If the value is outside the model's range.
+
+    Examples
+    --------
+    >>> tie_parameter_value(TIE_MODELS["rao_kupper"], 1.0)
+    0.0
+
+    References
+    ----------
+    Rao & Kupper (1967); Davidson (1970).
+    """
+    low = 1.0 if model.name == "rao_kupper" else 0.0
+    name = "theta" if model.name == "rao_kupper" else "nu"
+    value = _checks.real_in_range(value, f"tie_parameter ({name})", low, np.inf)
+    return float(model.from_parameter(value))
+
+
+def tie_loglik_terms(model: TieModel, d, phi, tie) -> np.ndarray:
+    """``−log P(datum)`` per datum: ties where ``tie``, else a win of the first action.
+
+    Parameters
+    ----------
+    model : TieModel
+    d : array_like
+        Reward differences ``r(first) − r(second)``.
+    phi : float
+        ``log θ`` or ``log ν``.
+    tie : array_like of bool
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> terms = tie_loglik_terms(TIE_MODELS["davidson"], [0.0, 0.0], 0.0, [False, True])
+    >>> np.allclose(terms, np.log(3))  # ν = 1, d = 0: win and tie each 1/3
+    True
+
+    References
+    ----------
+    Rao & Kupper (1967); Davidson (1970).
+    """
+    d = np.asarray(d, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        win = model.win(d, phi)[0]
+        draw = model.tie(d, phi)[0]
+    return np.where(tie, draw, win)
+
+
+def dpo_ties_empirical(logits, data: Dataset, pi_ref, tau, tie_model: str,
+                       tie_parameter) -> np.ndarray:
+    """DPO extended to ties (Chen et al., 2024): ``mean_i −log P_model(datum i)`` at
+    ``d_i = τ h_π(y_w,i, y_l,i)``, with the tie model's fixed parameter.
+
+    Parameters
+    ----------
+    logits : array_like, shape (..., *data.logits_shape)
+        Policy logits θ.
+    data : Dataset
+        Comparisons; ``data.ties`` marks ties.
+    pi_ref : array_like
+        Reference policy, positive on every compared action.
+    tau : float or array_like
+        τ > 0, broadcast against the leading axes of ``logits``.
+    tie_model : {"rao_kupper", "davidson"}
+        DPO-RK or DPO-D.
+    tie_parameter : float
+        θ ≥ 1 (Rao–Kupper) or ν ≥ 0 (Davidson).
+
+    Returns
+    -------
+    ndarray, shape (...)
+        The weighted mean over the data (weights ``data.weights``).
+
+    Raises
+    ------
+    ValueError
+        On an unknown tie model or an invalid parameter, or the inputs of
+        :func:`~psipo_exact.losses.dpo_empirical`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> data = px.Dataset.from_pairs([("a", "b"), ("a", "b")], ties=[False, True])
+    >>> loss = px.losses.dpo_ties_empirical(np.zeros(2), data, [0.5, 0.5], 1.0, "davidson", 1.0)
+    >>> bool(np.isclose(loss, np.log(3)))  # P(win) = P(tie) = 1/3 at d = 0, ν = 1
+    True
+
+    References
+    ----------
+    Chen et al., arXiv:2409.17431 (DPO-RK, DPO-D); Azar et al., arXiv:2310.12036, Eq. 4.
+    """
+    model = resolve_tie_model(tie_model)
+    phi = tie_parameter_value(model, tie_parameter)
+    gap_ref = reference_gap(data, pi_ref)
+    theta = _checks.as_float_array(logits, "logits", min_ndim=len(data.logits_shape))
+    check_trailing(theta, data, "logits")
+    lead = theta.shape[: theta.ndim - len(data.logits_shape)]
+    t, lead = _base.tau_for(tau, lead)
+    d = t[..., None] * (datum_gap(theta, data) - gap_ref)
+    tie = np.zeros(len(data), bool) if data.ties is None else data.ties
+    w = data.datum_weights / data.total_weight
+    return np.sum(w * np.where(w > 0, tie_loglik_terms(model, d, phi, tie), 0.0), axis=-1)

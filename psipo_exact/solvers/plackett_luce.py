@@ -1,0 +1,309 @@
+"""Plackett–Luce maximum likelihood and the exact optimum of listwise DPO.
+
+A ranking ``σ`` of a set of actions, best first, has Plackett–Luce probability
+``Π_k e^{r(σ_k)} / Σ_{j ≥ k} e^{r(σ_j)}`` (Plackett 1975; Luce 1959). Each stage ``k`` is a
+choice of ``σ_k`` from ``{σ_k, …}``; the Hessian of a stage's negative log-likelihood,
+``diag(p) − p pᵀ``, is the Laplacian of the complete graph on the stage with edge weights
+``p_i p_j``, so Newton's step is a weighted-Laplacian solve (:mod:`._laplacian`).
+
+Existence (Hunter, 2004, *Ann. Statist.* 32, Assumption 1 for Plackett–Luce / Ford 1957):
+draw ``σ_k → σ_j`` for every ``j > k`` of every ranking; a finite maximiser exists iff this
+digraph is strongly connected within each connected component. Otherwise, as for
+Bradley–Terry, the actions outside the top strongly connected components sink to ``−∞`` and
+the top ones converge to the maximiser of the rankings restricted to them.
+
+Listwise DPO (Rafailov et al., 2023, arXiv:2305.18290, App. A.3) is the Plackett–Luce
+likelihood of ``τ h(y) = τ log π(y)/πref(y)``; in ``r = τ(θ − log πref)`` it is the likelihood
+above, so its exact optimum is ``rlhf_policy(r̂, πref, τ)`` with ``r̂`` the Plackett–Luce
+maximum-likelihood rewards (Prop. 4 of Azar et al., arXiv:2310.12036, for rankings).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from .. import _base, _checks
+from ..closed_form import gibbs_log_policy, softmax_policy
+from ..model import Dataset, Rankings
+from ._laplacian import LaplacianPattern, component_mean, index_dtype, laplacian_solve
+from ._newton import backtrack
+from ._problem import reference_index
+from ._statistics import information, shift_to_reference, standard_errors
+from .bradley_terry import BTFit, bt_solution, fit_bradley_terry
+from .dpo import solve_dpo_empirical
+from .result import BradleyTerrySolution, Solution
+
+
+def as_rankings(rankings) -> Rankings:
+    """``Rankings`` from a Rankings, a Dataset (pairs) or a sequence of sequences."""
+    if isinstance(rankings, Rankings):
+        return rankings
+    if isinstance(rankings, Dataset):
+        return Rankings.from_dataset(rankings)
+    if isinstance(rankings, (str, bytes)) or not hasattr(rankings, "__iter__"):
+        raise TypeError(f"rankings must be Rankings, a Dataset or a sequence of rankings, got "
+                        f"{type(rankings).__name__}")
+    return Rankings.from_lists(rankings)
+
+
+def stages(items, offsets, weights):
+    """Every choice stage of every ranking: member entries sorted by stage.
+
+    Returns ``stage`` (stage id per member entry), ``member`` (action per entry), ``chosen``
+    (action chosen at each stage) and the stages' weights.
+    """
+    lengths = np.diff(offsets)
+    ranking = np.repeat(np.arange(lengths.size), lengths)
+    position = np.arange(items.size) - offsets[ranking]
+    n_stages = lengths - 1
+    first_stage = np.r_[0, np.cumsum(n_stages)[:-1]]
+    # Entry at position p belongs to stages 0 .. min(p, m − 2) of its ranking.
+    counts = np.minimum(position, lengths[ranking] - 2) + 1
+    entry = np.repeat(np.arange(items.size), counts)
+    k = np.arange(entry.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    stage = first_stage[ranking[entry]] + k
+    order = np.argsort(stage, kind="stable")
+    stage, member = stage[order], items[entry[order]]
+    stage_ranking = np.repeat(np.arange(lengths.size), n_stages)
+    stage_k = np.arange(stage_ranking.size) - first_stage[stage_ranking]
+    chosen = items[offsets[stage_ranking] + stage_k]
+    return stage, member, chosen, weights[stage_ranking]
+
+
+def _stage_pairs(stage):
+    """Index pairs (a, b), a < b, of entries in the same stage (entries sorted by stage)."""
+    starts = np.flatnonzero(np.r_[True, np.diff(stage) != 0])
+    end = np.repeat(np.r_[starts[1:], stage.size], np.diff(np.r_[starts, stage.size]))
+    later = end - np.arange(stage.size) - 1
+    a = np.repeat(np.arange(stage.size), later)
+    b = a + 1 + np.arange(a.size) - np.repeat(np.cumsum(later) - later, later)
+    return a, b
+
+
+def _evaluate(r, stage, member, chosen, weights, size):
+    """Negative log-likelihood, gradient and member probabilities of every stage."""
+    n_stages = chosen.size
+    x = r[member]
+    top = np.full(n_stages, -np.inf)
+    np.maximum.at(top, stage, x)
+    z = np.exp(x - top[stage])
+    total = np.bincount(stage, z, n_stages)
+    lse = top + np.log(total)
+    p = z / total[stage]
+    value = float(np.sum(weights * (lse - r[chosen])))
+    grad = np.bincount(member, weights[stage] * p, size) - np.bincount(chosen, weights, size)
+    return value, grad, p
+
+
+def pl_fit(items, offsets, weights, size):
+    """Plackett–Luce MLE over ``size`` actions (module docstring); returns a ``BTFit`` and
+    the stages of the fitted (top-restricted) rankings with their probabilities."""
+    stage, member, chosen, w = stages(items, offsets, weights)
+    keep = w[stage] > 0
+    beats = sp.csr_matrix((np.ones(int(keep.sum())), (chosen[stage[keep]].astype(
+        index_dtype(size)), member[keep].astype(index_dtype(size)))), shape=(size, size))
+    n_weak, _ = connected_components(beats, directed=True, connection="weak")
+    n_strong, strong = connected_components(beats, directed=True, connection="strong")
+    coo = beats.tocoo()
+    across = strong[coo.row] != strong[coo.col]
+    sinking = (np.bincount(strong[coo.col[across]], minlength=n_strong) > 0)[strong]
+    if sinking.any():  # restrict every ranking to the top actions
+        top = ~sinking[items]
+        lengths = np.add.reduceat(top.astype(np.int64), offsets[:-1]) if items.size else []
+        ok = np.asarray(lengths) >= 2
+        mask = top & np.repeat(ok, np.diff(offsets))
+        items = items[mask]
+        offsets = np.r_[0, np.cumsum(np.asarray(lengths)[ok])]
+        weights = weights[ok]
+        stage, member, chosen, w = stages(items, offsets, weights)
+    labels = np.where(sinking, n_strong + np.arange(size), strong)
+    a, b = _stage_pairs(stage)
+    pattern = LaplacianPattern(member[a], member[b], size) if a.size else None
+    r = np.zeros(size)
+    state = (r,) + _evaluate(r, stage, member, chosen, w, size)
+    scale = max(float(np.bincount(chosen, w, size).max(initial=0.0)), 1e-300)
+    for _ in range(100):
+        r, value, grad, p = state
+        if np.abs(grad).max(initial=0.0) <= 1e-13 * scale or pattern is None:
+            break
+        curvature = w[stage[a]] * p[a] * p[b]
+        step = laplacian_solve(pattern.laplacian(curvature), labels, -grad[:, None])[:, 0]
+        def trial(alpha):
+            moved = r + alpha * step
+            out = (moved,) + _evaluate(moved, stage, member, chosen, w, size)
+            return out[1], out
+
+        accepted = backtrack(trial, value, grad @ step)
+        if accepted is None:
+            break
+        state = accepted
+    r, value, grad, p = state
+    r = r - component_mean(r, strong, n_strong)
+    fit = BTFit(np.where(sinking, -np.inf, r), np.where(sinking, -1, strong), sinking,
+                n_weak == n_strong, float(np.abs(grad).max(initial=0.0) / scale))
+    curvature = w[stage[a]] * p[a] * p[b]
+    return fit, -value, information(member[a], member[b], curvature, size)
+
+
+def fit_plackett_luce(rankings, *, reference=None) -> BradleyTerrySolution:
+    """Maximum-likelihood Plackett–Luce rewards of rankings, with existence and limits.
+
+    Parameters
+    ----------
+    rankings : Rankings, Dataset or sequence of sequences
+        Rankings of subsets of actions, best first (labels as :meth:`Rankings.from_lists`);
+        a Dataset's comparisons are rankings of two, whose Plackett–Luce fit is
+        :func:`fit_bradley_terry` (which it returns, contexts included).
+    reference : int or str, optional
+        As :func:`fit_bradley_terry` (default: rewards mean zero per component).
+
+    Returns
+    -------
+    BradleyTerrySolution
+        ``rewards`` (``−∞`` outside the top strongly connected components), ``stderr``,
+        ``covariance`` and ``information`` from the observed Fisher information, ``loglik``
+        (the rankings' log-likelihood; without a finite maximiser, that of the rankings
+        restricted to the top components), ``deviance = −2 loglik`` (the saturated model of
+        individual rankings has likelihood 1).
+
+    Raises
+    ------
+    TypeError
+        If ``rankings`` is of the wrong kind.
+    ValueError
+        On invalid rankings.
+
+    Examples
+    --------
+    >>> import psipo_exact as px
+    >>> fit = px.fit_plackett_luce([["a", "b", "c"], ["b", "a", "c"], ["c", "a", "b"]])
+    >>> fit.exists, [round(float(x), 4) for x in fit.rewards]
+    (True, [0.5911, 0.0731, -0.6642])
+
+    References
+    ----------
+    Plackett (1975), Luce (1959); Hunter (2004), Ann. Statist. 32, 384-406 (existence);
+    Azar et al., arXiv:2310.12036, Eq. 2 (pairs).
+    """
+    if isinstance(rankings, Dataset):  # rankings of two, with contexts: Bradley–Terry
+        return fit_bradley_terry(rankings, reference=reference)
+    data = as_rankings(rankings)
+    size = n = data.n_actions
+    fit, loglik, info = pl_fit(data.items, data.offsets, data.ranking_weights, size)
+    ref = reference_index(reference, data, n)
+    labels = np.where(fit.sinking, -1, fit.top_label)
+    ref_nodes = None if ref is None else np.arange(size) == ref
+    rewards = fit.rewards if ref is None else shift_to_reference(fit.rewards, labels, ref_nodes)
+    return bt_solution(fit, (), n, np.ones(n, bool), lambda k: "", data,
+                       softmax_policy(rewards), rewards, kind=BradleyTerrySolution,
+                       free_note="the reward offsets between the free groups are undetermined",
+                       rewards=rewards, stderr=standard_errors(info, labels, ref_nodes),
+                       loglik=loglik, deviance=-2 * loglik, information=info, reference=ref)
+
+
+def dpo_rankings_empirical(logits, rankings, pi_ref, tau) -> np.ndarray:
+    """Listwise DPO loss (Rafailov et al., 2023, App. A.3): the mean over rankings of
+    ``−Σ_k log softmax_{j ≥ k}(τ h(σ_j))[σ_k]``, ``h(y) = θ(y) − log πref(y)`` (logits θ of
+    π up to a constant, which cancels).
+
+    Parameters
+    ----------
+    logits : array_like, shape (..., n)
+    rankings : Rankings, Dataset or sequence of sequences
+    pi_ref : array_like, shape (n,)
+        Positive on every ranked action.
+    tau : float or array_like
+        τ > 0, broadcast against the leading axes of ``logits``.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        Weighted mean over the rankings.
+
+    Raises
+    ------
+    ValueError
+        On invalid inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> loss = px.dpo_rankings_empirical(np.zeros(3), [[0, 1, 2]], np.ones(3) / 3, 1.0)
+    >>> bool(np.isclose(loss, np.log(6)))  # uniform: 1/3! for the ranking
+    True
+
+    References
+    ----------
+    Rafailov et al., arXiv:2305.18290, App. A.3; Azar et al., arXiv:2310.12036, Eq. 4.
+    """
+    data = as_rankings(rankings)
+    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    theta = _checks.as_float_array(logits, "logits", min_ndim=1)
+    _checks.n_actions_match(data.n_actions, logits=theta, pi_ref=pi_ref)
+    t, lead = _base.tau_for(tau, theta.shape[:-1])
+    log_ref = _base.log(pi_ref)
+    if not np.isfinite(log_ref[data.items]).all():
+        raise ValueError("pi_ref vanishes on a ranked action: log pi_ref must be finite there")
+    r = np.broadcast_to(t[..., None] * (theta - log_ref), lead + (data.n_actions,))
+    stage, member, chosen, w = stages(data.items, data.offsets, data.ranking_weights)
+    flat = r.reshape(-1, data.n_actions)
+    out = np.array([_evaluate(row, stage, member, chosen, w, data.n_actions)[0] for row in flat])
+    return out.reshape(lead) / data.ranking_weights.sum()
+
+
+def solve_dpo_rankings(rankings, pi_ref, tau) -> Solution:
+    """Exact optimum of listwise DPO: ``rlhf_policy(r̂, πref, τ)``, ``r̂`` the Plackett–Luce
+    fit (Prop. 4's analogue; the limit policy when no finite minimiser exists).
+
+    Parameters
+    ----------
+    rankings : Rankings, Dataset or sequence of sequences
+        A Dataset's comparisons are rankings of two: listwise DPO is then DPO (Eq. 4) and
+        :func:`solve_dpo_empirical` is returned.
+    pi_ref : array_like, shape (n,)
+        Positive on every ranked action.
+    tau : float or array_like
+        τ > 0; an array gives output shape ``tau.shape + (n,)``.
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    ValueError
+        On invalid inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> sol = px.solve_dpo_rankings([["a", "b", "c"], ["b", "a", "c"], ["c", "a", "b"]],
+    ...                             np.ones(3) / 3, 1.0)
+    >>> bool(np.allclose(sol.policy, px.softmax_policy(
+    ...     px.fit_plackett_luce([["a", "b", "c"], ["b", "a", "c"], ["c", "a", "b"]]).rewards)))
+    True
+
+    References
+    ----------
+    Rafailov et al., arXiv:2305.18290, App. A.3; Azar et al., arXiv:2310.12036, Prop. 4.
+    """
+    if isinstance(rankings, Dataset):  # rankings of two, with contexts: DPO (Eq. 4)
+        return solve_dpo_empirical(rankings, pi_ref, tau)
+    data = as_rankings(rankings)
+    fit, _, _ = pl_fit(data.items, data.offsets, data.ranking_weights, data.n_actions)
+    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    _checks.n_actions_match(data.n_actions, pi_ref=pi_ref)
+    if pi_ref.ndim != 1:
+        raise ValueError(f"pi_ref must have shape ({data.n_actions},), got {pi_ref.shape}")
+    if not (pi_ref[data.items] > 0).all():
+        raise ValueError("pi_ref vanishes on a ranked action: log pi_ref must be finite there")
+    t = _checks.tau(tau)
+    log_policy = gibbs_log_policy(pi_ref, fit.rewards, t[..., None] if t.ndim else t)
+    return bt_solution(fit, (), data.n_actions, pi_ref > 0, lambda k: "", data,
+                       np.exp(log_policy), log_policy,
+                       limit_note="; listwise DPO drives their probability to 0 for every tau",
+                       free_note="the relative mass of the free groups is undetermined")

@@ -1,0 +1,188 @@
+"""Tie models (Rao–Kupper, Davidson), DPO and IPO with ties, against independent references:
+direct likelihood maximisation with scipy on the closed-form probabilities, numerical
+derivatives, and the limits (no ties → Bradley–Terry)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import minimize
+
+import psipo_exact as px
+from psipo_exact.adam_noise import adam_stationary_covariance
+from psipo_exact.losses import TIE_MODELS
+
+
+def _probabilities(model, d, tie_parameter):
+    """P(win), P(tie) from the textbook formulas (not the code's log forms)."""
+    if model == "rao_kupper":
+        win = 1 / (1 + tie_parameter * np.exp(-d))
+        lose = 1 / (1 + tie_parameter * np.exp(d))
+        return win, 1 - win - lose
+    z = np.exp(d / 2) + np.exp(-d / 2) + tie_parameter
+    return np.exp(d / 2) / z, tie_parameter / z
+
+
+def _negloglik(params, model, data, fixed=None):
+    n = data.n_actions
+    r = np.r_[0.0, params[: n - 1]]
+    theta = fixed if fixed is not None else (
+        1 + np.exp(params[-1]) if model == "rao_kupper" else np.exp(params[-1]))
+    win, tie = _probabilities(model, r[data.winners] - r[data.losers], theta)
+    p = np.where(data.ties, tie, win)
+    return -np.sum(data.datum_weights * np.log(p))
+
+
+def _random_tie_data(rng, n=4, size=40):
+    first = rng.integers(0, n, size)
+    second = (first + rng.integers(1, n, size)) % n
+    ties = rng.random(size) < 0.3
+    return px.Dataset(first, second, n, ties=ties, weights=rng.integers(1, 4, size))
+
+
+@pytest.mark.parametrize("model", ["rao_kupper", "davidson"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mle_matches_direct_scipy_maximisation(model, seed):
+    data = _random_tie_data(np.random.default_rng(seed))
+    fit = (px.fit_rao_kupper if model == "rao_kupper" else px.fit_davidson)(data, reference=0)
+    assert fit.status == 0
+    best = minimize(_negloglik, np.zeros(data.n_actions), args=(model, data), method="BFGS",
+                    options={"gtol": 1e-10})
+    np.testing.assert_allclose(fit.rewards[1:], best.x[:-1], atol=1e-5)
+    expected = 1 + np.exp(best.x[-1]) if model == "rao_kupper" else np.exp(best.x[-1])
+    assert fit.tie_parameter == pytest.approx(expected, rel=1e-5)
+    assert fit.loglik == pytest.approx(-best.fun, rel=1e-9)
+
+
+@pytest.mark.parametrize("model", ["rao_kupper", "davidson"])
+def test_standard_errors_are_the_inverse_numerical_hessian(model):
+    """Reference constraint: the Hessian of the negative log-likelihood in (r_1.., log φ)."""
+    data = _random_tie_data(np.random.default_rng(7))
+    fit = (px.fit_rao_kupper if model == "rao_kupper" else px.fit_davidson)(data, reference=0)
+    phi = np.log(fit.tie_parameter)
+    x0 = np.r_[fit.rewards[1:], phi]
+
+    def f(x):
+        theta = np.exp(x[-1])
+        return _negloglik(np.r_[x[:-1], 0.0], model, data, fixed=theta)
+
+    h, k = 1e-4, x0.size
+    hess = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            e_i, e_j = np.eye(k)[i] * h, np.eye(k)[j] * h
+            hess[i, j] = (f(x0 + e_i + e_j) - f(x0 + e_i - e_j) - f(x0 - e_i + e_j)
+                          + f(x0 - e_i - e_j)) / (4 * h * h)
+    cov = np.linalg.inv(hess)
+    np.testing.assert_allclose(fit.stderr[1:], np.sqrt(np.diag(cov)[:-1]), rtol=1e-4)
+    assert fit.tie_parameter_stderr == pytest.approx(np.sqrt(cov[-1, -1]) * fit.tie_parameter,
+                                                     rel=1e-4)
+
+
+@pytest.mark.parametrize("name", ["rao_kupper", "davidson"])
+def test_per_datum_derivatives_match_finite_differences(name):
+    model = TIE_MODELS[name]
+    d, phi, h = np.linspace(-3, 3, 7), 0.7, 1e-6
+    for fn in (model.win, model.tie):
+        f, f_d, f_p, f_dd, f_dp, f_pp = fn(d, phi)
+        np.testing.assert_allclose(f_d, (fn(d + h, phi)[0] - fn(d - h, phi)[0]) / (2 * h),
+                                   rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(f_p, (fn(d, phi + h)[0] - fn(d, phi - h)[0]) / (2 * h),
+                                   rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(f_dd, (fn(d + h, phi)[1] - fn(d - h, phi)[1]) / (2 * h),
+                                   rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(f_dp, (fn(d, phi + h)[1] - fn(d, phi - h)[1]) / (2 * h),
+                                   rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(f_pp, (fn(d, phi + h)[2] - fn(d, phi - h)[2]) / (2 * h),
+                                   rtol=1e-5, atol=1e-8)
+    win, tie = _probabilities(name, d, np.exp(phi))
+    np.testing.assert_allclose(np.exp(-model.win(d, phi)[0]), win, rtol=1e-12)
+    np.testing.assert_allclose(np.exp(-model.tie(d, phi)[0]), tie, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fit", [px.fit_rao_kupper, px.fit_davidson])
+def test_no_ties_is_bradley_terry(fit):
+    data = px.datasets.baseball()
+    tied = fit(data)
+    bt = px.fit_bradley_terry(data)
+    np.testing.assert_allclose(tied.rewards, bt.rewards, atol=1e-12)
+    assert tied.tie_parameter == (1.0 if fit is px.fit_rao_kupper else 0.0)
+    assert tied.loglik == pytest.approx(bt.loglik, rel=1e-12)
+
+
+def test_all_ties_raises_and_diverging_parameter_is_reported():
+    with pytest.raises(ValueError, match="tie parameter is \\+inf"):
+        px.fit_davidson(px.Dataset.from_pairs([("a", "b"), ("b", "c")], ties=[True, True]))
+    sol = px.fit_rao_kupper(px.Dataset.from_pairs([("a", "b"), ("a", "b")],
+                                                  ties=[False, True]))
+    assert sol.status == 6 and "diverges" in sol.message
+
+
+def test_existence_follows_the_tie_digraph():
+    """a ≻ b, b = c: c and b tie, a is never beaten → b, c sink to −∞ (limit)."""
+    data = px.Dataset.from_pairs([("a", "b"), ("b", "c"), ("c", "b"), ("b", "c")],
+                                 ties=[False, True, False, False])
+    fit = px.fit_davidson(data)
+    assert not fit.exists and np.isneginf(fit.rewards[1:]).all() and fit.rewards[0] == 0
+    assert np.isinf(fit.stderr[1:]).all()
+    closed = px.fit_davidson(px.Dataset.from_pairs(
+        [("a", "b"), ("b", "c"), ("c", "b"), ("b", "c"), ("b", "a")],
+        ties=[False, True, False, False, True]))
+    assert closed.exists and np.isfinite(closed.rewards).all()
+
+
+@pytest.mark.parametrize("tie_model", ["rao_kupper", "davidson"])
+@pytest.mark.parametrize("tau", [0.3, 2.0])
+def test_dpo_with_ties_is_the_rlhf_policy_of_the_tie_fit(tie_model, tau):
+    """Prop. 4's analogue for DPO-RK / DPO-D (fixed tie parameter), checked against a
+    direct minimisation of the loss in the logits."""
+    data = _random_tie_data(np.random.default_rng(3))
+    pi_ref = np.array([0.1, 0.2, 0.3, 0.4])
+    parameter = 1.7 if tie_model == "rao_kupper" else 0.8
+    sol = px.solve_dpo_empirical(data, pi_ref, tau, tie_model=tie_model,
+                                 tie_parameter=parameter)
+    fit = (px.fit_rao_kupper if tie_model == "rao_kupper" else px.fit_davidson)(
+        data, parameter)
+    np.testing.assert_allclose(sol.policy, px.rlhf_policy(fit.rewards, pi_ref, tau),
+                               rtol=1e-10)
+    best = minimize(lambda th: px.losses.dpo_ties_empirical(th, data, pi_ref, tau, tie_model,
+                                                            parameter),
+                    np.log(pi_ref), method="BFGS", options={"gtol": 1e-12})
+    np.testing.assert_allclose(sol.policy, px.softmax_policy(best.x), atol=1e-6)
+    assert px.losses.dpo_ties_empirical(sol.logits, data, pi_ref, tau, tie_model,
+                                        parameter) <= best.fun + 1e-12
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10**6), st.floats(0.05, 5.0))
+def test_ipo_with_ties_minimises_eq16_with_half(seed, tau):
+    """IPO with ties: the solver's logits make the gradient of the loss (tie term h²) vanish,
+    and the loss is Eq. 16's two-term form with I = ½ minus a constant."""
+    rng = np.random.default_rng(seed)
+    data = _random_tie_data(rng, n=3, size=8)
+    pi_ref = rng.dirichlet(np.ones(3))
+    sol = px.solve_ipo_empirical(data, pi_ref, tau)
+    _, grad = px.losses.ipo_empirical(sol.logits, data, pi_ref, tau, return_grad=True)
+    assert np.abs(grad).max() < 1e-9
+    theta = rng.normal(size=3)
+    gap = (theta[data.winners] - theta[data.losers] - np.log(pi_ref[data.winners])
+           + np.log(pi_ref[data.losers]))
+    target = np.where(data.ties, 0.5, 1.0) / tau
+    eq16 = 0.5 * ((gap - target) ** 2 + (-gap - (1 / tau - target)) ** 2)
+    w = data.datum_weights / data.total_weight
+    assert px.losses.ipo_empirical_symmetric(theta, data, pi_ref, tau) == pytest.approx(
+        np.sum(w * eq16), rel=1e-12)
+
+
+def test_losses_and_solvers_without_a_tie_term_reject_ties():
+    data = px.Dataset.from_pairs([("a", "b"), ("b", "a")], ties=[False, True])
+    for call in (lambda: px.fit_bradley_terry(data),
+                 lambda: px.solve_dpo_empirical(data, [0.5, 0.5], 1.0),
+                 lambda: px.losses.dpo_empirical(np.zeros(2), data, [0.5, 0.5], 1.0),
+                 lambda: px.simulate(data, ["ipo"], [1.0], 1, steps=2),
+                 lambda: adam_stationary_covariance(data, "ipo", np.zeros(2), [0.5, 0.5], 1.0)):
+        with pytest.raises(ValueError, match="data has 1 ties"):
+            call()
+    assert px.fit_bradley_terry(data.without_ties()).exists is False
