@@ -7,7 +7,7 @@ a tight ``tol=1e-12``). (``choix.opt_rankings``, scipy Newton-CG, took 411 s her
 gradient of 3e-6 and is left out.)
 Answers are compared at mean zero; each answer's relative gradient of the negative
 log-likelihood (max|∇| / max number of stages an item is chosen in) is computed by one
-formula (:func:`psipo_exact.solvers.plackett_luce.stages` + the package's stage evaluation).
+formula (``stages`` and ``evaluate`` of :mod:`psipo_exact.solvers._plackett_luce_mle`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from bench_bt import _timed
 
 from psipo_exact import Rankings, fit_plackett_luce
-from psipo_exact.solvers import plackett_luce
+from psipo_exact.solvers._plackett_luce_mle import evaluate, stages
 
 N_ITEMS, N_RANKINGS, LENGTH, SEED = 200, 20_000, 5, 0
 
@@ -31,9 +31,8 @@ def make_rankings(seed: int = SEED) -> np.ndarray:
 
 
 def relative_gradient(rewards, data: Rankings) -> float:
-    stage, member, chosen, w = plackett_luce.stages(data.items, data.offsets,
-                                                    data.ranking_weights)
-    _, grad, _ = plackett_luce._evaluate(rewards, stage, member, chosen, w, data.n_actions)
+    stage, member, chosen, w = stages(data.items, data.offsets, data.ranking_weights)
+    _, grad, _ = evaluate(rewards, stage, member, chosen, w, data.n_actions)
     return float(np.abs(grad).max() / np.bincount(chosen, w).max())
 
 

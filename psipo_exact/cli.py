@@ -295,8 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     --------
     >>> from psipo_exact.cli import build_parser
     >>> args = build_parser().parse_args(["solve", "d1.csv", "--loss", "ipo", "--tau", "0.5"])
-    >>> args.command, args.file, args.loss, args.tau
-    ('solve', 'd1.csv', 'ipo', 0.5)
+    >>> args.command, args.file, args.loss, args.tau  # --tau takes one value or a grid
+    ('solve', 'd1.csv', 'ipo', [0.5])
     >>> args = build_parser().parse_args(["reproduce", "--figure", "1", "--seeds", "3"])
     >>> args.figure, args.seeds, args.taus
     ([1], 3, [0.01, 0.1, 0.5, 1.0, 2.0, 10.0])

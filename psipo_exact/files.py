@@ -33,13 +33,14 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from . import _checks
+from ._tables import Columns, InputError, Table
 from .closed_form import psipo_policy
 from .model import Dataset, PreferenceModel
 from .solvers import (
@@ -68,28 +69,6 @@ _FORMAT_COLUMNS = {
 }
 _MISSING = {"", "nan", "na", "n/a", "null", "none"}
 _INTEGER = re.compile(r"[+-]?\d+")
-
-
-class InputError(ValueError):
-    """A malformed input file; the message names the file, line and column."""
-
-
-@dataclass
-class Table:
-    """Rows of cells with their positions: ``rows[k][j]`` is at ``where(k, j)``."""
-
-    name: str
-    rows: list
-    positions: list  # (line or item, column) per row
-    header: list | None = None
-    detected: dict = field(default_factory=dict)
-
-    def where(self, k: int, j: int | None = None) -> str:
-        line, kind = self.positions[k]
-        column = "" if j is None else f" column {j + 1}"
-        if self.header is not None and j is not None:
-            column += f" ({self.header[j]})"
-        return f"{self.name} {kind} {line}{column}"
 
 
 def _read_text(path) -> tuple[str, str]:
@@ -158,18 +137,6 @@ def _json_cell(value, name: str, n: int) -> str:
         raise InputError(f"{name} item {n}: actions and contexts must be integers or names, "
                          f"got {value!r}")
     return str(value)
-
-
-@dataclass(frozen=True)
-class Columns:
-    """Which columns hold what (``None``: absent); ``outcome`` for the arena format."""
-
-    winner: int
-    loser: int
-    context: int | None = None
-    outcome: int | None = None
-    weight: int | None = None
-    tie: int | None = None
 
 
 def _detect_columns(table: Table, fmt: str = "auto", winner=None, loser=None, context=None,
@@ -405,6 +372,12 @@ def read_comparisons(path, n_actions: int | None = None, *, fmt: str = "auto", w
     >>> data, detected = read_comparisons(path)
     >>> detected["format"], data.action_names, data.context_names
     ('trl', ('a', 'b', 'c'), ('q1', 'q2'))
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 (the dataset ``D = (x_i, y_w,i ≻ y_l,i)``); the
+    table formats of TRL's preference datasets (``prompt, chosen, rejected``) and of Chatbot
+    Arena's battles (Chiang et al., 2024, arXiv:2403.04132).
     """
     text, name = _read_text(path)
     declared = None
@@ -435,7 +408,7 @@ def _json_ready(value):
 
 
 @dataclass(frozen=True)
-class Problem:
+class _Problem:
     """A file's problem: a dataset or a preference model, with labels and what was read."""
 
     data: Dataset | None
@@ -445,17 +418,17 @@ class Problem:
     detected: dict
 
 
-def _read_problem(path, pi_ref=None, **options) -> Problem:
+def _read_problem(path, pi_ref=None, **options) -> _Problem:
     """A comparison file or a JSON preference model (``{"prefs", "mu"[, "pi_ref", "actions"]}``)."""
     text, name = _read_text(path)
     if _is_json(text):
         obj = _load_json(text, name)
         if isinstance(obj, dict) and "prefs" in obj:
             model, actions = _model(obj, pi_ref, name)
-            return Problem(None, model, actions, None, {"file": "json", "format": "model"})
+            return _Problem(None, model, actions, None, {"file": "json", "format": "model"})
     n = None if pi_ref is None else np.shape(pi_ref)[-1]
     data, detected = read_comparisons(path, n, **options)
-    return Problem(data, None, data.action_names, data.context_names, detected)
+    return _Problem(data, None, data.action_names, data.context_names, detected)
 
 
 def _model(obj: dict, pi_ref, where: str):
@@ -492,7 +465,7 @@ def _read_pi_ref(path):
     return _in_file(where, _checks.probability_vector, _load_json(text, where), "pi_ref")
 
 
-def _solve_data(problem: Problem, loss: str, tau, pi_ref, options: dict):
+def _solve_data(problem: _Problem, loss: str, tau, pi_ref, options: dict):
     data = problem.data
     if loss == "psipo":
         raise ValueError("--loss psipo (Eq. 7 with --psi) needs a preference model file; on "
@@ -508,7 +481,7 @@ def _solve_data(problem: Problem, loss: str, tau, pi_ref, options: dict):
     return solve_ipo_empirical(data, pi_ref, tau)
 
 
-def _solve_model(problem: Problem, loss: str, tau, psi: str):
+def _solve_model(problem: _Problem, loss: str, tau, psi: str):
     model = problem.model
     if loss == "bt":
         return fit_bradley_terry(model)
@@ -520,7 +493,7 @@ def _solve_model(problem: Problem, loss: str, tau, psi: str):
     return (solve_ipo_population if loss == "ipo" else solve_dpo_population)(model, tau)
 
 
-def _solve_problem(problem: Problem, loss: str, tau=None, pi_ref=None, *, psi: str = "identity",
+def _solve_problem(problem: _Problem, loss: str, tau=None, pi_ref=None, *, psi: str = "identity",
                   **options):
     """The exact solution of a problem read by ``read_problem`` (the dispatch point:
     a new ``--loss`` adds a branch here)."""
@@ -537,7 +510,7 @@ def _solve_problem(problem: Problem, loss: str, tau=None, pi_ref=None, *, psi: s
     return _solve_data(problem, loss, tau, pi_ref, options)
 
 
-def _solution_dict(sol, problem: Problem, loss: str, tau) -> dict:
+def _solution_dict(sol, problem: _Problem, loss: str, tau) -> dict:
     """A JSON-ready dict of a solution with labels (``None`` stands for ``±∞``)."""
     names = problem.actions
     out = {"loss": loss, "tau": None if tau is None else _json_ready(tau),
@@ -656,7 +629,7 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None, **options) -> dict:
     return out
 
 
-def _bootstrap(problem: Problem, loss: str, tau, pi_ref, options: dict, bootstrap: int,
+def _bootstrap(problem: _Problem, loss: str, tau, pi_ref, options: dict, bootstrap: int,
                seed: int = 0, level: float = 0.95) -> dict:
     """Percentile bands of the policy (:func:`psipo_exact.statistics.bootstrap_policy`)."""
     if problem.data is None or loss not in ("ipo", "dpo"):
@@ -676,9 +649,51 @@ def _bootstrap(problem: Problem, loss: str, tau, pi_ref, options: dict, bootstra
 
 
 def solution_csv(result: dict) -> str:
-    """A solution dict (``solution_dict``) as a long CSV table with labels: one row per
+    """A result of :func:`solve_file` as a long CSV table with labels: one row per
     (τ, context, action) with ``policy`` and, where present, ``logits``, ``rewards``,
-    ``stderr`` and bootstrap bounds (empty cells for ``±∞``)."""
+    ``stderr`` and bootstrap bounds (empty cells for ``±∞``).
+
+    Parameters
+    ----------
+    result : dict
+        As returned by :func:`solve_file`.
+
+    Returns
+    -------
+    str
+        CSV text with a header row: ``[tau,][context,]action,policy[,logits]...``.
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 17 (IPO, the example's τ grid) and Eq. 2
+    (Bradley–Terry); standard errors from the observed Fisher information (Agresti, 2002,
+    *Categorical Data Analysis*, 2nd ed.).
+
+    Examples
+    --------
+    ``a ≻ b`` three times and ``b ≻ a`` once. Bradley–Terry with ``a`` as reference:
+    ``r_b = −log 3``, standard error ``1/sqrt(n p (1 − p)) = sqrt(4/3)`` (n = 4, p = 3/4),
+    strengths normalised to (3/4, 1/4):
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "ab.csv"
+    >>> _ = path.write_text("winner,loser\\na,b\\na,b\\na,b\\nb,a\\n")
+    >>> print(solution_csv(solve_file(path, "bt", reference="a")), end="")
+    action,policy,logits,rewards,stderr
+    a,0.75,0.0,0.0,0.0
+    b,0.25,-1.0986,-1.0986,1.1547
+
+    IPO on a τ grid (one row per τ and action): with two actions, Eq. 17's optimum has
+    logits differing by ``(p − 1/2)/τ`` (0.5 at τ = 0.5, 0.25 at τ = 1), so
+    ``π(a) = σ(1/2) = 0.6225`` and ``σ(1/4) = 0.5622``:
+
+    >>> print(solution_csv(solve_file(path, "ipo", tau=[0.5, 1.0])), end="")
+    tau,action,policy,logits
+    0.5,a,0.6225,-0.4431
+    0.5,b,0.3775,-0.9431
+    1.0,a,0.5622,-0.5681
+    1.0,b,0.4378,-0.8181
+    """
     policy = np.array(result["policy"], dtype=float)
     columns = [k for k in ("policy", "logits", "rewards", "stderr", "policy_lower",
                            "policy_upper") if k in result]
@@ -728,6 +743,27 @@ def dataset_csv(data: Dataset) -> str:
     a,b
     b,c
     a,c
+
+    Weights and ties are columns, and :func:`read_comparisons` reads the text back:
+
+    >>> import tempfile, pathlib
+    >>> data = px.Dataset.from_pairs([("a", "b"), ("b", "c")], weights=[2, 1],
+    ...                              ties=[False, True])
+    >>> print(dataset_csv(data), end="")
+    winner,loser,weight,tie
+    a,b,2.0,0
+    b,c,1.0,1
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "data.csv"
+    >>> _ = path.write_text(dataset_csv(data))
+    >>> back, _ = read_comparisons(path)
+    >>> back.to_pairs(), back.weights.tolist(), back.ties.tolist()
+    ([('a', 'b'), ('b', 'c')], [2.0, 1.0], [False, True])
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 2 (the dataset ``D = (x_i, y_w,i ≻ y_l,i)``); the
+    table formats of TRL's preference datasets (``prompt, chosen, rejected``) and of Chatbot
+    Arena's battles (Chiang et al., 2024, arXiv:2403.04132).
     """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

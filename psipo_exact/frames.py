@@ -200,6 +200,10 @@ def simulation_xarray(result: SimulationResult):
 
     Examples
     --------
+    (Skipped by pytest when xarray, which no extra installs, is absent.)
+
+    >>> import pytest
+    >>> _ = pytest.importorskip("xarray")
     >>> import psipo_exact as px
     >>> from psipo_exact.frames import simulation_xarray
     >>> result = px.simulate(px.paper_dataset("D1"), ["ipo"], [1.0], 1, steps=4)

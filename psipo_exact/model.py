@@ -646,7 +646,31 @@ class Dataset:
 
     @property
     def has_ties(self) -> bool:
-        """Whether some datum of positive weight is a tie."""
+        """Whether some datum of positive weight is a tie.
+
+        Returns
+        -------
+        bool
+
+        References
+        ----------
+        Rao & Kupper (1967), JASA 62, 194-204 and Davidson (1970), JASA 65, 317-328 (a tie as
+        a third outcome); Azar et al., arXiv:2310.12036, Sec. 2 (D itself has no ties: each
+        datum is ``y_w ≻ y_l``).
+
+        Examples
+        --------
+        A tie of weight 0 is not a comparison, so it does not count:
+
+        >>> import psipo_exact as px
+        >>> pairs = [("a", "b"), ("b", "c")]
+        >>> px.Dataset.from_pairs(pairs, ties=[False, True]).has_ties
+        True
+        >>> px.Dataset.from_pairs(pairs, weights=[1, 0], ties=[False, True]).has_ties
+        False
+        >>> px.datasets.baseball().has_ties, px.datasets.football("2008-9").has_ties
+        (False, True)
+        """
         return self.ties is not None and bool(np.any(self.ties & (self.datum_weights > 0)))
 
     def subset(self, keep) -> Dataset:
@@ -665,6 +689,11 @@ class Dataset:
         >>> import psipo_exact as px
         >>> len(px.paper_dataset("D1").subset([True, False, True]))
         2
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 2 (a sub-dataset of D; the example drops
+        ``b ≻ c`` from Sec. 5.4's D1).
         """
         keep = _checks.bool_array(keep, "keep")
         if keep.shape != (len(self),):
@@ -692,6 +721,11 @@ class Dataset:
         >>> data = px.Dataset.from_pairs([("a", "b"), ("b", "c")], ties=[False, True])
         >>> data.without_ties().to_pairs()
         [('a', 'b')]
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Eq. 1-2 (Bradley–Terry: each datum ``y_w ≻ y_l``);
+        Rao & Kupper (1967), Davidson (1970) for the models that keep the ties.
         """
         return self if self.ties is None else self.subset(~self.ties)
 
@@ -712,6 +746,20 @@ class Dataset:
         >>> data = px.Dataset.from_pairs([("a", "b"), ("b", "c")], ties=[False, True])
         >>> data.ties_as_half_wins().weights.tolist()
         [1.0, 0.5, 0.5]
+
+        ``a ≻ b`` once and one tie: ``a`` scores 1.5 wins to ``b``'s 0.5, so the
+        Bradley–Terry fit has ``r_a − r_b = log 3``:
+
+        >>> import numpy as np
+        >>> half = px.Dataset.from_pairs([("a", "b"), ("a", "b")], ties=[False, True])
+        >>> fit = px.fit_bradley_terry(half.ties_as_half_wins(), reference="a")
+        >>> bool(np.isclose(-fit.rewards[1], np.log(3)))
+        True
+
+        References
+        ----------
+        Turner & Firth (2012), J. Stat. Softw. 48(9) (BradleyTerry2's ``BTm`` with
+        ``result = 0.5``); Azar et al., arXiv:2310.12036, Eq. 2 (the Bradley–Terry likelihood).
         """
         if self.ties is None:
             return self
@@ -873,6 +921,34 @@ class Dataset:
         """``ties[x, i, j] = ties[x, j, i]`` = total weight of the ties between ``i`` and ``j``.
 
         Shape as :meth:`win_counts`; zero when the dataset has no ties.
+
+        Returns
+        -------
+        ndarray, shape (n, n) or (n_contexts, n, n)
+
+        References
+        ----------
+        Davidson (1970), JASA 65, 317-328 and Rao & Kupper (1967), JASA 62, 194-204: their
+        likelihoods see the data only through these counts and :meth:`win_counts` (Azar et
+        al., arXiv:2310.12036, Sec. 4.2, for the win counts).
+
+        Examples
+        --------
+        Two ties between ``a`` and ``b`` (one listed each way) and a win ``a ≻ c``:
+
+        >>> import psipo_exact as px
+        >>> data = px.Dataset.from_pairs([("a", "b"), ("b", "a"), ("a", "c")],
+        ...                              ties=[True, True, False])
+        >>> print(data.tie_counts())
+        [[0. 2. 0.]
+         [2. 0. 0.]
+         [0. 0. 0.]]
+
+        Each tie is counted in both ``[i, j]`` and ``[j, i]``: the 97 draws of the 2008/9
+        Premier League season (``data/PROVENANCE.md``) sum to 194:
+
+        >>> float(px.datasets.football("2008-9").tie_counts().sum())
+        194.0
         """
         w = np.zeros(len(self)) if self.ties is None else self.datum_weights * self.ties
         return self._pair_counts(self.winners, self.losers, w) + self._pair_counts(
@@ -1019,6 +1095,12 @@ class Rankings:
     >>> r = px.Rankings.from_lists([["a", "b", "c"], ["c", "a"]])
     >>> r.items.tolist(), r.offsets.tolist(), r.action_names
     ([0, 1, 2, 2, 0], [0, 3, 5], ('a', 'b', 'c'))
+
+    References
+    ----------
+    Plackett (1975), J. R. Stat. Soc. C 24(2), 193-202; Luce (1959), *Individual Choice
+    Behavior* (the Plackett–Luce model of such rankings); Azar et al.,
+    arXiv:2310.12036, Sec. 2 (a ranking of two actions is one datum ``y_w ≻ y_l``).
     """
 
     items: np.ndarray
@@ -1089,6 +1171,11 @@ class Rankings:
         >>> import psipo_exact as px
         >>> px.Rankings.from_lists([[2, 0, 1]]).n_actions
         3
+
+        References
+        ----------
+        Plackett (1975), J. R. Stat. Soc. C 24(2), 193-202; Luce (1959), *Individual Choice
+        Behavior*.
         """
         lists = [list(r) for r in rankings]
         if not lists:
@@ -1125,6 +1212,23 @@ class Rankings:
         >>> import psipo_exact as px
         >>> px.Rankings.from_dataset(px.paper_dataset("D1")).items.tolist()
         [0, 1, 1, 2, 0, 2]
+
+        On rankings of two, Plackett–Luce is Bradley–Terry: ``a ≻ b`` twice and ``b ≻ a``
+        once give ``r_a − r_b = log 2`` either way:
+
+        >>> import numpy as np
+        >>> data = px.Dataset.from_pairs([("a", "b"), ("a", "b"), ("b", "a")])
+        >>> pl = px.fit_plackett_luce(px.Rankings.from_dataset(data))
+        >>> bool(np.allclose(pl.rewards, px.fit_bradley_terry(data).rewards))
+        True
+        >>> bool(np.isclose(pl.rewards[0] - pl.rewards[1], np.log(2)))
+        True
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Eq. 1 (Bradley–Terry), the two-action case of
+        Plackett (1975), J. R. Stat. Soc. C 24(2), 193-202; Luce (1959), *Individual Choice
+        Behavior*.
         """
         if data.contexts is not None:
             raise ValueError("rankings have no contexts: fit each context on its own")
@@ -1138,5 +1242,24 @@ class Rankings:
 
     @property
     def ranking_weights(self) -> np.ndarray:
-        """Weight of each ranking (ones when none were given)."""
+        """Weight of each ranking (ones when none were given).
+
+        Returns
+        -------
+        ndarray, shape (len(self),)
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 2 (a datum of weight ``c`` counts as ``c``
+        data); Plackett (1975), J. R. Stat. Soc. C 24(2), 193-202; Luce (1959), *Individual Choice
+        Behavior*.
+
+        Examples
+        --------
+        >>> import psipo_exact as px
+        >>> px.Rankings.from_lists([["a", "b", "c"], ["c", "a"]]).ranking_weights.tolist()
+        [1.0, 1.0]
+        >>> px.Rankings.from_lists([["a", "b"], ["b", "a"]], weights=[3, 1]).ranking_weights
+        array([3., 1.])
+        """
         return np.ones(len(self)) if self.weights is None else self.weights

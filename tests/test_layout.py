@@ -26,7 +26,7 @@ PACKAGE = "psipo_exact"
 #: Layer of every top-level module or subpackage: imports may only point to the same or a
 #: lower layer (and never form a cycle).
 LAYERS = {
-    "_checks": 0, "_base": 0, "_io": 0,
+    "_checks": 0, "_base": 0, "_io": 0, "_tables": 0,
     "model": 1, "psi": 1, "symbolic": 1,
     "closed_form": 2, "strategies": 2, "datasets": 2,
     "losses": 3,

@@ -54,6 +54,11 @@ def names() -> tuple[str, ...]:
     >>> from psipo_exact import datasets
     >>> datasets.names()
     ('citations', 'baseball', 'football', 'icehockey')
+
+    References
+    ----------
+    Turner & Firth (2012), J. Stat. Softw. 48(9) (BradleyTerry2 1.1-2, the source of the
+    files); provenance and codings in ``psipo_exact/datasets/data/PROVENANCE.md``.
     """
     return _NAMES
 
@@ -89,6 +94,19 @@ def read_table(name: str) -> dict[str, np.ndarray]:
     >>> table = datasets.read_table("football")
     >>> len(table["result"]), sorted(set(table["result"].tolist()))
     (1900, [-1, 0, 1])
+
+    5 seasons × 380 games (20 teams, each meeting every other at home and away:
+    20 · 19 = 380), as PROVENANCE.md tabulates:
+
+    >>> import numpy as np
+    >>> seasons, games = np.unique(table["season"].astype(str), return_counts=True)
+    >>> games.tolist()
+    [380, 380, 380, 380, 380]
+
+    References
+    ----------
+    Turner & Firth (2012), J. Stat. Softw. 48(9) (BradleyTerry2 1.1-2, the source of the
+    files); provenance and codings in ``psipo_exact/datasets/data/PROVENANCE.md``.
     """
     columns = _COLUMNS[_check_name(name)]
     text = resources.files(__name__).joinpath("data", f"{name}.csv").read_text("utf-8")
@@ -125,6 +143,17 @@ def citations() -> Dataset:
     >>> data = datasets.citations()
     >>> data.action_names, data.total_weight
     (('Biometrika', 'Comm Statist', 'JASA', 'JRSS-B'), 3727.0)
+
+    Biometrika was cited 498 times by JASA (``citations["Biometrika", "JASA"]`` in R):
+
+    >>> float(data.win_counts()[0, 2])
+    498.0
+
+    References
+    ----------
+    Stigler (1994), Statistical Science 9, 94-108; Agresti (2002), Categorical Data
+    Analysis, 2nd ed., p. 448; via BradleyTerry2 1.1-2 (Turner & Firth, 2012, J. Stat.
+    Softw. 48(9)); provenance and codings in ``psipo_exact/datasets/data/PROVENANCE.md``.
     """
     t = read_table("citations")
     return _labelled(t["winner"], t["loser"], weights=t["count"].astype(float))
@@ -151,6 +180,12 @@ def baseball() -> Dataset:
     >>> from psipo_exact import datasets
     >>> datasets.baseball().total_weight
     273.0
+
+    References
+    ----------
+    Agresti (2002), Categorical Data Analysis, 2nd ed., p. 438; via BradleyTerry2 1.1-2
+    (Turner & Firth, 2012, J. Stat. Softw. 48(9)); provenance and codings in
+    ``psipo_exact/datasets/data/PROVENANCE.md``.
     """
     t = read_table("baseball")
     first = np.concatenate([t["home_team"], t["away_team"]])
@@ -194,6 +229,15 @@ def football(season=None, *, contexts: bool = False) -> Dataset:
     >>> data = datasets.football("2008-9")
     >>> len(data), int(data.ties.sum()), data.n_actions
     (380, 97, 20)
+
+    380 = 20 · 19 games (every team meets every other at home and away); the 97 draws of
+    2008/9 are in the season table of PROVENANCE.md.
+
+    References
+    ----------
+    BradleyTerry2 1.1-2 ``?football`` (Turner & Firth, 2012, J. Stat. Softw. 48(9)), which
+    cites Davidson (1970), JASA 65, 317-328 for the tie model; provenance and codings in
+    ``psipo_exact/datasets/data/PROVENANCE.md``.
     """
     t = read_table("football")
     seasons = tuple(dict.fromkeys(t["season"].tolist()))
@@ -234,6 +278,12 @@ def icehockey() -> Dataset:
     >>> data = datasets.icehockey()
     >>> len(data), int(data.ties.sum()), data.n_actions
     (1083, 125, 58)
+
+    References
+    ----------
+    College Hockey Men's Division I 2009-10 composite schedule (collegehockeystats.net),
+    via BradleyTerry2 1.1-2 ``?icehockey`` (Turner & Firth, 2012, J. Stat. Softw. 48(9));
+    provenance and codings in ``psipo_exact/datasets/data/PROVENANCE.md``.
     """
     t = read_table("icehockey")
     lost = t["result"] == 0

@@ -17,6 +17,7 @@ from scipy.special import expit
 
 from .. import _base, _checks
 from ..model import Dataset
+from ._gaps import check_trailing, datum_gap
 
 
 @dataclass(frozen=True)
@@ -190,23 +191,6 @@ def reference_gap(data: Dataset, pi_ref) -> np.ndarray:
             " log pi_ref must be finite on every compared action"
         )
     return gap
-
-
-def check_trailing(arr: np.ndarray, data: Dataset, name: str) -> None:
-    want = data.logits_shape
-    got = arr.shape[-len(want):] if arr.ndim >= len(want) else arr.shape
-    if got != want:
-        raise ValueError(
-            f"{name} has shape {arr.shape}, its trailing axes must be {want} "
-            f"({'n_actions' if len(want) == 1 else '(n_contexts, n_actions)'} of the dataset)"
-        )
-
-
-def datum_gap(values: np.ndarray, data: Dataset) -> np.ndarray:
-    """``values[..., (x_i,) y_w,i] − values[..., (x_i,) y_l,i]`` per datum, shape (..., N)."""
-    if data.contexts is None:
-        return values[..., data.winners] - values[..., data.losers]
-    return values[..., data.contexts, data.winners] - values[..., data.contexts, data.losers]
 
 
 def scatter_to_logits(coef: np.ndarray, data: Dataset) -> np.ndarray:

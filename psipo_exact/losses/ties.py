@@ -26,7 +26,8 @@ from scipy.special import expit, logsumexp
 
 from .. import _base, _checks
 from ..model import Dataset
-from .empirical import check_trailing, datum_gap, reference_gap
+from ._gaps import check_trailing, datum_gap
+from .empirical import reference_gap
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,40 @@ class TieModel:
     ``win(d, φ)`` is for a decisive datum won by the first action, ``tie(d, φ)`` for a tie;
     ``parameter(φ)`` maps ``φ`` to the model's usual tie parameter (θ or ν) and ``start(t)``
     gives ``φ`` from a tie fraction ``t`` at ``d = 0``; ``lower`` bounds ``φ``.
+
+    References
+    ----------
+    Davidson (1970), JASA 65, 317-328; Rao & Kupper (1967), JASA 62, 194-204; both reduce
+    to Bradley–Terry (Azar et al., arXiv:2310.12036, Eq. 1) at ``ν = 0`` / ``θ = 1``.
+
+    Examples
+    --------
+    Davidson at ``d = log 4`` (strengths 4 : 1) and ``ν = e^0 = 1``: ``Z = 2 + 1/2 + 1``,
+    so a win, a loss and a tie have probabilities 2/3.5, 0.5/3.5 and 1/3.5:
+
+    >>> import numpy as np
+    >>> from psipo_exact.losses import TIE_MODELS
+    >>> davidson = TIE_MODELS["davidson"]
+    >>> d, beta = np.log(4.0), 0.0
+    >>> nll = [davidson.win(d, beta)[0], davidson.win(-d, beta)[0], davidson.tie(d, beta)[0]]
+    >>> print(np.round(np.exp(-np.array(nll)), 4), np.round([2 / 3.5, 0.5 / 3.5, 1 / 3.5], 4))
+    [0.5714 0.1429 0.2857] [0.5714 0.1429 0.2857]
+
+    The second entry is ``∂f/∂d`` (here of the tie), as a central difference confirms:
+
+    >>> f = lambda x: davidson.tie(x, beta)[0]
+    >>> bool(np.isclose(davidson.tie(d, beta)[1], (f(d + 1e-6) - f(d - 1e-6)) / 2e-6))
+    True
+
+    Rao–Kupper with ``θ = 2`` at ``d = 0``: ``P(win) = 1/(1 + θ) = 1/3`` each way, so a tie
+    has 1/3 too; ``start(1/3)`` recovers ``α = log 2``:
+
+    >>> rk = TIE_MODELS["rao_kupper"]
+    >>> alpha = np.log(2.0)
+    >>> print(np.round(np.exp(-np.array([rk.win(0.0, alpha)[0], rk.tie(0.0, alpha)[0]])), 4))
+    [0.3333 0.3333]
+    >>> round(float(rk.parameter(rk.start(1 / 3))), 6)
+    2.0
     """
 
     name: str

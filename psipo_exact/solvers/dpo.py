@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _base
+from .. import _base, _checks
 from ..closed_form import gibbs_log_policy
 from ..losses.ties import resolve_tie_model, tie_parameter_value
 from ..model import Dataset
@@ -23,9 +23,9 @@ from ._problem import (
     population_inputs,
     tau_axes,
 )
+from ._ties_mle import tie_edges, tie_fit
 from .bradley_terry import BTFit, bt_fit, bt_solution
 from .result import Solution
-from .ties import check_tie_free, tie_edges, tie_fit
 
 
 def _dpo_solution(fit: BTFit, rewards, pi_ref, tau_b, lead, n, desc, names) -> Solution:
@@ -118,7 +118,8 @@ def solve_dpo_empirical(data: Dataset, pi_ref, tau, *, tie_model=None,
     pi_ref, _ = context_pi_ref(pi_ref, data)
     t = tau_axes(tau, data)[..., 0]
     if tie_model is None:
-        check_tie_free(data, "DPO (Eq. 4)")
+        _checks.no_ties(data, "DPO (Eq. 4)", "pass tie_model='rao_kupper' or 'davidson' "
+                        "(Chen et al., 2024), use IPO")
         fit = bt_fit(*data_edges(data))
     else:
         model = resolve_tie_model(tie_model)

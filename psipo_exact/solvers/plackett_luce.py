@@ -21,22 +21,19 @@ maximum-likelihood rewards (Prop. 4 of Azar et al., arXiv:2310.12036, for rankin
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from .. import _base, _checks
 from ..closed_form import gibbs_log_policy, softmax_policy
 from ..model import Dataset, Rankings
-from ._laplacian import LaplacianPattern, component_mean, index_dtype, laplacian_solve
-from ._newton import backtrack
+from ._plackett_luce_mle import evaluate, pl_fit, stages
 from ._problem import reference_index
-from ._statistics import information, shift_to_reference, standard_errors
-from .bradley_terry import BTFit, bt_solution, fit_bradley_terry
+from ._statistics import shift_to_reference, standard_errors
+from .bradley_terry import bt_solution, fit_bradley_terry
 from .dpo import solve_dpo_empirical
 from .result import BradleyTerrySolution, Solution
 
 
-def as_rankings(rankings) -> Rankings:
+def _as_rankings(rankings) -> Rankings:
     """``Rankings`` from a Rankings, a Dataset (pairs) or a sequence of sequences."""
     if isinstance(rankings, Rankings):
         return rankings
@@ -46,105 +43,6 @@ def as_rankings(rankings) -> Rankings:
         raise TypeError(f"rankings must be Rankings, a Dataset or a sequence of rankings, got "
                         f"{type(rankings).__name__}")
     return Rankings.from_lists(rankings)
-
-
-def stages(items, offsets, weights):
-    """Every choice stage of every ranking: member entries sorted by stage.
-
-    Returns ``stage`` (stage id per member entry), ``member`` (action per entry), ``chosen``
-    (action chosen at each stage) and the stages' weights.
-    """
-    lengths = np.diff(offsets)
-    ranking = np.repeat(np.arange(lengths.size), lengths)
-    position = np.arange(items.size) - offsets[ranking]
-    n_stages = lengths - 1
-    first_stage = np.r_[0, np.cumsum(n_stages)[:-1]]
-    # Entry at position p belongs to stages 0 .. min(p, m − 2) of its ranking.
-    counts = np.minimum(position, lengths[ranking] - 2) + 1
-    entry = np.repeat(np.arange(items.size), counts)
-    k = np.arange(entry.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    stage = first_stage[ranking[entry]] + k
-    order = np.argsort(stage, kind="stable")
-    stage, member = stage[order], items[entry[order]]
-    stage_ranking = np.repeat(np.arange(lengths.size), n_stages)
-    stage_k = np.arange(stage_ranking.size) - first_stage[stage_ranking]
-    chosen = items[offsets[stage_ranking] + stage_k]
-    return stage, member, chosen, weights[stage_ranking]
-
-
-def _stage_pairs(stage):
-    """Index pairs (a, b), a < b, of entries in the same stage (entries sorted by stage)."""
-    starts = np.flatnonzero(np.r_[True, np.diff(stage) != 0])
-    end = np.repeat(np.r_[starts[1:], stage.size], np.diff(np.r_[starts, stage.size]))
-    later = end - np.arange(stage.size) - 1
-    a = np.repeat(np.arange(stage.size), later)
-    b = a + 1 + np.arange(a.size) - np.repeat(np.cumsum(later) - later, later)
-    return a, b
-
-
-def _evaluate(r, stage, member, chosen, weights, size):
-    """Negative log-likelihood, gradient and member probabilities of every stage."""
-    n_stages = chosen.size
-    x = r[member]
-    top = np.full(n_stages, -np.inf)
-    np.maximum.at(top, stage, x)
-    z = np.exp(x - top[stage])
-    total = np.bincount(stage, z, n_stages)
-    lse = top + np.log(total)
-    p = z / total[stage]
-    value = float(np.sum(weights * (lse - r[chosen])))
-    grad = np.bincount(member, weights[stage] * p, size) - np.bincount(chosen, weights, size)
-    return value, grad, p
-
-
-def pl_fit(items, offsets, weights, size):
-    """Plackett–Luce MLE over ``size`` actions (module docstring); returns a ``BTFit`` and
-    the stages of the fitted (top-restricted) rankings with their probabilities."""
-    stage, member, chosen, w = stages(items, offsets, weights)
-    keep = w[stage] > 0
-    beats = sp.csr_matrix((np.ones(int(keep.sum())), (chosen[stage[keep]].astype(
-        index_dtype(size)), member[keep].astype(index_dtype(size)))), shape=(size, size))
-    n_weak, _ = connected_components(beats, directed=True, connection="weak")
-    n_strong, strong = connected_components(beats, directed=True, connection="strong")
-    coo = beats.tocoo()
-    across = strong[coo.row] != strong[coo.col]
-    sinking = (np.bincount(strong[coo.col[across]], minlength=n_strong) > 0)[strong]
-    if sinking.any():  # restrict every ranking to the top actions
-        top = ~sinking[items]
-        lengths = np.add.reduceat(top.astype(np.int64), offsets[:-1]) if items.size else []
-        ok = np.asarray(lengths) >= 2
-        mask = top & np.repeat(ok, np.diff(offsets))
-        items = items[mask]
-        offsets = np.r_[0, np.cumsum(np.asarray(lengths)[ok])]
-        weights = weights[ok]
-        stage, member, chosen, w = stages(items, offsets, weights)
-    labels = np.where(sinking, n_strong + np.arange(size), strong)
-    a, b = _stage_pairs(stage)
-    pattern = LaplacianPattern(member[a], member[b], size) if a.size else None
-    r = np.zeros(size)
-    state = (r,) + _evaluate(r, stage, member, chosen, w, size)
-    scale = max(float(np.bincount(chosen, w, size).max(initial=0.0)), 1e-300)
-    for _ in range(100):
-        r, value, grad, p = state
-        if np.abs(grad).max(initial=0.0) <= 1e-13 * scale or pattern is None:
-            break
-        curvature = w[stage[a]] * p[a] * p[b]
-        step = laplacian_solve(pattern.laplacian(curvature), labels, -grad[:, None])[:, 0]
-        def trial(alpha):
-            moved = r + alpha * step
-            out = (moved,) + _evaluate(moved, stage, member, chosen, w, size)
-            return out[1], out
-
-        accepted = backtrack(trial, value, grad @ step)
-        if accepted is None:
-            break
-        state = accepted
-    r, value, grad, p = state
-    r = r - component_mean(r, strong, n_strong)
-    fit = BTFit(np.where(sinking, -np.inf, r), np.where(sinking, -1, strong), sinking,
-                n_weak == n_strong, float(np.abs(grad).max(initial=0.0) / scale))
-    curvature = w[stage[a]] * p[a] * p[b]
-    return fit, -value, information(member[a], member[b], curvature, size)
 
 
 def fit_plackett_luce(rankings, *, reference=None) -> BradleyTerrySolution:
@@ -189,7 +87,7 @@ def fit_plackett_luce(rankings, *, reference=None) -> BradleyTerrySolution:
     """
     if isinstance(rankings, Dataset):  # rankings of two, with contexts: Bradley–Terry
         return fit_bradley_terry(rankings, reference=reference)
-    data = as_rankings(rankings)
+    data = _as_rankings(rankings)
     size = n = data.n_actions
     fit, loglik, info = pl_fit(data.items, data.offsets, data.ranking_weights, size)
     ref = reference_index(reference, data, n)
@@ -239,7 +137,7 @@ def dpo_rankings_empirical(logits, rankings, pi_ref, tau) -> np.ndarray:
     ----------
     Rafailov et al., arXiv:2305.18290, App. A.3; Azar et al., arXiv:2310.12036, Eq. 4.
     """
-    data = as_rankings(rankings)
+    data = _as_rankings(rankings)
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     theta = _checks.as_float_array(logits, "logits", min_ndim=1)
     _checks.n_actions_match(data.n_actions, logits=theta, pi_ref=pi_ref)
@@ -250,7 +148,7 @@ def dpo_rankings_empirical(logits, rankings, pi_ref, tau) -> np.ndarray:
     r = np.broadcast_to(t[..., None] * (theta - log_ref), lead + (data.n_actions,))
     stage, member, chosen, w = stages(data.items, data.offsets, data.ranking_weights)
     flat = r.reshape(-1, data.n_actions)
-    out = np.array([_evaluate(row, stage, member, chosen, w, data.n_actions)[0] for row in flat])
+    out = np.array([evaluate(row, stage, member, chosen, w, data.n_actions)[0] for row in flat])
     return out.reshape(lead) / data.ranking_weights.sum()
 
 
@@ -293,7 +191,7 @@ def solve_dpo_rankings(rankings, pi_ref, tau) -> Solution:
     """
     if isinstance(rankings, Dataset):  # rankings of two, with contexts: DPO (Eq. 4)
         return solve_dpo_empirical(rankings, pi_ref, tau)
-    data = as_rankings(rankings)
+    data = _as_rankings(rankings)
     fit, _, _ = pl_fit(data.items, data.offsets, data.ranking_weights, data.n_actions)
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     _checks.n_actions_match(data.n_actions, pi_ref=pi_ref)
