@@ -157,19 +157,6 @@ def f_prime_inv_log(f, z, a=None):
     raise KeyError(f)
 
 
-def f_upper(f, a=None):
-    """sup of f′ over (0, ∞): (r − λ)/τ must stay below it."""
-    if f == "reverse_kl":
-        return np.inf
-    if f == "forward_kl":
-        return 0.0
-    if f == "js_divergence":
-        return np.log(2.0)
-    if f == "alpha_divergence":
-        return 1.0 / (1.0 - a) if a < 1 else np.inf
-    raise KeyError(f)
-
-
 def trl_score(f, s, a=0.5):
     """TRL ≥ 0.29: chosen_scores / rejected_scores from the log-ratio s."""
     s = np.asarray(s, dtype=float)
@@ -645,7 +632,6 @@ def robust_lp_min(W, Pd):
         b.append(0.0)
     bounds = [(0, 1)] * n + [(0, None)] * m
     res = optimize.linprog(c, A_ub=np.array(A), b_ub=np.array(b), bounds=bounds, method="highs")
-    # rec(1_S) in the ordered form counts pseudo-wins of outsiders over S: same function
     return res.fun
 
 
