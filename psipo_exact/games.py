@@ -128,7 +128,8 @@ def kl_from_logs(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray:
     """
     p_zero, q_zero = np.isneginf(log_p), np.isneginf(log_q)
     finite = ~(p_zero | q_zero)
-    t = np.where(finite, log_q - log_p, 0.0)
+    with np.errstate(invalid="ignore"):
+        t = np.where(finite, log_q - log_p, 0.0)
     p = np.exp(np.where(p_zero, -np.inf, log_p))
     q = np.exp(np.where(q_zero, -np.inf, log_q))
     with np.errstate(over="ignore"):
@@ -719,6 +720,72 @@ def online_ipo(prefs, pi_ref, tau, eta, steps, init=None, *, beta=0.0,
         return _log_normalise(log_pi - eta_b * grad)
 
     return _run(setup, step, steps, record_every)
+
+
+def online_ipo_step_limit(pi, prefs, tau) -> np.ndarray:
+    """The largest learning rate at which exact online IPO is linearly stable at π.
+
+    At a fixed point π of :func:`online_ipo` (β = 0, i.e. the regularised Nash equilibrium)
+    the step ``s ← s − η·4π(d − E_π d)`` has the Jacobian ``I − η M`` with
+    ``M = 4(C − C A C/τ)``, ``C = diag π − ππᵀ``, ``A = prefs − ½`` (the terms in
+    ``d − E_π d = 0`` drop out). ``C`` is positive semi-definite and ``C A C`` skew, so every
+    eigenvalue µ ≠ 0 of ``M`` (the zero ones belong to the constant shift of the logits and
+    to actions outside Supp(π)) has ``Re µ ≥ 0``, and ``|1 − ηµ| < 1`` for all of them iff
+    ``η < min 2 Re µ / |µ|²``. The imaginary parts grow like 1/τ and the real ones do not,
+    so the limit shrinks like τ² as τ → 0.
+
+    Parameters
+    ----------
+    pi : array_like, shape (..., n)
+        The equilibrium, e.g. ``solve_nash(prefs, pi_ref, tau).policy``.
+    prefs : array_like, shape (..., n, n)
+    tau : float or array_like
+        τ > 0 (τ rule).
+
+    Returns
+    -------
+    ndarray
+        The critical η (``inf`` when ``M`` has no non-zero eigenvalue, e.g. a one-point
+        support).
+
+    Raises
+    ------
+    ValueError
+        On invalid input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> from psipo_exact import games
+    >>> rps = np.array([[0.5, 0.9, 0.2], [0.1, 0.5, 0.8], [0.8, 0.2, 0.5]])
+    >>> ref = np.array([0.5, 0.3, 0.2])
+    >>> star = px.solve_nash(rps, ref, 0.1).policy
+    >>> limit = float(games.online_ipo_step_limit(star, rps, 0.1))
+    >>> start = 0.99 * star + 0.01 / 3
+    >>> runs = games.online_ipo(rps, ref, 0.1, [0.9 * limit, 1.1 * limit], 3000, init=start)
+    >>> bool(runs.exploitability[0, -1] < 1e-20 < 1e-3 < runs.exploitability[1, -1])
+    True
+
+    References
+    ----------
+    Calandriello et al., arXiv:2403.08635 (online IPO); Azar et al., arXiv:2310.12036,
+    Eq. 13.
+    """
+    prefs, _, (pi,), lead = _validated_game(prefs, None, ("pi", pi))
+    t, lead = _base.tau_for(tau, lead)
+    n = prefs.shape[-1]
+    pi = np.broadcast_to(pi, lead + (n,))
+    cov = pi[..., :, None] * np.eye(n) - pi[..., :, None] * pi[..., None, :]
+    A = np.broadcast_to(_skew(prefs), lead + (n, n))
+    M = 4.0 * (cov - cov @ A @ cov / np.broadcast_to(t, lead)[..., None, None])
+    mu = np.linalg.eigvals(M)
+    size = np.abs(mu)
+    live = size > 1e-12 * np.max(size, axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        limit = np.where(live, 2.0 * np.maximum(mu.real, 0.0) / np.where(live, size, 1.0) ** 2,
+                         np.inf)
+    return np.min(limit, axis=-1)
 
 
 def self_play(prefs, eta, steps, init=None, *, record_every: int = 1) -> GameTrajectory:

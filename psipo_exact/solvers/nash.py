@@ -178,6 +178,13 @@ def _jacobian(log_pi, score, A, level, live):
 def regularised_equilibrium(A, log_ref, tau, max_iter: int):
     """Damped Newton with continuation in τ on ``F(z) = τz − Aπ(z)`` (module docstring).
 
+    Each problem follows its own path of levels ``τ_0 = max(τ, 1) > τ_1 > … = τ``: at every
+    level Newton runs until ``‖F‖∞ ≤ 10⁻² τ_k`` (z within 1 %), then an Euler predictor
+    moves to the next level, a factor 2–10 lower. A level that takes more than
+    :data:`STAGE_LIMIT` iterations is abandoned: the problem returns to the last solved
+    level and retries with a smaller factor, so a sharp bend of the path (an action leaving
+    the support) costs more levels, never a failure. At τ itself Newton runs to rounding.
+
     Parameters
     ----------
     A : ndarray, shape (B, n, n)
@@ -197,40 +204,91 @@ def regularised_equilibrium(A, log_ref, tau, max_iter: int):
     iterations : ndarray of int, shape (B,)
     """
     batch, n = log_ref.shape
-    live = np.isfinite(log_ref)
-    z = np.zeros((batch, n))
-    level = np.maximum(tau, 1.0)  # start of the continuation: easy problems
-    factor = np.full(batch, 10.0)
-    stage_iters = np.zeros(batch, dtype=int)
+    path = _Path(A, log_ref, tau)
     iterations = np.zeros(batch, dtype=int)
     done = np.zeros(batch, dtype=bool)
-    converged = np.zeros(batch, dtype=bool)
-    F, log_pi, score = _residual(z, log_ref, A, level)
-    while not done.all():
+    while True:
         k = np.flatnonzero(~done & (iterations < max_iter))
         if k.size == 0:
             break
-        jac = _jacobian(log_pi[k], score[k], A[k], level[k], live[k])
-        direction = np.linalg.solve(jac, -F[k][..., None])[..., 0]
-        z_k, F_k, log_k, score_k, moved = _line_search(z[k], F[k], direction, log_ref[k], A[k],
-                                                       level[k])
-        old = np.max(np.abs(F[k]), -1)
-        z[k], F[k], log_pi[k], score[k] = z_k, F_k, log_k, score_k
+        size, old, scale, moved = path.newton_step(k)
         iterations[k] += 1
-        stage_iters[k] += 1
-        size = np.max(np.abs(F_k), -1)
-        scale = np.maximum(np.max(np.abs(score_k), -1), np.max(np.abs(level[k, None] * z_k), -1))
-        final = level[k] == tau[k]
+        final = path.level[k] == tau[k]
         at_rounding = size <= 32 * _EPS * scale
-        stalled = (~moved | (size > 0.25 * old)) & (size <= 1e-9 * np.maximum(scale, 1e-300))
-        finished = final & (at_rounding | stalled)
-        done[k[finished]] = converged[k[finished]] = True
-        advance = k[~final & (size <= 1e-2 * level[k])]
-        if advance.size:
-            _advance(advance, z, level, tau, factor, stage_iters, log_pi, score, A, live)
-            F[advance], log_pi[advance], score[advance] = _residual(
-                z[advance], log_ref[advance], A[advance], level[advance])
-    return log_pi, converged, iterations
+        stalled = (~moved | (size > 0.25 * old)) & (size <= 1e-9 * scale)
+        done[k[final & (at_rounding | stalled)]] = True
+        solved = ~final & (size <= 1e-2 * path.level[k])
+        path.advance(k[solved])
+        path.retreat(k[~solved & ~(final & (at_rounding | stalled))])
+    return path.log_pi, done, iterations
+
+
+#: Newton iterations after which a continuation level is abandoned for a smaller step.
+STAGE_LIMIT = 12
+
+
+class _Path:
+    """State of the continuation in τ for a batch of problems (see
+    :func:`regularised_equilibrium`)."""
+
+    def __init__(self, A, log_ref, tau):
+        batch, n = log_ref.shape
+        self.A, self.log_ref, self.tau = A, log_ref, tau
+        self.live = np.isfinite(log_ref)
+        self.size_A = np.max(np.abs(A), axis=(-2, -1))
+        self.z = np.zeros((batch, n))
+        self.level = np.maximum(tau, 1.0)  # start where Newton converges at once
+        self.factor = np.full(batch, 10.0)
+        self.stage_iters = np.zeros(batch, dtype=int)
+        self.saved_z, self.saved_level = self.z.copy(), np.full(batch, np.nan)
+        self.F, self.log_pi, self.score = _residual(self.z, log_ref, A, self.level)
+
+    def newton_step(self, k):
+        """One damped Newton step for problems k: ``‖F‖∞`` after and before, scale, moved."""
+        jac = _jacobian(self.log_pi[k], self.score[k], self.A[k], self.level[k], self.live[k])
+        direction = np.linalg.solve(jac, -self.F[k][..., None])[..., 0]
+        old = np.max(np.abs(self.F[k]), -1)
+        z, F, log_pi, score, moved = _line_search(self.z[k], self.F[k], direction,
+                                                  self.log_ref[k], self.A[k], self.level[k])
+        self.z[k], self.F[k], self.log_pi[k], self.score[k] = z, F, log_pi, score
+        self.stage_iters[k] += 1
+        # |A π| rounds to about eps·max|A|, whatever the size of A π itself
+        scale = np.maximum(self.size_A[k], np.max(np.abs(self.level[k, None] * z), -1))
+        return np.max(np.abs(F), -1), old, scale, moved
+
+    def advance(self, k):
+        """Problems k solved their level: save it, move to the next with a predictor."""
+        if k.size == 0:
+            return
+        quick, slow = self.stage_iters[k] <= 3, self.stage_iters[k] > 8
+        self.factor[k] = np.where(quick, np.minimum(10.0, 2 * self.factor[k]),
+                                  np.where(slow, np.maximum(2.0, np.sqrt(self.factor[k])),
+                                           self.factor[k]))
+        self.saved_z[k], self.saved_level[k] = self.z[k], self.level[k]
+        self._predict(k)
+
+    def retreat(self, k):
+        """Problems k spent too long on a level: back to the saved level, smaller factor."""
+        k = k[(self.stage_iters[k] > STAGE_LIMIT) & np.isfinite(self.saved_level[k])]
+        if k.size == 0:
+            return
+        self.z[k], self.level[k] = self.saved_z[k], self.saved_level[k]
+        self.F[k], self.log_pi[k], self.score[k] = _residual(
+            self.z[k], self.log_ref[k], self.A[k], self.level[k])
+        self.factor[k] = np.maximum(1.05, np.sqrt(self.factor[k]))
+        self._predict(k)
+
+    def _predict(self, k):
+        """Euler step ``dz/dτ = −(τI − AC)⁻¹ z`` to the next level ``max(τ, level/factor)``."""
+        new_level = np.maximum(self.tau[k], self.level[k] / self.factor[k])
+        jac = _jacobian(self.log_pi[k], self.score[k], self.A[k], self.level[k], self.live[k])
+        rhs = -np.where(self.live[k], self.z[k], 0.0)[..., None]
+        slope = np.linalg.solve(jac, rhs)[..., 0]
+        self.z[k] = self.z[k] + slope * (new_level - self.level[k])[:, None]
+        self.level[k] = new_level
+        self.stage_iters[k] = 0
+        self.F[k], self.log_pi[k], self.score[k] = _residual(
+            self.z[k], self.log_ref[k], self.A[k], self.level[k])
 
 
 def _line_search(z, F, direction, log_ref, A, level, halvings: int = 40):
@@ -254,20 +312,6 @@ def _line_search(z, F, direction, log_ref, A, level, halvings: int = 40):
         if moved.all():
             break
     return (*out, moved)
-
-
-def _advance(k, z, level, tau, factor, stage_iters, log_pi, score, A, live):
-    """Move problems ``k`` to the next τ of the continuation, with an Euler predictor."""
-    slow = stage_iters[k] > 8
-    factor[k] = np.where(slow, np.maximum(2.0, np.sqrt(factor[k])),
-                         np.where(stage_iters[k] <= 3, np.minimum(100.0, 2 * factor[k]),
-                                  factor[k]))
-    new_level = np.maximum(tau[k], level[k] / factor[k])
-    jac = _jacobian(log_pi[k], score[k], A[k], level[k], live[k])
-    slope = np.linalg.solve(jac, -np.where(live[k], z[k], 0.0)[..., None])[..., 0]
-    z[k] = z[k] + slope * (new_level - level[k])[:, None]
-    level[k] = new_level
-    stage_iters[k] = 0
 
 
 # ----------------------------------------------------------------------------- τ = 0
