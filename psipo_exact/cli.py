@@ -155,9 +155,11 @@ def _add_solve(sub) -> None:
         "JSON list) or a JSON preference model {prefs, mu, pi_ref}; prints JSON. Action "
         "names are indexed in order of first appearance unless a JSON 'actions' list is given.")
     p.add_argument("file", help="comparisons (.csv or .json) or a JSON preference model")
-    p.add_argument("--loss", choices=["ipo", "dpo", "bt"], required=True,
-                   help="ipo (Eq. 17/13), dpo (Eq. 4/5) or bt (Bradley-Terry MLE, Eq. 2)")
-    p.add_argument("--tau", type=float, default=None, help="τ > 0 (required for ipo, dpo)")
+    p.add_argument("--loss", choices=["ipo", "dpo", "bt", "nash"], required=True,
+                   help="ipo (Eq. 17/13), dpo (Eq. 4/5), bt (Bradley-Terry MLE, Eq. 2) or "
+                   "nash (Nash equilibrium of a JSON {prefs, pi_ref} preference game)")
+    p.add_argument("--tau", type=float, default=None,
+                   help="τ > 0 (required for ipo, dpo); τ >= 0 for nash")
     p.add_argument("--pi-ref", default=None, metavar="FILE",
                    help="JSON list with pi_ref (default: uniform, or the model's pi_ref)")
     p.set_defaults(func=_cmd_solve)

@@ -23,9 +23,10 @@ from .solvers import (
     solve_dpo_population,
     solve_ipo_empirical,
     solve_ipo_population,
+    solve_nash,
 )
 
-_LOSSES = ("ipo", "dpo", "bt")
+_LOSSES = ("ipo", "dpo", "bt", "nash")
 
 
 def _label_index(tokens: list, declared, what: str, where: str) -> tuple[np.ndarray, tuple]:
@@ -166,11 +167,13 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None) -> dict:
     ----------
     path : path-like
         A comparison file (see :func:`read_comparisons`) or a JSON preference model
-        ``{"prefs": [[...]], "mu": [...], "pi_ref": [...] (optional)}``.
-    loss : {"ipo", "dpo", "bt"}
-        Eq. 17/13 (IPO), Eq. 4/5 (DPO) or Eq. 2 (Bradley–Terry maximum likelihood).
+        ``{"prefs": [[...]], "mu": [...], "pi_ref": [...] (optional)}`` (for ``nash``:
+        ``{"prefs", "pi_ref" (optional)}``).
+    loss : {"ipo", "dpo", "bt", "nash"}
+        Eq. 17/13 (IPO), Eq. 4/5 (DPO), Eq. 2 (Bradley–Terry maximum likelihood) or the
+        Nash equilibrium of the (regularised) preference game (:func:`solve_nash`).
     tau : float, optional
-        Required for ``ipo`` and ``dpo``.
+        Required for ``ipo``, ``dpo`` (τ > 0) and ``nash`` (τ >= 0).
     pi_ref_path : path-like, optional
         JSON list (one list per context for contextual data) with πref; default uniform,
         or the model's ``"pi_ref"``.
@@ -179,8 +182,9 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None) -> dict:
     -------
     dict
         ``loss, tau, actions, policy, logits, exists, unique, free, residual, message`` (and
-        ``rewards`` for ``bt``); ``free`` groups are lists of action names (``[context,
-        name]`` pairs with contexts); ``None`` stands for ``−∞`` in logits and rewards.
+        ``rewards`` for ``bt``, ``exploitability`` for ``nash``); ``free`` groups are lists
+        of action names (``[context, name]`` pairs with contexts); ``None`` stands for
+        ``−∞`` in logits and rewards.
 
     Raises
     ------
@@ -197,6 +201,8 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None) -> dict:
         pi_ref = _load_json(Path(pi_ref_path).read_text(encoding="utf-8"), where)
         pi_ref = _in_file(where, _checks.probability_vector, pi_ref, "pi_ref")
     path = Path(path)
+    if loss == "nash":
+        return _solve_game_file(path, tau, pi_ref)
     model = None
     if path.suffix.lower() != ".csv":
         obj = _load_json(path.read_text(encoding="utf-8"), path.name)
@@ -222,6 +228,15 @@ def _solve_model(model: dict, loss: str, tau, pi_ref, where: str):
     if pi_ref is None:
         pi_ref = _in_file(where, _checks.probability_vector,
                           model.get("pi_ref", np.full(n, 1.0 / n)), "pi_ref")
+    names = _model_names(model, n, where)
+    if loss == "bt":
+        return fit_bradley_terry(prefs, mu), names
+    solver = solve_ipo_population if loss == "ipo" else solve_dpo_population
+    return solver(prefs, mu, pi_ref, tau), names
+
+
+def _model_names(model: dict, n: int, where: str) -> tuple:
+    """The model's ``"actions"`` names (default ``"0" .. "n-1"``), checked against n."""
     actions = model.get("actions", range(n))
     if not isinstance(actions, (list, range)):
         raise ValueError(f"{where}: 'actions' must be a list of names, got "
@@ -229,10 +244,26 @@ def _solve_model(model: dict, loss: str, tau, pi_ref, where: str):
     names = tuple(str(a) for a in actions)
     if len(names) != n:
         raise ValueError(f"{where}: 'actions' has {len(names)} names, prefs has {n} actions")
-    if loss == "bt":
-        return fit_bradley_terry(prefs, mu), names
-    solver = solve_ipo_population if loss == "ipo" else solve_dpo_population
-    return solver(prefs, mu, pi_ref, tau), names
+    return names
+
+
+def _solve_game_file(path: Path, tau, pi_ref) -> dict:
+    """``--loss nash``: the (regularised) Nash equilibrium of a JSON preference matrix
+    ``{"prefs", "pi_ref" (optional), "actions" (optional)}`` (:func:`solve_nash`, τ >= 0)."""
+    where = path.name
+    obj = _load_json(path.read_text(encoding="utf-8"), where)
+    if not isinstance(obj, dict) or "prefs" not in obj:
+        raise ValueError(f"{where}: --loss nash needs a JSON object with 'prefs' "
+                         "(and optionally 'pi_ref', 'actions')")
+    prefs = _in_file(where, _checks.preference_matrix, obj["prefs"])
+    n = prefs.shape[-1]
+    if pi_ref is None:
+        pi_ref = _in_file(where, _checks.probability_vector,
+                          obj.get("pi_ref", np.full(n, 1.0 / n)), "pi_ref")
+    _checks.tau(tau, "--tau", allow_zero=True)
+    sol = solve_nash(prefs, pi_ref, tau)
+    return {**_solution_dict(sol, "nash", tau, _model_names(obj, n, where)),
+            "exploitability": sol.residual}
 
 
 def _in_file(where: str, check, *args):
