@@ -170,9 +170,14 @@ def _jacobian(log_pi, score, A, level, live):
     """``level·I − A C`` with ``C = diag π − ππᵀ`` (identity rows off Supp(πref)), O(n²)."""
     pi = np.exp(log_pi)
     n = pi.shape[-1]
-    eye = np.eye(n) * level[:, None, None]
-    jac = eye - A * pi[:, None, :] + score[:, :, None] * pi[:, None, :]
-    return np.where(live[:, :, None], jac, eye)
+    jac = score[:, :, None] * pi[:, None, :]  # (A π) πᵀ
+    jac -= A * pi[:, None, :]  # − A diag π
+    dead = ~live
+    if dead.any():
+        jac[dead] = 0.0
+    diagonal = jac.reshape(jac.shape[0], -1)[:, :: n + 1]
+    diagonal += level[:, None]
+    return jac
 
 
 def regularised_equilibrium(A, log_ref, tau, max_iter: int):
