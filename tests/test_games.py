@@ -500,3 +500,19 @@ def test_bradley_terry_all_three_select_the_top_reward_as_tau_goes_to_zero(model
                 px.solve_dpo_population(prefs, ref, ref, 1e-4)):
         assert sol.policy[top] > 0.99
     assert px.solve_nash(prefs, ref, 0.0).policy[top] == 1.0
+
+
+@given(game_problems(zeros=True), pst.taus(1e-6, 1e6), st.floats(1e-3, 1.0), st.data())
+@settings(max_examples=50)
+def test_dynamics_never_return_nan(problem, tau, frac, data):
+    """Every scheme, τ from 1e-6 to 1e6, step sizes up to their limit (ητ ≤ 1) and far above
+    online IPO's stability limit: finite or +∞ exploitability, never NaN."""
+    prefs, ref = problem
+    init = data.draw(pst.probability_vectors(len(ref)))
+    eta = frac / tau
+    for run in (games.nash_md(prefs, ref, tau, eta, 20, init=init),
+                games.extragradient(prefs, ref, tau, eta, 20, init=init),
+                games.online_ipo(prefs, ref, tau, [1e-3, 1.0, 1e3], 20, init=init),
+                games.self_play(prefs, eta, 20, init=init)):
+        assert not np.isnan(run.policies).any() and not np.isnan(run.logits).any()
+        assert not np.isnan(run.exploitability).any() and (run.exploitability >= 0).all()
