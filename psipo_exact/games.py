@@ -1,15 +1,15 @@
 """Preference games and their exact dynamics: Nash-MD, online IPO, self-play, extragradient.
 
-The preference game of Munos et al., "Nash Learning from Human Feedback" (arXiv:2312.00886,
-Sec. 3): a policy π plays π′ and wins with probability ``P(π ≻ π′) = πᵀ·prefs·π′``, a
-symmetric constant-sum game (``P(π≻π′) + P(π′≻π) = 1``, so ``P(π≻π) = ½``). Its
-KL-regularised version (their Sec. 4)
+The preference game of Munos et al., "Nash Learning from Human Feedback" (arXiv:2312.00886):
+a policy π plays π′ and wins with probability ``P(π ≻ π′) = πᵀ·prefs·π′``, a symmetric
+constant-sum game (``P(π≻π′) + P(π′≻π) = 1``, so ``P(π≻π) = ½``). Its
+KL-regularised version
 
     P_τ(π ≻ π′) = P(π ≻ π′) − τ KL(π‖πref) + τ KL(π′‖πref)
 
 has, for τ > 0, a unique Nash equilibrium π*_τ: the fixed point of Eq. 7 of Azar et al.
 (arXiv:2310.12036) with µ = π*, ``π*(y) ∝ πref(y) exp(p(y≻π*)/τ)``, which is also the fixed
-point of online IPO (Calandriello et al., arXiv:2403.08635, Sec. 4).
+point of online IPO (Calandriello et al., arXiv:2403.08635).
 :func:`psipo_exact.solve_nash` computes it; this module holds the game, its certificate and
 the iterative schemes people run on it, exactly (population form, no sampling) and, for
 online IPO, also with sampled pairs and Adam.
@@ -29,7 +29,7 @@ step), runs in log space (τ from 1e-6 to 1e6 neither overflows nor underflows t
 is vectorised: ``tau``, ``eta`` and the leading axes of ``prefs``/``pi_ref``/``init``
 broadcast together (``tau[:, None]``, ``eta[None, :]`` gives a τ × η grid).
 
-* :func:`nash_md` — Munos et al., Sec. 6, Eq. 9–10: ``π_{t+1} ∝ π^µ_t exp(η p(y≻π^µ_t))``
+* :func:`nash_md` — Munos et al.'s Nash-MD: ``π_{t+1} ∝ π^µ_t exp(η p(y≻π^µ_t))``
   with the geometric mixture ``π^µ_t ∝ π_t^{1−β} πref^β``, β = ητ.
 * :func:`online_ipo` — gradient descent on the population IPO loss (Azar et al. Eq. 13)
   with µ = the current policy (held fixed inside the gradient); IPO-MD (Calandriello et
@@ -74,7 +74,7 @@ def _log_normalise(x: np.ndarray) -> np.ndarray:
 
 
 def _geometric_mixture(log_p: np.ndarray, log_q: np.ndarray, beta) -> np.ndarray:
-    """``log`` of ``p^{1−β} q^β`` normalised (Munos et al. Eq. 9); β ∈ [0, 1] broadcasts."""
+    """``log`` of ``p^{1−β} q^β`` normalised (Nash-MD's π^µ_t); β ∈ [0, 1] broadcasts."""
     beta = np.asarray(beta)[..., None]
     with np.errstate(invalid="ignore"):
         mixed = (1.0 - beta) * log_p + beta * log_q
@@ -219,7 +219,8 @@ def preference_game(pi, pi2, prefs) -> np.ndarray:
 
     References
     ----------
-    Munos et al., arXiv:2312.00886, Sec. 3; Azar et al., arXiv:2310.12036, Sec. 2 (Eq. 8).
+    Munos et al., arXiv:2312.00886 (the preference model); Azar et al., arXiv:2310.12036,
+    Sec. 2 (Eq. 8).
     """
     prefs, _, (pi, pi2), _ = _validated_game(prefs, None, ("pi", pi), ("pi2", pi2))
     return np.einsum("...i,...ij,...j->...", pi, prefs, pi2)
@@ -256,7 +257,7 @@ def regularised_game(pi, pi2, prefs, pi_ref, tau) -> np.ndarray:
 
     References
     ----------
-    Munos et al., arXiv:2312.00886, Sec. 4 (the regularised preference model).
+    Munos et al., arXiv:2312.00886 (the regularised preference model).
     """
     prefs, pi_ref, (pi, pi2), lead = _validated_game(prefs, pi_ref, ("pi", pi), ("pi2", pi2))
     t, lead = _base.tau_for(tau, lead)
@@ -304,7 +305,7 @@ def best_response(pi, prefs, pi_ref, tau) -> np.ndarray:
 
     References
     ----------
-    Azar et al., arXiv:2310.12036, Eq. 7 and App. A.1; Munos et al., arXiv:2312.00886, Sec. 4.
+    Azar et al., arXiv:2310.12036, Eq. 7 and App. A.1; Munos et al., arXiv:2312.00886.
     """
     prefs, pi_ref, (pi,), lead = _validated_game(prefs, pi_ref, ("pi", pi))
     _base.tau_for(tau, lead)
@@ -354,7 +355,8 @@ def exploitability(pi, prefs, pi_ref, tau) -> np.ndarray:
 
     References
     ----------
-    Munos et al., arXiv:2312.00886, Sec. 4; Azar et al., arXiv:2310.12036, Eq. 7, App. A.1.
+    Munos et al., arXiv:2312.00886 (regularised game); Azar et al., arXiv:2310.12036, Eq. 7,
+    App. A.1.
     """
     prefs, pi_ref, (pi,), lead = _validated_game(prefs, pi_ref, ("pi", pi))
     t, lead = _base.tau_for(tau, lead, allow_zero=True)
@@ -395,6 +397,10 @@ class GameTrajectory:
     >>> run = games.nash_md(rps, np.ones(3) / 3, 0.5, 0.5, 100)
     >>> run.policies.shape, run.exploitability.shape
     ((101, 3), (101,))
+
+    References
+    ----------
+    Munos et al., arXiv:2312.00886 (the dynamics and the exploitability they are judged by).
     """
 
     policies: np.ndarray
@@ -515,7 +521,7 @@ def nash_md(prefs, pi_ref, tau, eta, steps, init=None, *, beta=None,
             record_every: int = 1) -> GameTrajectory:
     """Nash-MD, exactly: ``π_{t+1} ∝ π^µ_t exp(η p(y≻π^µ_t))``, ``π^µ_t ∝ π_t^{1−β} πref^β``.
 
-    Munos et al. (Sec. 6, Eq. 9–10) define the regularised policy ``π^µ_t`` as the
+    Munos et al. (Nash-MD) define the regularised policy ``π^µ_t`` as the
     geometric mixture of π_t and µ = πref with weight β = ητ, and
     ``π_{t+1} = argmax_π [η P(π ≻ π^µ_t) − KL(π‖π^µ_t)]``, whose solution is the update
     above, i.e. ``π_{t+1} ∝ π_t^{1−ητ} πref^{ητ} exp(η p(y≻π^µ_t))``. Their Theorem 1 bounds
@@ -564,8 +570,8 @@ def nash_md(prefs, pi_ref, tau, eta, steps, init=None, *, beta=None,
 
     References
     ----------
-    Munos et al., "Nash Learning from Human Feedback", arXiv:2312.00886, Sec. 6 (Nash-MD),
-    Theorem 1.
+    Munos et al., "Nash Learning from Human Feedback", arXiv:2312.00886 (Nash-MD,
+    Theorem 1).
     """
     setup = _setup(prefs, pi_ref, tau, eta, init)
     b = _mixture_weight(setup, beta)
@@ -623,7 +629,7 @@ def extragradient(prefs, pi_ref, tau, eta, steps, init=None, *,
     References
     ----------
     Cen, Wei, Chi, "Fast Policy Extragradient Methods for Competitive Games with Entropy
-    Regularization", arXiv:2105.15186, Algorithm 1; Munos et al., arXiv:2312.00886, Sec. 4.
+    Regularization", arXiv:2105.15186, Algorithm 1; Munos et al., arXiv:2312.00886.
     """
     setup = _setup(prefs, pi_ref, tau, eta, init)
     b = _mixture_weight(setup, None)
@@ -827,7 +833,7 @@ def self_play(prefs, eta, steps, init=None, *, record_every: int = 1) -> GameTra
     ----------
     Wu et al., "Self-Play Preference Optimization for Language Model Alignment",
     arXiv:2405.00675; Freund and Schapire (1999), "Adaptive game playing using multiplicative
-    weights"; Munos et al., arXiv:2312.00886, Sec. 3.
+    weights"; Munos et al., arXiv:2312.00886.
     """
     setup = _setup(prefs, None, None, eta, init, regularised=False)
     eta_b = setup.eta[..., None]

@@ -423,7 +423,7 @@ def intransitive_preferences(draw, n_actions=st.integers(3, 6), *, kind: str = "
 
     References
     ----------
-    Munos et al., arXiv:2312.00886, Sec. 3 (preference games beyond Bradley–Terry); Azar
+    Munos et al., arXiv:2312.00886 (preference games beyond Bradley–Terry); Azar
     et al., arXiv:2310.12036, Sec. 2.
     """
     if kind != "any" and kind not in INTRANSITIVE_KINDS:

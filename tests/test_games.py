@@ -148,7 +148,7 @@ def test_regularised_game_value_at_equilibrium_is_one_half_and_inf_minus_inf_rai
 
 @given(game_problems(), pst.taus(1e-2, 10.0), st.floats(0.01, 1.0), st.data())
 def test_nash_md_step_is_the_mirror_descent_argmax(problem, tau, frac, data):
-    """One step equals the plain probability-space formula of Munos et al. Eq. 9–10."""
+    """One step equals the plain probability-space formula of Munos et al.'s Nash-MD."""
     prefs, ref = problem
     eta = frac / tau
     pi = data.draw(pst.probability_vectors(len(ref)))

@@ -20,11 +20,11 @@ CLAIMS = [
     ("App. A.1 (Eq. 7/9)", "L_τ(δ)/τ = −KL(δ‖δ*) + log-partition, so δ* is the argmax"),
     ("App. A.2", "Loss depends on π only via π(y₁)/π(y₂) when Supp(µ) ⊊ Supp(π)"),
     ("Prop. 4, App. B", "DPO loss at π*_r equals the Bradley–Terry loss at r"),
-    ("Munos et al. Sec. 4; Azar et al. App. A.1",
+    ("Munos et al. (regularised game); Azar et al. App. A.1",
      "Duality gap of the regularised game = 2τ KL(π‖BR(π))"),
-    ("Munos et al. Sec. 4; Azar et al. Eq. 7",
+    ("Munos et al. (regularised game); Azar et al. Eq. 7",
      "Two actions: π*(y₁) = σ(logit πref(y₁) + (p − ½)/τ) = offline IPO"),
-    ("Munos et al. Sec. 3–4",
+    ("Munos et al. (preference game)",
      "Symmetric 3-cycle, uniform πref: π* = uniform for every τ (unique at τ = 0)"),
 ]
 

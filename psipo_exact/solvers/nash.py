@@ -99,7 +99,7 @@ def solve_nash(prefs, pi_ref, tau, *, max_iter: int = 200) -> Solution:
 
     References
     ----------
-    Munos et al., arXiv:2312.00886, Sec. 4 (regularised Nash equilibrium); Azar et al.,
+    Munos et al., arXiv:2312.00886 (regularised Nash equilibrium); Azar et al.,
     arXiv:2310.12036, Eq. 7; Calandriello et al., arXiv:2403.08635 (online IPO's fixed point).
     """
     prefs = _checks.preference_matrix(prefs)
@@ -117,7 +117,7 @@ def solve_nash(prefs, pi_ref, tau, *, max_iter: int = 200) -> Solution:
     iterations = np.zeros(t.size, dtype=int)
     regular = t > 0
     if regular.any():
-        log_pi[regular], converged[regular], iterations[regular] = regularised_equilibrium(
+        log_pi[regular], converged[regular], iterations[regular] = _regularised_equilibrium(
             A[regular], _base.log(ref[regular]), t[regular], max_iter)
     varying = np.zeros(ref.shape, dtype=bool)
     notes = []
@@ -180,7 +180,7 @@ def _jacobian(log_pi, score, A, level, live):
     return jac
 
 
-def regularised_equilibrium(A, log_ref, tau, max_iter: int):
+def _regularised_equilibrium(A, log_ref, tau, max_iter: int):
     """Damped Newton with continuation in τ on ``F(z) = τz − Aπ(z)`` (module docstring).
 
     Each problem follows its own path of levels ``τ_0 = max(τ, 1) > τ_1 > … = τ``: at every
@@ -234,7 +234,7 @@ STAGE_LIMIT = 12
 
 class _Path:
     """State of the continuation in τ for a batch of problems (see
-    :func:`regularised_equilibrium`)."""
+    :func:`_regularised_equilibrium`)."""
 
     def __init__(self, A, log_ref, tau):
         batch, n = log_ref.shape

@@ -1,4 +1,4 @@
-"""Symbolic checks of the preference game (Munos et al., arXiv:2312.00886, Sec. 3–4).
+"""Symbolic checks of the preference game (Munos et al., arXiv:2312.00886).
 
 The regularised game ``P(π≻π′) − τKL(π‖πref) + τKL(π′‖πref)`` and its equilibrium, the
 fixed point of Eq. 7 of Azar et al. (arXiv:2310.12036) with µ = π*:
@@ -67,7 +67,7 @@ def check_duality_gap(n: int = 3, complementary: bool = True) -> Check:
     detail = (f"n = {n}: 2(τ log Z + τKL(π‖πref)) − 1 − 2τKL(π‖BR(π)) expands to 0 with "
               f"Σπ = 1 and complementary preferences: {holds}")
     return Check("Duality gap of the regularised game = 2τ KL(π‖BR(π))",
-                 "Munos et al. Sec. 4; Azar et al. App. A.1", holds, detail)
+                 "Munos et al. (regularised game); Azar et al. App. A.1", holds, detail)
 
 
 def _half_gap(p: Expr) -> Expr:
@@ -113,8 +113,8 @@ def check_two_action_equilibrium(gap: Callable[[Expr], Expr] = _half_gap) -> Che
               f"sigma(logit r + gap(p)/tau) is its own best response: {fixed}; "
               f"offline IPO (any mu) has the same exponent: {ipo_same}")
     return Check("Two actions: π*(y₁) = σ(logit πref(y₁) + (p − ½)/τ) = offline IPO",
-                 "Munos et al. Sec. 4; Azar et al. Eq. 7", independent and fixed and ipo_same,
-                 detail)
+                 "Munos et al. (regularised game); Azar et al. Eq. 7",
+                 independent and fixed and ipo_same, detail)
 
 
 @timed
@@ -158,4 +158,4 @@ def check_three_cycle(pi_ref: Sequence[Expr] | None = None, second: Expr | None 
               f"uniform: {fixed}; ker(prefs - 1/2) = span(1,1,1) for p = 1/2 + d, d > 0: "
               f"{unique}")
     return Check("Symmetric 3-cycle, uniform πref: π* = uniform for every τ (unique at τ = 0)",
-                 "Munos et al. Sec. 3–4", half and fixed and unique, detail)
+                 "Munos et al. (preference game)", half and fixed and unique, detail)
