@@ -4,7 +4,7 @@ After Azar et al., "A General Theoretical Paradigm to Understand Learning from H
 Preferences" (arXiv:2310.12036). See the README for the map from paper results to functions.
 """
 
-from . import datasets, losses
+from . import datasets, games, losses
 from .closed_form import (
     expected_psi,
     gibbs_log_policy,
@@ -20,6 +20,7 @@ from .closed_form import (
     softmax_policy,
     total_preference,
 )
+from .games import exploitability, preference_game
 from .model import Dataset, PreferenceModel, Rankings, bradley_terry_prefs, paper_dataset
 from .psi import resolve_psi
 from .simulate import SimulationResult, simulate
@@ -37,6 +38,7 @@ from .solvers import (
     solve_dpo_rankings,
     solve_ipo_empirical,
     solve_ipo_population,
+    solve_nash,
 )
 
 _LAZY = {"verify_all", "Check"}  # psipo_exact.symbolic imports sympy: only on first use
@@ -89,6 +91,10 @@ __all__ = [
     "solve_ipo_population",
     "total_preference",
     "verify_all",
+    "exploitability",
+    "games",
+    "preference_game",
+    "solve_nash",
 ]
 
 __version__ = "0.1.0"

@@ -40,7 +40,8 @@ def frozen(arr) -> np.ndarray:
     return arr
 
 
-def tau_for(tau, lead: tuple[int, ...], name: str = "tau") -> tuple[np.ndarray, tuple[int, ...]]:
+def tau_for(tau, lead: tuple[int, ...], name: str = "tau", *,
+            allow_zero: bool = False) -> tuple[np.ndarray, tuple[int, ...]]:
     """Validate τ and broadcast it against the leading shape ``lead`` of the other inputs.
 
     Returns
@@ -53,10 +54,11 @@ def tau_for(tau, lead: tuple[int, ...], name: str = "tau") -> tuple[np.ndarray, 
     Raises
     ------
     ValueError
-        If τ is not finite and positive, or its shape does not broadcast against ``lead``;
-        the message says how to ask for a grid of τ over the leading axes.
+        If τ is not finite and positive (non-negative with ``allow_zero``), or its shape
+        does not broadcast against ``lead``; the message says how to ask for a grid of τ
+        over the leading axes.
     """
-    t = _checks.tau(tau, name)
+    t = _checks.tau(tau, name, allow_zero=allow_zero)
     try:
         return t, np.broadcast_shapes(lead, t.shape)
     except ValueError:

@@ -106,13 +106,14 @@ def preference_matrix(prefs) -> np.ndarray:
     return arr
 
 
-def tau(value, name: str = "tau") -> np.ndarray:
-    """Validate the regularisation strength τ: finite and > 0 (scalar or array)."""
+def tau(value, name: str = "tau", *, allow_zero: bool = False) -> np.ndarray:
+    """Validate the regularisation strength τ: finite and > 0 (>= 0 with ``allow_zero``)."""
     arr = as_float_array(value, name)
-    bad = arr <= 0
+    bad = arr < 0 if allow_zero else arr <= 0
     if bad.any():
         i = _where(bad) if arr.ndim else ()
-        raise ValueError(f"{name}{_fmt(i) if i else ''} = {arr[i]}, must be > 0")
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}{_fmt(i) if i else ''} = {arr[i]}, must be {bound}")
     return arr
 
 

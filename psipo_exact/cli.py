@@ -235,9 +235,11 @@ def _add_solve(sub) -> None:
     p.add_argument("file", help="comparisons (CSV/TSV/JSON) or a JSON preference model")
     p.add_argument("--loss", choices=list(LOSSES), required=True,
                    help="ipo (Eq. 17/13), dpo (Eq. 4/5), psipo (Eq. 7 with --psi, models "
-                   "only); fits without tau: bt (Eq. 2), davidson, rao_kupper (ties)")
+                   "only); fits without tau: bt (Eq. 2), davidson, rao_kupper (ties); nash "
+                   "(Nash equilibrium of a JSON {prefs, pi_ref} preference game)")
     p.add_argument("--tau", type=float, nargs="+", default=None, metavar="TAU",
-                   help="τ > 0, or a grid of them (required for ipo, dpo, psipo)")
+                   help="τ > 0, or a grid of them (required for ipo, dpo, psipo); τ >= 0 for "
+                   "nash")
     p.add_argument("--psi", default="identity", help="Ψ of --loss psipo (default identity)")
     p.add_argument("--pi-ref", default=None, metavar="FILE",
                    help="JSON list with pi_ref (default: uniform, or the model's pi_ref)")

@@ -53,13 +53,16 @@ from .solvers import (
     solve_dpo_population,
     solve_ipo_empirical,
     solve_ipo_population,
+    solve_nash,
 )
 from .statistics import bootstrap_policy
 
 #: Losses that take τ, and fits that do not (``--loss`` choices).
 TAU_LOSSES = ("ipo", "dpo", "psipo")
 FITS = ("bt", "davidson", "rao_kupper")
-LOSSES = TAU_LOSSES + FITS
+#: Preference games on a JSON ``{"prefs", "pi_ref"?}``: τ >= 0 (:func:`solve_nash`).
+GAMES = ("nash",)
+LOSSES = TAU_LOSSES + FITS + GAMES
 FORMATS = ("auto", "pairs", "trl", "arena", "json")
 #: Known column names of each table format: (winner, loser, context, outcome).
 _FORMAT_COLUMNS = {
@@ -441,6 +444,11 @@ def _model(obj: dict, pi_ref, where: str):
     if pi_ref is None:
         pi_ref = _in_file(where, _checks.probability_vector,
                           obj.get("pi_ref", np.full(n, 1.0 / n)), "pi_ref")
+    return _in_file(where, PreferenceModel, prefs, mu, pi_ref), _model_names(obj, n, where)
+
+
+def _model_names(obj: dict, n: int, where: str) -> tuple:
+    """The model's ``"actions"`` names (default ``"0" .. "n-1"``), checked against n."""
     actions = obj.get("actions", range(n))
     if not isinstance(actions, (list, range)):
         raise InputError(f"{where}: 'actions' must be a list of names, got "
@@ -448,7 +456,30 @@ def _model(obj: dict, pi_ref, where: str):
     names = tuple(str(a) for a in actions)
     if len(names) != n:
         raise InputError(f"{where}: 'actions' has {len(names)} names, prefs has {n} actions")
-    return _in_file(where, PreferenceModel, prefs, mu, pi_ref), names
+    return names
+
+
+def _solve_game_file(path, tau, pi_ref) -> dict:
+    """``--loss nash``: the (regularised) Nash equilibrium of a JSON preference matrix
+    ``{"prefs", "pi_ref" (optional), "actions" (optional)}`` (:func:`solve_nash`, τ >= 0)."""
+    text, where = _read_text(path)
+    obj = _load_json(text, where)
+    if not isinstance(obj, dict) or "prefs" not in obj:
+        raise InputError(f"{where}: --loss nash needs a JSON object with 'prefs' "
+                         "(and optionally 'pi_ref', 'actions')")
+    prefs = _in_file(where, _checks.preference_matrix, obj["prefs"])
+    n = prefs.shape[-1]
+    if pi_ref is None:
+        pi_ref = _in_file(where, _checks.probability_vector,
+                          obj.get("pi_ref", np.full(n, 1.0 / n)), "pi_ref")
+    if tau is None:
+        raise ValueError("--tau is required for --loss nash (tau >= 0; 0 is the unregularised "
+                         "game)")
+    _checks.tau(tau, "--tau", allow_zero=True)
+    sol = solve_nash(prefs, pi_ref, tau)
+    problem = _Problem(None, None, _model_names(obj, n, where), None,
+                       {"file": "json", "format": "game"})
+    return {**_solution_dict(sol, problem, "nash", tau), "exploitability": sol.residual}
 
 
 def _in_file(where: str, check, *args):
@@ -621,6 +652,8 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None, **options) -> dict:
                if k in options}
     resampling = {k: options.pop(k) for k in ("bootstrap", "seed", "level") if k in options}
     pi_ref = None if pi_ref_path is None else _read_pi_ref(pi_ref_path)
+    if loss in GAMES:
+        return _solve_game_file(path, tau, pi_ref)
     problem = _read_problem(path, pi_ref, **reading)
     sol = _solve_problem(problem, loss, tau, pi_ref, **options)
     out = _solution_dict(sol, problem, loss, tau)

@@ -41,6 +41,7 @@ __all__ = [
     "batch_shapes",
     "bradley_terry_preferences",
     "datasets",
+    "intransitive_preferences",
     "policies",
     "preference_matrices",
     "preference_problems",
@@ -536,3 +537,90 @@ def preference_problems(
         pi_ref = draw(probability_vectors(n, batch_shape=lead, full_support=False))
     tau = draw(taus(*tau_range))
     return PreferenceProblem(prefs, mu, pi_ref, tau)
+
+
+#: The kinds of :func:`intransitive_preferences`.
+INTRANSITIVE_KINDS = ("cyclic", "skew", "condorcet", "no_condorcet")
+
+
+def _planted_wins(kind: str, n: int) -> list[tuple[int, int]]:
+    """Pairs ``(a, b)`` of positions in a random order where a beats b by a margin."""
+    if kind == "skew":
+        return [(0, 1), (1, 2), (2, 0)]
+    if kind == "no_condorcet":
+        return [((i + 1) % n, i) for i in range(n)]
+    cycle = [(1, 2), (2, 3), (3, 1)] if n >= 4 else []
+    return [(0, j) for j in range(1, n)] + cycle  # "condorcet": the first position wins
+
+
+@st.composite
+def intransitive_preferences(draw, n_actions=st.integers(3, 6), *, kind: str = "any",
+                             batch_shape=()) -> np.ndarray:
+    """Intransitive preference matrices for preference games (Munos et al., 2312.00886).
+
+    Kinds (``kind="any"`` draws one of them):
+
+    * ``"cyclic"``: generalised rock–paper–scissors, action i beats i+1, …, i+⌊(n−1)/2⌋
+      (mod n) with one probability p ∈ [0.55, 1], other pairs ½; for odd n the uniform
+      policy is the unique Nash equilibrium.
+    * ``"skew"``: random complementary matrix (``prefs − ½`` a random skew-symmetric matrix)
+      with a planted majority cycle of three actions, margins in [0.55, 0.99].
+    * ``"condorcet"``: a Condorcet winner (beats every other action with probability in
+      [0.55, 0.99]), and a majority cycle among three other actions when n ≥ 4; the Nash
+      equilibrium of the unregularised game is the winner, pure.
+    * ``"no_condorcet"``: a majority cycle through all actions (each action loses to another
+      with probability in [0.55, 0.99]), so no Condorcet winner exists.
+
+    Actions are relabelled by a random permutation (except ``"cyclic"``). Entries not
+    planted lie in [0.01, 0.99]; ``prefs + prefsᵀ = 1`` exactly, diagonal ½.
+
+    Parameters
+    ----------
+    n_actions : int or SearchStrategy[int], default integers(3, 6)
+        At least 3.
+    kind : {"any", "cyclic", "skew", "condorcet", "no_condorcet"}, default "any"
+    batch_shape : tuple or SearchStrategy[tuple], default ()
+
+    Returns
+    -------
+    SearchStrategy[ndarray]
+        Shape ``batch_shape + (n_actions, n_actions)``.
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> import numpy as np
+    >>> from psipo_exact.strategies import intransitive_preferences
+    >>> @given(intransitive_preferences(kind="no_condorcet"))
+    ... def test_every_action_loses_to_some_action(prefs):
+    ...     assert ((prefs < 0.5).any(axis=-1)).all()
+    >>> test_every_action_loses_to_some_action()
+
+    References
+    ----------
+    Munos et al., arXiv:2312.00886 (preference games beyond Bradley–Terry); Azar
+    et al., arXiv:2310.12036, Sec. 2.
+    """
+    if kind != "any" and kind not in INTRANSITIVE_KINDS:
+        raise ValueError(f"kind = {kind!r}, must be 'any' or one of {list(INTRANSITIVE_KINDS)}")
+    kind = draw(st.sampled_from(INTRANSITIVE_KINDS)) if kind == "any" else kind
+    n = int(_value(draw, n_actions))
+    if n < 3:
+        raise ValueError(f"n_actions = {n}, must be >= 3 for an intransitive matrix")
+    lead = _shape(draw, batch_shape)
+    if kind == "cyclic":
+        p = draw(_floats(0.55, 1.0))
+        ahead = (np.arange(n)[None, :] - np.arange(n)[:, None]) % n  # j − i mod n
+        half = (n - 1) // 2
+        prefs = np.where((ahead >= 1) & (ahead <= half), p,
+                         np.where(ahead >= n - half, 1.0 - p, 0.5))
+        return np.broadcast_to(prefs, lead + (n, n)).copy()
+    prefs = draw(preference_matrices(n, batch_shape=lead)).reshape(-1, n, n)
+    keys = draw(hnp.arrays(np.float64, (prefs.shape[0], n), elements=_floats(0.0, 1.0)))
+    order = np.argsort(keys, axis=-1, kind="stable")
+    margins = draw(hnp.arrays(np.float64, (prefs.shape[0], n), elements=_floats(0.55, 0.99)))
+    rows = np.arange(prefs.shape[0])
+    for m, (a, b) in enumerate(_planted_wins(kind, n)):
+        prefs[rows, order[:, a], order[:, b]] = margins[:, m % n]
+        prefs[rows, order[:, b], order[:, a]] = 1.0 - margins[:, m % n]
+    return prefs.reshape(lead + (n, n))

@@ -31,8 +31,9 @@ class Entry:
     """A solver and the kind of problem it takes.
 
     ``kind`` is ``"population"`` (called as ``solve(prefs, mu, pi_ref, tau)``),
-    ``"empirical"`` (``solve(data, pi_ref, tau)``), ``"dataset"`` (``solve(data)``, no τ) or
-    ``"population_fit"`` (``solve(prefs, mu)``, no τ).
+    ``"empirical"`` (``solve(data, pi_ref, tau)``), ``"dataset"`` (``solve(data)``, no τ),
+    ``"population_fit"`` (``solve(prefs, mu)``, no τ) or ``"game"`` (``solve(prefs, pi_ref,
+    tau)``, τ = 0 allowed: its grid also gets a τ = 0 slice).
     """
 
     solve: Callable
@@ -51,6 +52,7 @@ SOLVERS = {
     "fit_davidson": Entry(px.fit_davidson, "dataset"),
     "fit_plackett_luce": Entry(px.fit_plackett_luce, "dataset"),
     "solve_dpo_rankings": Entry(px.solve_dpo_rankings, "empirical"),
+    "solve_nash": Entry(px.solve_nash, "game"),
 }
 
 
@@ -71,6 +73,11 @@ def _problems(draw, kind: str):
         if kind == "population_fit":
             return (problem.prefs, problem.mu), lead
         return (problem.prefs, problem.mu, problem.pi_ref), lead
+    if kind == "game":
+        lead = draw(st.sampled_from([(), (2,)]))
+        problem = draw(pst.preference_problems(st.integers(2, 4), batch_shape=lead,
+                                               deterministic=None, support="same"))
+        return (problem.prefs, problem.pi_ref), lead
     contexts = draw(st.sampled_from([None, 2]))
     data = draw(pst.datasets(st.integers(2, 4), max_size=8, n_contexts=contexts))
     if kind == "dataset":
@@ -112,14 +119,17 @@ def test_contract(name, data):
     single = entry.solve(*args, tau)
     _check_contract(single, trailing)
     # A τ grid over the leading axes: taus[:, None, ...] by the package's τ rule.
-    taus = np.array([tau, 2 * tau, tau / 3])
-    grid = entry.solve(*args, taus.reshape((3,) + (1,) * len(lead)))
-    _check_contract(grid, (3,) + trailing)
+    taus = np.array([tau, 2 * tau, tau / 3] + ([0.0] if entry.kind == "game" else []))
+    grid = entry.solve(*args, taus.reshape((taus.size,) + (1,) * len(lead)))
+    _check_contract(grid, (taus.size,) + trailing)
     np.testing.assert_allclose(grid.policy[0], single.policy, rtol=1e-12, atol=1e-300)
+    uniques = []
     for k, t in enumerate(taus):
         one = entry.solve(*args, t)
         np.testing.assert_allclose(grid.policy[k], one.policy, rtol=1e-12, atol=1e-300)
-        assert (one.exists, one.unique) == (grid.exists, grid.unique) or not lead
+        assert (one.exists, one.unique) == (grid.exists, grid.unique) or not lead or t == 0
+        uniques.append(one.unique)
+    assert grid.unique == all(uniques)  # τ = 0 slices of "game" may be the non-unique ones
 
 
 def test_status_table_is_the_one_source_of_messages():

@@ -20,6 +20,12 @@ CLAIMS = [
     ("App. A.1 (Eq. 7/9)", "L_τ(δ)/τ = −KL(δ‖δ*) + log-partition, so δ* is the argmax"),
     ("App. A.2", "Loss depends on π only via π(y₁)/π(y₂) when Supp(µ) ⊊ Supp(π)"),
     ("Prop. 4, App. B", "DPO loss at π*_r equals the Bradley–Terry loss at r"),
+    ("Munos et al. (regularised game); Azar et al. App. A.1",
+     "Duality gap of the regularised game = 2τ KL(π‖BR(π))"),
+    ("Munos et al. (regularised game); Azar et al. Eq. 7",
+     "Two actions: π*(y₁) = σ(logit πref(y₁) + (p − ½)/τ) = offline IPO"),
+    ("Munos et al. (preference game)",
+     "Symmetric 3-cycle, uniform πref: π* = uniform for every τ (unique at τ = 0)"),
 ]
 
 
@@ -80,6 +86,14 @@ NEGATIVE_CONTROLS = [
     ("A.2: µ with full support", "check_appendix_a2", {"mu": (THIRD, THIRD, THIRD)}),
     ("A.2: paper's printed coefficient 2", "check_appendix_a2", {"coefficient": 2}),
     ("prop4: π*_r with 2τ", "check_proposition4", {"n": 3, "tau_scale": 2}),
+    ("games: gap without complementary prefs", "check_duality_gap", {"complementary": False}),
+    ("games: 2 actions with DPO's logit p", "check_two_action_equilibrium",
+     {"gap": lambda p: sp.log(p / (1 - p))}),
+    ("games: 2 actions with p instead of p − ½", "check_two_action_equilibrium",
+     {"gap": lambda p: p}),
+    ("games: 3-cycle, non-uniform πref", "check_three_cycle",
+     {"pi_ref": sp.symbols("r1 r2 r3", positive=True)}),
+    ("games: asymmetric 3-cycle", "check_three_cycle", {"second": sp.Symbol("q", positive=True)}),
 ]
 
 
@@ -101,6 +115,9 @@ def test_negative_controls_cover_every_claim():
         "check_appendix_a1",
         "check_appendix_a2",
         "check_proposition4",
+        "check_duality_gap",
+        "check_two_action_equilibrium",
+        "check_three_cycle",
     }
     assert {checker for _, checker, _ in NEGATIVE_CONTROLS} == checkers
 

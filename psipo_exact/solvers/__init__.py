@@ -5,6 +5,7 @@ One module per problem family, one result contract:
 * :mod:`.ipo`: IPO, population (Eq. 13/14, O(n)) and empirical (Eq. 17, a Laplacian solve);
 * :mod:`.bradley_terry`: Bradley–Terry maximum likelihood (Eq. 2) with existence and limits;
 * :mod:`.dpo`: DPO (Eq. 4/5) through Proposition 4;
+* :mod:`.nash`: the Nash equilibrium of the (regularised) preference game (Munos et al.);
 * :mod:`.result`: :class:`Solution`, its status codes and the one table of messages;
 * ``_laplacian``, ``_groups``, ``_problem``: graph linear algebra, free-group bookkeeping and
   the problems' inputs as graphs on global nodes.
@@ -22,6 +23,7 @@ File input for ``psipo-exact solve`` lives in :mod:`psipo_exact.files`.
 from .bradley_terry import fit_bradley_terry
 from .dpo import solve_dpo_empirical, solve_dpo_population
 from .ipo import solve_ipo_empirical, solve_ipo_population
+from .nash import solve_nash
 from .plackett_luce import dpo_rankings_empirical, fit_plackett_luce, solve_dpo_rankings
 from .result import STATUS_MESSAGES, BradleyTerrySolution, Solution, TieModelSolution
 from .ties import fit_davidson, fit_rao_kupper
@@ -41,4 +43,5 @@ __all__ = [
     "solve_dpo_population",
     "solve_ipo_empirical",
     "solve_ipo_population",
+    "solve_nash",
 ]

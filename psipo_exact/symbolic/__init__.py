@@ -24,6 +24,8 @@ Where things are (every name is also importable from this package):
   ``check_section531``.
 * :mod:`~psipo_exact.symbolic.appendix` — Appendix A.1: ``check_appendix_a1``; Appendix
   A.2: ``check_appendix_a2``; Proposition 4 (Appendix B): ``check_proposition4``.
+* :mod:`~psipo_exact.symbolic.games` — preference games (Munos et al., arXiv:2312.00886):
+  ``check_duality_gap``, ``check_two_action_equilibrium``, ``check_three_cycle``.
 * ``Check`` (the outcome of a check) and ``format_checks`` (its table).
 """
 
@@ -54,6 +56,7 @@ from .algebra import (
     softmax,
 )
 from .appendix import check_appendix_a1, check_appendix_a2, check_proposition4
+from .games import check_duality_gap, check_three_cycle, check_two_action_equilibrium
 from .section4 import check_proposition1
 from .section5 import (
     check_eq17,
@@ -75,6 +78,9 @@ CHECKS = {
     "appendix_a1": check_appendix_a1,
     "appendix_a2": check_appendix_a2,
     "proposition4": check_proposition4,
+    "duality_gap": check_duality_gap,
+    "two_action_equilibrium": check_two_action_equilibrium,
+    "three_cycle": check_three_cycle,
 }
 
 
@@ -82,7 +88,8 @@ def verify_all() -> list[Check]:
     """Run every symbolic check of :data:`CHECKS` with the paper's statement.
 
     Covers Proposition 3, Proposition 1, Eq. 17, Theorem 2, Sec. 5.3.1, Appendix A.1,
-    Appendix A.2 and Proposition 4 (Appendix B).
+    Appendix A.2 and Proposition 4 (Appendix B), then the preference-game checks
+    (duality gap, two-action equilibrium, symmetric 3-cycle).
 
     Returns
     -------
@@ -129,12 +136,15 @@ __all__ = [
     "bradley_terry_loss",
     "check_appendix_a1",
     "check_appendix_a2",
+    "check_duality_gap",
     "check_eq17",
     "check_proposition1",
     "check_proposition3",
     "check_proposition4",
     "check_section531",
     "check_theorem2",
+    "check_three_cycle",
+    "check_two_action_equilibrium",
     "dpo_population_loss",
     "expected_psi",
     "format_check",
