@@ -196,7 +196,8 @@ def _cmd_solve(args) -> int:
 
     tau = None
     if args.tau is not None:
-        tau = _checks.tau(args.tau[0] if len(args.tau) == 1 else args.tau, "--tau")
+        tau = _checks.tau(args.tau[0] if len(args.tau) == 1 else args.tau, "--tau",
+                          allow_zero=args.loss == "nash")  # τ = 0: the unregularised game
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix.lower() not in (".json", ".csv"):
         raise ValueError(f"--out {out}: must end in .json or .csv")
