@@ -17,11 +17,17 @@ import numpy as np
 
 from .. import _checks
 from ..closed_form import softmax_policy
-from ..losses import reference_gap, resolve_link
+from ..losses import reference_gap
 from ..model import Dataset
 from .adam import Adam
-from .batches import BatchWeights, validated_batches
+from .batches import BatchStream, validated_batches
+from .gradients import DenseGradient, SparseGradient
+from .pairwise import PairwiseLoss, resolve_loss
 from .result import RUN_AXES, SimulationResult, record_steps
+
+#: The dense layout is used when all datasets together hold at most this many batches of
+#: data (and every loss is a margin loss); both layouts give the same bits.
+DENSE_DATA_PER_BATCH = 1.0
 
 
 def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.01, b1=0.9,
@@ -76,7 +82,8 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
         For invalid arguments, naming the argument (checked before any computation).
     """
     data = _validated_datasets(datasets)
-    loss_names = _validated_losses(losses)
+    pair_losses = _validated_losses(losses)
+    loss_names = tuple(loss.name for loss in pair_losses)
     tau = _validated_taus(taus)
     seed_list = _validated_seeds(seeds)
     steps = _checks.positive_int(steps, "steps")
@@ -94,10 +101,12 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     gap = _reference_gaps(data, pi_ref, logits_shape)
     if batches is not None:
         batches = validated_batches(batches, run_shape, steps, batch_size, sizes)
-    weights = BatchWeights(sizes, seed_list, batch_size, batches)
+    stream = BatchStream(sizes, [d.weights for d in data.values()], seed_list, batch_size,
+                         batches)
+    layout = _gradient_layout(list(data.values()), pair_losses, tau, gap, pi_ref,
+                              len(seed_list), batch_size)
     adam = Adam(lr, b1, b2, eps, steps)
-    recorded = _run(theta, data, loss_names, tau, gap, weights, adam, steps, record_every,
-                    progress)
+    recorded = _run(theta, layout, stream, adam, steps, record_every, progress)
     return _result(recorded, record_steps(steps, record_every), loss_names, data, tau,
                    seed_list, logits_shape)
 
@@ -128,19 +137,19 @@ def _validated_datasets(datasets) -> dict[str, Dataset]:
     return out
 
 
-def _validated_losses(losses) -> tuple[str, ...]:
-    if isinstance(losses, str):
+def _validated_losses(losses) -> tuple[PairwiseLoss, ...]:
+    if isinstance(losses, (str, PairwiseLoss)):
         losses = (losses,)
     if not isinstance(losses, Sequence) or not losses:
         raise TypeError(f"losses must be a non-empty sequence of loss names, got {losses!r}")
-    names = []
-    for i, name in enumerate(losses):
+    out = []
+    for i, loss in enumerate(losses):
         try:
-            names.append(resolve_link(name).name)
+            out.append(resolve_loss(loss))
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"losses[{i}]: {exc}") from None
-    _no_duplicates(names, "losses")
-    return tuple(names)
+    _no_duplicates([loss.name for loss in out], "losses")
+    return tuple(out)
 
 
 def _no_duplicates(labels, name: str) -> None:
@@ -213,94 +222,56 @@ def _reference_gaps(data: dict, pi_ref, logits_shape) -> np.ndarray | None:
     return gap if np.any(gap != 0) else None
 
 
-def _block_incidence(data: dict) -> np.ndarray:
-    """Block-diagonal signed incidence, shape ``(M, D·K)``: dataset ``d``'s data (rows) act on
-    the logits of the runs on ``d`` (columns ``d·K .. d·K + K − 1``)."""
-    blocks = [d.incidence.toarray() for d in data.values()]
-    K = blocks[0].shape[1]
-    out = np.zeros((sum(b.shape[0] for b in blocks), len(blocks) * K))
-    row = 0
-    for d, block in enumerate(blocks):
-        out[row:row + block.shape[0], d * K:(d + 1) * K] = block
-        row += block.shape[0]
-    return out
+def _log_reference(pi_ref, logits_shape) -> np.ndarray:
+    """``log πref`` per logit, flat (uniform when None): the ``s_y`` of non-margin losses."""
+    if pi_ref is None:
+        return np.full(int(np.prod(logits_shape)), -np.log(logits_shape[-1]))
+    with np.errstate(divide="ignore"):  # πref = 0 off the compared actions: never gathered
+        return np.log(_checks.probability_vector(pi_ref, "pi_ref")).reshape(-1)
+
+
+def _gradient_layout(data, losses, tau, gap, pi_ref, n_seeds, batch_size):
+    """The dense layout where the whole data fit in a batch (margin losses), else sparse."""
+    margin = all(loss.margin_only for loss in losses)
+    if margin and sum(len(d) for d in data) <= DENSE_DATA_PER_BATCH * batch_size:
+        return DenseGradient(data, losses, tau, gap, n_seeds, batch_size)
+    log_ref = None if margin else _log_reference(pi_ref, data[0].logits_shape)
+    return SparseGradient(data, losses, tau, gap, log_ref, n_seeds, batch_size)
 
 
 # ------------------------------------------------------------------------------ step loop
 
 
-def _run(theta, data, loss_names, tau, gap, weights, adam, steps, record_every, progress):
-    """The step loop; returns the recorded logits, shape (record, loss, dataset, tau, seed, K).
-
-    Internally a run's logits are laid out (loss, tau, seed | dataset, K): one row per
-    (loss, τ, seed) holding the logits of its runs on every dataset, so that one matmul with
-    the block-diagonal incidence gives ``h`` for exactly each run's own data.
-    """
-    n_loss, n_data, n_tau, n_seed = theta.shape[:4]
-    K = int(np.prod(theta.shape[4:]))
-    incidence = _block_incidence(data)                       # (M, D·K)
-    incidence_t = np.ascontiguousarray(incidence.T)
-    M = incidence.shape[0]
-    rows = (n_loss, n_tau, n_seed)
-    state = np.ascontiguousarray(np.moveaxis(theta.reshape(theta.shape[:4] + (K,)), 1, 3))
-    flat = state.reshape(-1, n_data * K)
-    g2, mv, hat, den = adam.buffers(flat.shape)
-    adam_step = adam.stepper(flat, g2, mv, hat, den)
+def _run(theta, layout, stream, adam, steps, record_every, progress):
+    """The step loop; returns the recorded logits, shape (record, loss, dataset, tau, seed, K)."""
+    state = layout.state(theta.reshape(theta.shape[:4] + (-1,)))
+    g2, mv, hat, den = adam.buffers(state.shape)
+    adam_step = adam.stepper(state, g2, mv, hat, den)
     g = g2[0]
-    h = np.empty(rows + (M,))
-    coef = np.empty(rows + (M,))
-    h_flat, coef_flat = h.reshape(-1, M), coef.reshape(-1, M)
-    links = [(resolve_link(name).grad, h[i], coef[i]) for i, name in enumerate(loss_names)]
-    # τ and the batch weights as full contiguous arrays: broadcasting ufunc loops over an
-    # inner axis of a few data cost several times more than flat ones.
-    tau_b = np.ascontiguousarray(np.broadcast_to(tau.reshape(-1, 1, 1), rows[1:] + (M,)))
     rec_steps = record_steps(steps, record_every)
     is_record = np.zeros(steps + 1, dtype=bool)
     is_record[rec_steps] = True
     is_record = is_record[1:].tolist()                      # after 0-based step t
-    recorded = np.empty((rec_steps.size,) + state.shape)
-    recorded[0] = state
+    recorded = np.empty((rec_steps.size,) + theta.shape[:4] + (state.size // np.prod(
+        theta.shape[:4], dtype=int),))
+    recorded[0] = layout.logits(state)
     n_rec = 1
     bar = _progress_bar(steps) if progress else None
-    matmul, multiply = np.matmul, np.multiply
-    scatter = _order_independent_product(incidence)
-    # weights of a block of steps at a time, at most ~WEIGHT_BYTES of memory once broadcast
-    for start, stop, w_block in weights.blocks(steps, coef.size):
-        w_block = np.ascontiguousarray(
-            np.broadcast_to(w_block, w_block.shape[:2] + rows[1:] + (M,)))
-        per_loss = [w_block[:, i if w_block.shape[1] > 1 else 0] for i in range(len(links))]
+    gradient = layout.gradient
+    for start, stop, idx in stream.blocks(steps, layout.bytes_per_step):
+        layout.load(idx)
         for j in range(stop - start):
             t = start + j
-            # forward: h_i = θ_w − θ_l − (log πref(w) − log πref(l)) for every run's data
-            matmul(flat, incidence_t, h_flat)
-            if gap is not None:
-                np.subtract(h, gap, out=h)
-            for (grad, h_l, coef_l), w_l in zip(links, per_loss):
-                multiply(grad(h_l, tau_b), w_l[j], coef_l)     # (c_i / B) ℓ′(h_i)
-            scatter(coef_flat, incidence, g)                   # Σ_i coef_i (e_w − e_l)
+            gradient(state, j, g)
             adam_step(t)
             if is_record[t]:
-                recorded[n_rec] = state
+                recorded[n_rec] = layout.logits(state)
                 n_rec += 1
         if bar is not None:
             bar.update(stop - start)
     if bar is not None:
         bar.close()
-    return np.moveaxis(recorded, 4, 2)  # (record, loss, dataset, tau, seed, K)
-
-
-def _order_independent_product(incidence: np.ndarray):
-    """``out = coef @ incidence`` whose bits do not depend on how many runs are stacked.
-
-    BLAS picks its summation order by matrix shape, so a run's gradient could differ in the
-    last bit between a grid and a run alone. Where every action is in at most two data, each
-    sum has at most two non-zero terms (the incidence is ±1/0, products are exact) and every
-    order rounds the same, so BLAS is used; otherwise ``einsum``'s own loop sums over data in
-    a fixed order (slower, ~5 µs a step at the paper's size).
-    """
-    if np.max(np.count_nonzero(incidence, axis=0), initial=0) <= 2:
-        return lambda coef, inc, out: np.matmul(coef, inc, out)
-    return lambda coef, inc, out: np.einsum("rm,mk->rk", coef, inc, out=out)
+    return recorded
 
 
 def _progress_bar(steps: int):
