@@ -165,8 +165,9 @@ class SparseGradient:
         datum = per_run(data + self.offsets.reshape(1, -1, 1, 1, 1, 1))
         self.weights = per_run(weights)
         win, lose = self.win_node[datum], self.lose_node[datum]
-        self.nodes = np.stack([win, lose], axis=-1)               # (n, R, B, 2)
-        self.nodes += self.run_base[..., None]
+        self.nodes = np.empty(datum.shape + (2,), dtype=np.intp)    # (n, R, B, 2)
+        np.add(win, self.run_base, out=self.nodes[..., 0])
+        np.add(lose, self.run_base, out=self.nodes[..., 1])
         self.gaps = None if self.gap is None else self.gap[datum]
         if not self.margin:
             self.s_ref = (self.log_ref[win], self.log_ref[lose])
