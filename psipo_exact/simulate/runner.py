@@ -1,11 +1,36 @@
 """The runner of :func:`psipo_exact.simulate.simulate`: argument validation and the step loop.
 
-Gradients come from the per-datum links of :data:`psipo_exact.losses.LINKS`: the gradient
-of the mini-batch loss ``(1/B) Σ_{j≤B} ℓ(h_π(y_w,i_j, y_l,i_j))`` is
-``Σ_i (c_i / B) ℓ′(h_i) (e_{w_i} − e_{l_i})`` with ``c_i`` the number of times datum ``i``
-is in the batch (weights from :mod:`~psipo_exact.simulate.batches`), and the update is
-:class:`~psipo_exact.simulate.adam.Adam`'s. Every (loss, dataset, τ, seed) run is a row of
-one array, and the only Python loop is the one over Adam steps.
+**Loss interface.** A loss is a :class:`~psipo_exact.simulate.pairwise.PairwiseLoss`:
+per datum, ``∂ℓ/∂s_w`` and ``∂ℓ/∂s_l`` as vectorised functions ``(s_w, s_l, tau)`` of the
+log ratios ``s_y = log π(y) − log πref(y)`` (``π = softmax(θ)`` per context), and a flag
+``margin_only`` saying that ℓ depends on ``h = s_w − s_l`` alone. The gradient of the
+mini-batch loss ``(1/B) Σ_{j≤B} ℓ(s_w,i_j, s_l,i_j)`` in θ is
+``Σ_i (c_i/B) [∂ℓ/∂s_w (e_w − π) + ∂ℓ/∂s_l (e_l − π)]`` over the batch's distinct data
+(``∂s_y/∂θ = e_y − π``: the normaliser does not cancel in general); for margin losses
+``∂ℓ/∂s_l = −∂ℓ/∂s_w``, the π terms cancel and the gradient is
+``Σ_i (c_i/B) ℓ′(h_i)(e_{w_i} − e_{l_i})`` with ``h_i = (θ_w − θ_l) − (log πref(w) −
+log πref(l))`` (no normaliser computed). A loss name resolves through
+:data:`psipo_exact.losses.LINKS` with :func:`~psipo_exact.simulate.pairwise.from_link`;
+a registry of further losses plugs in by passing ``PairwiseLoss`` objects (or by resolving
+its names to them in :func:`~psipo_exact.simulate.pairwise.resolve_loss`).
+
+**Layouts.** :mod:`~psipo_exact.simulate.gradients` computes the gradient either by gathering
+each step's batch only (O(runs × (B + n)) a step, O(runs × n) memory plus the recorded
+logits and a block of gather indices) or, where all datasets together hold no more data
+than a batch (the paper's), through the dense incidence; both give the same bits (same IEEE
+operations, each logit's terms added in increasing datum order), and :data:`DENSE_DATA_PER_BATCH`
+picks the faster. The update is :class:`~psipo_exact.simulate.adam.Adam`'s. Every
+(loss, dataset, τ, seed) run is a row of one array, and the only Python loop is the one
+over Adam steps.
+
+**Subnormals.** Arithmetic is strict IEEE 754 with gradual underflow, as eager optax on CPU
+computes it (so trajectories equal eager ``optax.adam`` bit for bit). XLA:CPU's jitted code
+flushes subnormals to zero; the two differ only once Adam's moments decay below 2.2e-308
+(e.g. IPO at an exact optimum, D3_never_wins), where the update is below 1e-300 and changes
+no logit of magnitude above 1e-290. No flush-to-zero mode is offered: NumPy cannot set the
+CPU's flush flags, and flushing by extra array operations (~3 numpy calls a step) costs about
+what it saves (measured here: element-wise operations ~1.4× slower on subnormal operands,
+which only a few runs of the paper grid reach) while still not reproducing XLA's bits.
 """
 
 from __future__ import annotations
@@ -44,8 +69,9 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     ----------
     datasets : Dataset or mapping str -> Dataset
         The datasets D; all must share ``logits_shape``. Sizes may differ.
-    losses : str or sequence of str
-        Distinct loss names, e.g. ``("dpo", "ipo")``.
+    losses : str, PairwiseLoss or sequence of them
+        Distinct losses: names of :data:`psipo_exact.losses.LINKS`, e.g. ``("dpo", "ipo")``,
+        or :class:`~psipo_exact.simulate.pairwise.PairwiseLoss` objects (module docstring).
     taus : float or 1-D array_like
         Distinct regularisation strengths τ > 0 (finite).
     seeds : int or sequence of int
@@ -53,7 +79,8 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     steps : int, default 18000
         Adam updates per run.
     batch_size : int, default 9
-        Mini-batch size B (indices uniform on D, with replacement).
+        Mini-batch size B (indices uniform on D, with replacement; with probability
+        proportional to ``Dataset.weights`` for weighted data).
     lr, b1, b2, eps : float
         Adam hyper-parameters (optax defaults b1 = 0.9, b2 = 0.999, eps = 1e-8; lr > 0,
         0 <= b1, b2 < 1, eps >= 0).
@@ -80,6 +107,17 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     ------
     TypeError, ValueError
         For invalid arguments, naming the argument (checked before any computation).
+
+    Examples
+    --------
+    >>> from psipo_exact.model import paper_dataset
+    >>> res = simulate(paper_dataset("D1"), ["dpo", "ipo"], [0.1, 1.0], [0, 1], steps=100)
+    >>> res.probs.shape                       # (loss, dataset, tau, seed, record, action)
+    (2, 1, 2, 2, 11, 3)
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Sec. 5.4, Eq. 4 (DPO) and Eq. 17 (IPO).
     """
     data = _validated_datasets(datasets)
     pair_losses = _validated_losses(losses)
