@@ -64,8 +64,8 @@ def sample_batches(seed: int, n_data: int, steps: int, batch_size: int,
     --------
     >>> sample_batches(0, 3, 2, 4).shape
     (2, 4)
-    >>> set(sample_batches(0, 3, 50, 4, weights=[1.0, 0.0, 2.0]).ravel())
-    {0, 2}
+    >>> sorted(set(sample_batches(0, 3, 50, 4, weights=[1.0, 0.0, 2.0]).ravel().tolist()))
+    [0, 2]
 
     References
     ----------
