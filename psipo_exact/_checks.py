@@ -199,5 +199,5 @@ def datum_weights(x, name: str, size: int) -> np.ndarray:
 def memory_budget(needed: int, budget: int, what: str, advice: str) -> None:
     """Refuse work that would take more than ``budget`` bytes, naming it and what to do."""
     if needed > budget:
-        raise MemoryError(f"{what} needs about {needed / 2**20:.0f} MiB, over the memory "
-                          f"budget of {budget / 2**20:.0f} MiB; {advice}")
+        raise MemoryError(f"{what} needs about {needed / 2**20:.3g} MiB, over the memory "
+                          f"budget of {budget / 2**20:.3g} MiB; {advice}")

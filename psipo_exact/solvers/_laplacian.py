@@ -25,6 +25,9 @@ _BAND_MIN = 10**6
 _MAX_CG = 3000
 #: CG gives up (and falls back to sparse LU) after this many iterations without halving.
 _STALL = 200
+#: Low-degree elimination runs when at least this share of the vertices has degree 1 or 2
+#: (trees have at least as many leaves as branchings, paths are all degree 2).
+_ELIMINATE_SHARE = 0.01
 #: Memory budget (bytes) of the sparse-LU fallback; beyond it a MemoryError, not a swap storm.
 MEMORY_BUDGET = 2**30
 
@@ -284,12 +287,10 @@ class LowDegreeElimination:
         degree = np.bincount(rows[edge], minlength=self.size)
         low = np.flatnonzero((degree > 0) & (degree <= 2))
         self.steps = []
-        if low.size == 0:  # nothing to eliminate: the whole graph is the core
+        if low.size < _ELIMINATE_SHARE * self.size:  # too few to pay: all of it is the core
             self.core = np.arange(self.size)
             return
         self.lap, self.edge = lap, edge
-        self.indptr, self.indices = lap.indptr.tolist(), lap.indices.tolist()
-        self.data = lap.data.tolist()
         alive = degree > 0  # isolated vertices: x = 0, outside the core
         touched = self._eliminate(low, alive)
         self.core = np.flatnonzero(alive)
@@ -297,8 +298,9 @@ class LowDegreeElimination:
 
     def _row(self, v: int) -> dict:
         """Neighbour -> weight of ``v`` (all vertices, dead or alive), from the CSR row."""
-        lo, hi = self.indptr[v], self.indptr[v + 1]
-        return {u: -w for u, w in zip(self.indices[lo:hi], self.data[lo:hi]) if w < 0 and u != v}
+        lo, hi = self.lap.indptr[v], self.lap.indptr[v + 1]
+        return {u: -w for u, w in zip(self.lap.indices[lo:hi].tolist(),
+                                      self.lap.data[lo:hi].tolist()) if w < 0 and u != v}
 
     def _eliminate(self, low: np.ndarray, alive: np.ndarray) -> dict:
         """Eliminate while a vertex of degree ≤ 2 remains; returns the touched rows.
