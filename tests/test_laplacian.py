@@ -38,6 +38,12 @@ def hub_path_block(n: int, seed: int = 0, per_action: float = 6.6) -> Dataset:
     return Dataset(np.where(flip, b, a), np.where(flip, a, b), n)
 
 
+def eliminate_always(monkeypatch):
+    """Eliminate on any graph (by default only on large ones with many low degrees)."""
+    monkeypatch.setattr(graph_linalg, "_ELIMINATE_SHARE", 0.0)
+    monkeypatch.setattr(graph_linalg, "_ELIMINATE_MIN_SIZE", 0)
+
+
 def _dense_reference(lap, rhs, labels):
     """Minimum-norm solution of the dense system, centred per component."""
     x = np.linalg.lstsq(lap.toarray(), rhs, rcond=None)[0]
@@ -93,11 +99,9 @@ def test_elimination_solves_every_graph_like_dense_lstsq(graph, seed):
     lap.data[lap.data == 0] = 0.0          # explicit zeros (weight-0 edges) stay stored
     _, labels = connected_components(lap.multiply(lap != 0), directed=False)
     rhs = _consistent_rhs(np.random.default_rng(seed), labels)
-    graph_linalg._ELIMINATE_SHARE, saved = 0.0, graph_linalg._ELIMINATE_SHARE
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        eliminate_always(patch)
         x = graph_linalg.laplacian_solve(lap, labels, rhs)
-    finally:
-        graph_linalg._ELIMINATE_SHARE = saved
     np.testing.assert_allclose(_centred(x, labels), _dense_reference(lap, rhs, labels),
                                rtol=0, atol=1e-8 * max(1.0, np.abs(rhs).max()))
     assert np.abs(lap @ x - rhs).max() <= 1e-9 * max(1.0, np.abs(rhs).max())
@@ -109,7 +113,9 @@ def test_elimination_collapses_trees_and_paths_entirely():
     heads = np.array([0, 1, 2, 0, 3, 4, 5, 1, 1, 1, 9, 10])
     tails = np.array([1, 2, 0, 3, 4, 5, 2, 6, 7, 8, 10, 11])
     lap = graph_linalg.laplacian(heads, tails, np.ones(heads.size), 12)
-    elimination = graph_linalg.LowDegreeElimination(lap)
+    with pytest.MonkeyPatch.context() as patch:
+        eliminate_always(patch)
+        elimination = graph_linalg.LowDegreeElimination(lap)
     assert elimination.core.size < 4
     assert {9, 10, 11}.isdisjoint(elimination.core.tolist())
     rhs = _consistent_rhs(np.random.default_rng(0), connected_components(lap)[1])
@@ -123,11 +129,9 @@ def test_series_edge_merges_with_an_existing_parallel_edge():
     heads, tails = np.array([0, 2, 0, 0, 1, 1]), np.array([2, 1, 1, 3, 3, 4])
     weights = np.array([2.0, 3.0, 1.0, 1.0, 1.0, 1.0])
     lap = graph_linalg.laplacian(heads, tails, weights, 5)
-    graph_linalg._ELIMINATE_SHARE, saved = 0.0, graph_linalg._ELIMINATE_SHARE
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        eliminate_always(patch)
         elimination = graph_linalg.LowDegreeElimination(lap)
-    finally:
-        graph_linalg._ELIMINATE_SHARE = saved
     eliminated = [v for v, _ in elimination.steps]
     assert 2 in eliminated and 4 in eliminated
     rhs = _consistent_rhs(np.random.default_rng(1), np.zeros(5, int))
@@ -144,7 +148,9 @@ def test_every_solver_path_on_a_hub_path_block_graph(monkeypatch, force):
     truncated band is exercised on ladders in test_solvers.py.)"""
     data = hub_path_block(600, seed=2)
     calls = []
-    if force != "elimination":
+    if force == "elimination":
+        eliminate_always(monkeypatch)
+    else:
         monkeypatch.setattr(graph_linalg, "_ELIMINATE_SHARE", np.inf)
     if force in ("pcg", "lu"):
         monkeypatch.setattr(graph_linalg, "_BAND_MIN", 0)
@@ -212,11 +218,12 @@ def test_no_elimination_when_few_low_degree_vertices():
     assert elimination.core.size == 100 and not elimination.steps
 
 
-def test_bradley_terry_newton_uses_the_same_solver_on_a_tree():
+def test_bradley_terry_newton_uses_the_same_solver_on_a_tree(monkeypatch):
     """Bradley–Terry on a tree with wins both ways on every edge (a finite MLE): each edge's
     reward gap is the log of its win ratio, exactly (elimination solves trees directly)."""
     from psipo_exact.solvers import fit_bradley_terry
 
+    eliminate_always(monkeypatch)
     rng = np.random.default_rng(5)
     n = 400
     parent = np.array([rng.integers(0, i) for i in range(1, n)])
@@ -230,6 +237,14 @@ def test_bradley_terry_newton_uses_the_same_solver_on_a_tree():
     np.testing.assert_allclose(gap, np.log(wins / losses), atol=1e-9)
 
 
+def test_small_graphs_keep_the_direct_path():
+    """Below _ELIMINATE_MIN_SIZE vertices nothing is eliminated (the paper's datasets keep
+    their bits), even where every vertex has degree 2."""
+    cycle = np.arange(50)
+    lap = graph_linalg.laplacian(cycle, (cycle + 1) % 50, np.ones(50), 50)
+    assert graph_linalg.LowDegreeElimination(lap).core.size == 50
+
+
 def test_laplacian_solve_accepts_zero_columns_and_isolated_vertices():
     lap = sp.csr_matrix(graph_linalg.laplacian(np.array([0, 1]), np.array([1, 2]),
                                                np.ones(2), 5))
@@ -238,3 +253,15 @@ def test_laplacian_solve_accepts_zero_columns_and_isolated_vertices():
     x, labels = _solve(lap, rhs)
     np.testing.assert_allclose(lap @ x, rhs, atol=1e-14)
     assert np.all(x[3:] == 0) and np.all(x[:, 1] == 0)
+
+
+def test_import_does_not_load_sympy_matplotlib_or_scipy_stats():
+    """Cold start: ``import psipo_exact`` (and the CLI module) leave the heavy optional
+    imports to the commands and functions that use them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, psipo_exact, psipo_exact.cli; "
+            "print(sorted(m for m in ('sympy', 'matplotlib', 'scipy.stats') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

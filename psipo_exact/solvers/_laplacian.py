@@ -28,6 +28,9 @@ _STALL = 200
 #: Low-degree elimination runs when at least this share of the vertices has degree 1 or 2
 #: (trees have at least as many leaves as branchings, paths are all degree 2).
 _ELIMINATE_SHARE = 0.01
+#: ... on graphs of at least this many vertices (below, the direct solvers are cheap anyway
+#: and the results keep the bits they had before elimination existed).
+_ELIMINATE_MIN_SIZE = 2000
 #: Memory budget (bytes) of the sparse-LU fallback; beyond it a MemoryError, not a swap storm.
 MEMORY_BUDGET = 2**30
 
@@ -310,7 +313,8 @@ class LowDegreeElimination:
         degree = np.bincount(rows[edge], minlength=self.size)
         low = np.flatnonzero((degree > 0) & (degree <= 2))
         self.steps = []
-        if low.size < _ELIMINATE_SHARE * self.size:  # too few to pay: all of it is the core
+        if self.size < _ELIMINATE_MIN_SIZE or low.size < _ELIMINATE_SHARE * self.size:
+            # small graphs (any solver is fast) or too few to pay: all of it is the core
             self.core = np.arange(self.size)
             return
         self.lap, self.edge = lap, edge
