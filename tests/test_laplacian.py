@@ -254,14 +254,3 @@ def test_laplacian_solve_accepts_zero_columns_and_isolated_vertices():
     np.testing.assert_allclose(lap @ x, rhs, atol=1e-14)
     assert np.all(x[3:] == 0) and np.all(x[:, 1] == 0)
 
-
-def test_import_does_not_load_sympy_matplotlib_or_scipy_stats():
-    """Cold start: ``import psipo_exact`` (and the CLI module) leave the heavy optional
-    imports to the commands and functions that use them."""
-    import subprocess
-    import sys
-
-    code = ("import sys, psipo_exact, psipo_exact.cli; "
-            "print(sorted(m for m in ('sympy', 'matplotlib', 'scipy.stats') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", out.stdout + out.stderr
