@@ -16,11 +16,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Tests run on TEST_WORKERS processes (pytest-xdist); `make test TEST_WORKERS=0` runs them in one.
+TEST_WORKERS ?= 2
+
 # Notebooks run on the kernel of this venv, whatever kernels the user has installed elsewhere.
 test: $(STAMP)
 	$(BIN)/ruff check psipo_exact tests benchmarks
 	JUPYTER_DATA_DIR=$(CURDIR)/$(VENV)/share/jupyter \
-		$(BIN)/python -m pytest tests --nbmake notebooks -p no:cacheprovider
+		$(BIN)/python -m pytest tests --nbmake notebooks -p no:cacheprovider -n $(TEST_WORKERS)
 
 reproduce: $(STAMP)
 	$(BIN)/psipo-exact reproduce --out results

@@ -163,12 +163,12 @@ class BatchStream:
             self.samplers = [sampler(n, w) for n, w in zip(sizes, weights)]
             self.rngs = [[np.random.default_rng(s) for s in seeds] for _ in sizes]
 
-    def blocks(self, steps: int, bytes_per_step: int):
+    def blocks(self, steps: int, bytes_per_step: int, budget: int | None = None):
         """The indices of steps ``0 .. steps − 1``, one block of steps at a time.
 
-        A block needs at most ``WEIGHT_BYTES`` at ``bytes_per_step`` (but holds at least one
-        step) and lies inside one stream chunk of ``CHUNK_STEPS`` steps, whose indices are
-        drawn when its first block is reached.
+        A block needs at most ``budget`` bytes (default ``WEIGHT_BYTES``) at
+        ``bytes_per_step`` (but holds at least one step) and lies inside one stream chunk of
+        ``CHUNK_STEPS`` steps, whose indices are drawn when its first block is reached.
 
         Parameters
         ----------
@@ -176,6 +176,8 @@ class BatchStream:
             Number of steps.
         bytes_per_step : int
             Memory the caller derives from one step's indices.
+        budget : int, optional
+            Bytes a block may take; default ``WEIGHT_BYTES``.
 
         Yields
         ------
@@ -183,7 +185,8 @@ class BatchStream:
             The block holds steps ``start .. stop − 1`` (0-based).
         idx : ndarray of int64, shape (loss', dataset', tau', seed', stop − start, B)
         """
-        span = int(np.clip(WEIGHT_BYTES // max(bytes_per_step, 1), 1, CHUNK_STEPS))
+        budget = WEIGHT_BYTES if budget is None else budget
+        span = int(np.clip(budget // max(bytes_per_step, 1), 1, CHUNK_STEPS))
         for base in range(0, steps, CHUNK_STEPS):
             end = min(base + CHUNK_STEPS, steps)
             chunk = self._chunk(base, end)

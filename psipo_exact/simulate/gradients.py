@@ -21,6 +21,9 @@ import numpy as np
 
 from .batches import batch_counts, distinct_data
 
+#: Memory budget (bytes) of the sparse layout's per-block gather indices.
+GATHER_BYTES = 8 * 2**20
+
 
 def _terms_in_datum_order(incidence: np.ndarray):
     """``out = coef @ incidence`` adding each column's terms in increasing row order.
@@ -74,7 +77,7 @@ class DenseGradient:
         # data cost several times more than flat ones.
         self.tau_b = np.ascontiguousarray(np.broadcast_to(tau.reshape(-1, 1, 1),
                                                           self.rows[1:] + (M,)))
-        self.bytes_per_step = 8 * self.coef.size
+        self.bytes_per_step, self.block_bytes = 8 * self.coef.size, None
 
     def state(self, theta: np.ndarray) -> np.ndarray:
         """``theta`` (L, D, T, S, K) in this layout, as a 2-D array Adam updates in place."""
@@ -141,8 +144,10 @@ class SparseGradient:
         self.run_base = (np.arange(self.R) * self.K).reshape(-1, 1)
         self.theta_w, self.theta_l, self.h = (np.empty((self.R, batch_size)) for _ in range(3))
         self.terms = np.empty((self.R, batch_size, 2))
-        # winners' and losers' indices, their weights, gaps (and contexts, log πref)
+        # winners' and losers' indices, their weights, gaps (and contexts, log πref), and
+        # the temporaries of load(); blocks of a few dozen steps amortise load()'s calls
         self.bytes_per_step = self.R * batch_size * (64 if self.margin else 112)
+        self.block_bytes = GATHER_BYTES
 
     def state(self, theta: np.ndarray) -> np.ndarray:
         """``theta`` (L, D, T, S, K) in this layout, as a 2-D array Adam updates in place."""

@@ -296,7 +296,7 @@ def _run(theta, layout, stream, adam, steps, record_every, progress):
     n_rec = 1
     bar = _progress_bar(steps) if progress else None
     gradient = layout.gradient
-    for start, stop, idx in stream.blocks(steps, layout.bytes_per_step):
+    for start, stop, idx in stream.blocks(steps, layout.bytes_per_step, layout.block_bytes):
         layout.load(idx)
         for j in range(stop - start):
             t = start + j
