@@ -19,28 +19,22 @@ N = 10⁵): flat in N; and the former dense layout (every datum each step) where
 from __future__ import annotations
 
 import importlib
+import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 
-from psipo_exact.model import Dataset
 from psipo_exact.simulate import sample_batches, simulate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from graphs import bradley_terry_graph  # noqa: E402
 
 N_ACTIONS, N_DATA, STEPS, BATCH, LR = 1000, 100_000, 5000, 64, 0.01
 LOSSES, TAUS, SEEDS = ("dpo", "ipo"), (0.1, 0.5, 1.0, 2.0), (0, 1, 2, 3)
 N_RUNS = len(LOSSES) * len(TAUS) * len(SEEDS)
 runner = importlib.import_module("psipo_exact.simulate.runner")
-
-
-def bt_dataset(n: int, size: int, seed: int = 0) -> Dataset:
-    """Bradley–Terry comparisons of random pairs under rewards r ~ N(0, 1)."""
-    rng = np.random.default_rng(seed)
-    rewards = rng.normal(size=n)
-    a = rng.integers(0, n, size)
-    b = (a + rng.integers(1, n, size)) % n
-    first_wins = rng.random(size) < 1 / (1 + np.exp(rewards[b] - rewards[a]))
-    return Dataset(np.where(first_wins, a, b), np.where(first_wins, b, a), n)
 
 
 def _softmax(theta):
@@ -129,7 +123,7 @@ def scaling_table() -> None:
     print("|---|---|---|---|")
     for n, size in [(1000, 10**3), (1000, 10**4), (1000, 10**5), (1000, 10**6),
                     (100, 10**5), (10**4, 10**5), (10**5, 10**5)]:
-        data = bt_dataset(n, size)
+        data = bradley_terry_graph(n, size)
         ours = per_step_ms(data, 400 if n <= 10**4 else 60)
         dense = (f"{dense_per_step_ms(data, 5 if size > 10**3 else 40):.2f}"
                  if n * size <= 10**7 else "- (N × n incidence too large)")
@@ -137,7 +131,7 @@ def scaling_table() -> None:
 
 
 def main() -> None:
-    data = bt_dataset(N_ACTIONS, N_DATA)
+    data = bradley_terry_graph(N_ACTIONS, N_DATA)
     ours_time, ours, peak, recorded = bench_ours(data)
     print(f"SIM-SCALE: n = {N_ACTIONS}, N = {N_DATA}, {N_RUNS} runs x {STEPS} Adam steps, "
           f"batch {BATCH}, lr {LR}")

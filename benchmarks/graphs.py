@@ -1,5 +1,7 @@
-"""Comparison graphs of the IPO-GRAPH protocols (shared by the benchmarks and the tests).
+"""Comparison graphs of the benchmark protocols.
 
+* *Bradley–Terry*: random pairs, rewards ~ N(0, 1), outcomes drawn from σ(r_w − r_l)
+  (BT-1000, SIM-SCALE);
 * *random*: both ends uniform and distinct (an expander, well conditioned);
 * *ladder*: a uniform on [0, n − 3), b = a + 1, 2 or 3, 30% of pairs flipped (a long path of
   small blocks, condition number ~ n²);
@@ -15,6 +17,16 @@ from __future__ import annotations
 import numpy as np
 
 from psipo_exact.model import Dataset
+
+
+def bradley_terry_graph(n: int, size: int, seed: int = 0) -> Dataset:
+    """Random pairs with Bradley–Terry outcomes under rewards r ~ N(0, 1)."""
+    rng = np.random.default_rng(seed)
+    rewards = rng.normal(size=n)
+    a = rng.integers(0, n, size)
+    b = (a + rng.integers(1, n, size)) % n
+    a_wins = rng.random(size) < 1.0 / (1.0 + np.exp(rewards[b] - rewards[a]))
+    return Dataset(np.where(a_wins, a, b), np.where(a_wins, b, a), n)
 
 
 def random_graph(n: int, size: int, seed: int = 0) -> Dataset:
