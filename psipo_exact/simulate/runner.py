@@ -281,7 +281,8 @@ def _gradient_layout(data, losses, tau, gap, pi_ref, n_seeds, batch_size):
 
 
 def _run(theta, layout, stream, adam, steps, record_every, progress):
-    """The step loop; returns the recorded logits, shape (record, loss, dataset, tau, seed, K)."""
+    """The step loop; returns the recorded logits, shape (loss, dataset, tau, seed, record, K)
+    (recorded in place: the result needs no second copy)."""
     state = layout.state(theta.reshape(theta.shape[:4] + (-1,)))
     g2, mv, hat, den = adam.buffers(state.shape)
     adam_step = adam.stepper(state, g2, mv, hat, den)
@@ -290,9 +291,9 @@ def _run(theta, layout, stream, adam, steps, record_every, progress):
     is_record = np.zeros(steps + 1, dtype=bool)
     is_record[rec_steps] = True
     is_record = is_record[1:].tolist()                      # after 0-based step t
-    recorded = np.empty((rec_steps.size,) + theta.shape[:4] + (state.size // np.prod(
-        theta.shape[:4], dtype=int),))
-    recorded[0] = layout.logits(state)
+    recorded = np.empty(theta.shape[:4] + (rec_steps.size, state.size // np.prod(
+        theta.shape[:4], dtype=int)))
+    recorded[..., 0, :] = layout.logits(state)
     n_rec = 1
     bar = _progress_bar(steps) if progress else None
     gradient = layout.gradient
@@ -303,7 +304,7 @@ def _run(theta, layout, stream, adam, steps, record_every, progress):
             gradient(state, j, g)
             adam_step(t)
             if is_record[t]:
-                recorded[n_rec] = layout.logits(state)
+                recorded[..., n_rec, :] = layout.logits(state)
                 n_rec += 1
         if bar is not None:
             bar.update(stop - start)
@@ -320,10 +321,8 @@ def _progress_bar(steps: int):
 
 
 def _result(recorded, rec_steps, loss_names, data, tau, seeds, logits_shape):
-    # (record, L, D, T, S, K) -> (L, D, T, S, record, *logits_shape)
-    recorded = np.ascontiguousarray(recorded)
-    logits = np.moveaxis(recorded, 0, 4)
-    logits = logits.reshape(logits.shape[:5] + logits_shape)
+    # (L, D, T, S, record, K) -> (L, D, T, S, record, *logits_shape), a view
+    logits = recorded.reshape(recorded.shape[:5] + logits_shape)
     first = next(iter(data.values()))
     actions = first.action_names or tuple(range(first.n_actions))
     coords = {"loss": loss_names, "dataset": tuple(data), "tau": tuple(float(t) for t in tau),
@@ -333,5 +332,17 @@ def _result(recorded, rec_steps, loss_names, data, tau, seeds, logits_shape):
         coords["context"] = tuple(range(logits_shape[0]))
         dims += ("context",)
     coords["action"] = tuple(actions)
-    return SimulationResult(probs=softmax_policy(logits), logits=logits, steps=rec_steps,
+    return SimulationResult(probs=_policies(logits), logits=logits, steps=rec_steps,
                             coords=coords, dims=dims + ("action",))
+
+
+def _policies(logits: np.ndarray) -> np.ndarray:
+    """``softmax_policy`` a few records at a time: its temporaries stay small, so the peak
+    memory is the logits and the policies (the same numbers: the softmax is per row)."""
+    probs = np.empty_like(logits)
+    flat_logits = logits.reshape((-1,) + logits.shape[5:])
+    flat_probs = probs.reshape(flat_logits.shape)
+    rows = max(1, 2**22 // (8 * int(np.prod(logits.shape[5:], dtype=int))))  # ~4 MiB
+    for start in range(0, flat_logits.shape[0], rows):
+        flat_probs[start:start + rows] = softmax_policy(flat_logits[start:start + rows])
+    return probs
