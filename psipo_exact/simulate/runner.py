@@ -92,7 +92,8 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     batches : array_like of int, optional
         Replay these batch indices instead of sampling: shape ``(..., steps, batch_size)``,
         the leading axes broadcasting over (loss, dataset, tau, seed). ``seeds`` then only
-        label the seed axis.
+        label the seed axis; ``Dataset.weights`` only shape the sampled stream, replayed
+        indices are taken as drawn.
     progress : bool, default False
         Show a tqdm progress bar (``tqdm.auto``; as tqdm does with ``disable=None``, no bar
         is drawn when the output stream is not a terminal, e.g. in logs and CI).
