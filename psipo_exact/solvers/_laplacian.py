@@ -308,14 +308,19 @@ class LowDegreeElimination:
 
     def __init__(self, lap: sp.csr_matrix):
         self.size = lap.shape[0]
-        rows = np.repeat(np.arange(self.size), np.diff(lap.indptr))
+        self.steps = []
+        self.core = np.arange(self.size)
+        # Every row stores its diagonal, so a row of length ≤ 3 has at most 2 neighbours:
+        # an O(n) test of whether elimination can pay before the O(nnz) degree count.
+        stored = np.diff(lap.indptr)
+        if self.size < _ELIMINATE_MIN_SIZE or np.count_nonzero(
+                stored <= 3) < _ELIMINATE_SHARE * self.size:
+            return  # small graphs (any solver is fast) or too few to pay: all is the core
+        rows = np.repeat(np.arange(self.size), stored)
         edge = (lap.indices != rows) & (lap.data < 0)
         degree = np.bincount(rows[edge], minlength=self.size)
         low = np.flatnonzero((degree > 0) & (degree <= 2))
-        self.steps = []
-        if self.size < _ELIMINATE_MIN_SIZE or low.size < _ELIMINATE_SHARE * self.size:
-            # small graphs (any solver is fast) or too few to pay: all of it is the core
-            self.core = np.arange(self.size)
+        if low.size < _ELIMINATE_SHARE * self.size:
             return
         self.lap, self.edge = lap, edge
         alive = degree > 0  # isolated vertices: x = 0, outside the core
