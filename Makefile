@@ -22,6 +22,9 @@ $(BASE_STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Tests run on TEST_WORKERS processes (pytest-xdist); `make test TEST_WORKERS=0` runs them in one.
+TEST_WORKERS ?= 2
+
 # Notebooks run on the kernel of this venv, whatever kernels the user has installed elsewhere.
 # --doctest-modules psipo_exact runs every docstring's Examples; a module whose import needs
 # a package that is not installed (an optional extra such as bench) has its doctests
@@ -29,7 +32,7 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check psipo_exact tests benchmarks
 	JUPYTER_DATA_DIR=$(CURDIR)/$(VENV)/share/jupyter \
-		$(BIN)/python -m pytest tests --nbmake notebooks -p no:cacheprovider \
+		$(BIN)/python -m pytest tests --nbmake notebooks -p no:cacheprovider -n $(TEST_WORKERS) \
 		--doctest-modules psipo_exact --doctest-ignore-import-errors
 
 reproduce: $(BASE_STAMP)

@@ -9,7 +9,9 @@ gradient of the likelihood, max|∇| / max weighted degree, computed by one shar
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -17,18 +19,16 @@ from psipo_exact import losses
 from psipo_exact.model import Dataset
 from psipo_exact.solvers import fit_bradley_terry
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from graphs import bradley_terry_graph  # noqa: E402
+
 N_ITEMS, N_DATA, SEED = 1000, 100_000, 0
 
 
 def make_data(seed: int = SEED) -> Dataset:
     """Random pairs with Bradley–Terry outcomes, rewards ~ N(0, 1). With ~200 comparisons per
     item the beats-digraph is strongly connected (checked: ``fit.exists``)."""
-    rng = np.random.default_rng(seed)
-    rewards = rng.normal(size=N_ITEMS)
-    a = rng.integers(0, N_ITEMS, N_DATA)
-    b = (a + rng.integers(1, N_ITEMS, N_DATA)) % N_ITEMS
-    a_wins = rng.random(N_DATA) < 1.0 / (1.0 + np.exp(rewards[b] - rewards[a]))
-    return Dataset(np.where(a_wins, a, b), np.where(a_wins, b, a), N_ITEMS)
+    return bradley_terry_graph(N_ITEMS, N_DATA, seed)
 
 
 def relative_gradient(rewards: np.ndarray, data: Dataset) -> float:

@@ -232,3 +232,25 @@ def count_matrix(x, name: str) -> np.ndarray:
     if not arr.sum() > 0:
         raise ValueError(f"{name} sums to 0: a dataset needs at least one comparison")
     return arr
+
+
+def datum_weights(x, name: str, size: int) -> np.ndarray:
+    """Validate per-datum weights: shape ``(size,)``, finite, ``>= 0``, positive total."""
+    weights = as_float_array(x, name, min_ndim=1)
+    if weights.shape != (size,):
+        raise ValueError(f"{name} has shape {weights.shape}, must be ({size},): one weight per "
+                         "datum")
+    negative = weights < 0
+    if negative.any():
+        i = int(np.argmax(negative))
+        raise ValueError(f"{name}[{i}] = {weights[i]}, must be >= 0")
+    if not weights.sum() > 0:
+        raise ValueError(f"{name} sum to 0: at least one datum must have a positive weight")
+    return weights
+
+
+def memory_budget(needed: int, budget: int, what: str, advice: str) -> None:
+    """Refuse work that would take more than ``budget`` bytes, naming it and what to do."""
+    if needed > budget:
+        raise MemoryError(f"{what} needs about {needed / 2**20:.3g} MiB, over the memory "
+                          f"budget of {budget / 2**20:.3g} MiB; {advice}")

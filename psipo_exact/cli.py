@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _checks, experiments, gallery, plotting, report
+from . import _checks, experiments, gallery, report
 from ._io import write_files
 
 #: Shown by ``psipo-exact --help`` under the list of subcommands.
@@ -62,11 +62,15 @@ def _text_writer(text: str):
 
 
 def _png_writer(fig):
+    from . import plotting  # matplotlib (~0.9 s of import): only where figures are made
+
     return lambda path: plotting.write_png(fig, path)
 
 
 def _closed_form_outputs() -> dict:
     """Sec. 4.2 / 5.3.1: the closed-form τ sweep as CSV and PNG (name → writer)."""
+    from . import plotting
+
     sweep = experiments.closed_form_sweep()
     return {
         "closed_form.csv": _text_writer(_csv_text(sweep)),
@@ -125,6 +129,8 @@ def _sampled_outputs(settings: dict, *, progress: bool) -> dict:
     exp = experiments.run_sampled_experiment(
         settings["figures"], settings["taus"], settings["seeds"], steps=settings["steps"],
         batch_size=settings["batch_size"], lr=settings["lr"], progress=progress)
+    from . import plotting
+
     outputs = {f"figure{figure}.png": _png_writer(plotting.plot_sampled_figure(exp, figure))
                for figure in settings["figures"]}
     outputs["policy_against_tau.png"] = _png_writer(plotting.plot_sampled_against_tau(exp))

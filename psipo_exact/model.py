@@ -285,17 +285,7 @@ class Dataset:
     def _validated_weights(self, size: int) -> np.ndarray | None:
         if self.weights is None:
             return None
-        weights = _checks.as_float_array(self.weights, "weights", min_ndim=1)
-        if weights.shape != (size,):
-            raise ValueError(f"weights has shape {weights.shape}, must be ({size},): one "
-                             "weight per datum")
-        negative = weights < 0
-        if negative.any():
-            i = int(np.argmax(negative))
-            raise ValueError(f"weights[{i}] = {weights[i]}, must be >= 0")
-        if not weights.sum() > 0:
-            raise ValueError("weights sum to 0: at least one datum must have a positive weight")
-        return _base.frozen(weights)
+        return _base.frozen(_checks.datum_weights(self.weights, "weights", size))
 
     def _validated_contexts(self, size: int) -> tuple[np.ndarray | None, int]:
         if self.contexts is None:

@@ -200,7 +200,8 @@ def test_ipo_empirical_ladder_every_linear_solver_path(monkeypatch, force):
     if force == "lu":
         monkeypatch.setattr(graph_linalg, "_MAX_CG", 2)
     factorised = []
-    monkeypatch.setattr(graph_linalg, "splu", lambda m: factorised.append(m) or splu(m))
+    monkeypatch.setattr(graph_linalg, "splu",
+                        lambda m, **kw: factorised.append(m) or splu(m, **kw))
     pi_ref = np.full(n, 1.0 / n)
     sol = solve_ipo_empirical(data, pi_ref, 0.5)
     assert bool(factorised) == (force == "lu")

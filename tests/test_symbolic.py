@@ -61,7 +61,7 @@ def test_claim_holds(checks, index):
 
 def test_proposition3_reaches_every_n(checks):
     detail = checks[0].detail
-    assert "n = 1..8" in detail and "extends it to every n: yes" in detail
+    assert "n = 1..4" in detail and "extends it to every n: yes" in detail
 
 
 def test_check_is_frozen(checks):

@@ -13,26 +13,33 @@ Where things are (``simulate``, ``SimulationResult``, ``sample_batches``, ``reco
   trajectories equal eager ``optax.adam`` bit for bit.
 * :mod:`~psipo_exact.simulate.batches` — the mini-batch index stream of each seed
   (``sample_batches``, ``CHUNK_STEPS``) and the per-step batch weights (``WEIGHT_BYTES``).
-* :mod:`~psipo_exact.simulate.runner` — ``simulate``: argument validation, gradients from
-  the per-datum links of :data:`psipo_exact.losses.LINKS`, the step loop.
+* :mod:`~psipo_exact.simulate.runner` — ``simulate``: argument validation and the step
+  loop; its docstring documents the loss interface and the treatment of subnormals.
+* :mod:`~psipo_exact.simulate.pairwise` — ``PairwiseLoss``: a loss as its derivatives in
+  ``s_w, s_l`` (the LINKS of :mod:`psipo_exact.losses` adapted by ``from_link``).
+* ``simulate/_gradients.py`` — the mini-batch gradient of every run, gathering
+  each step's batch only, or through the dense incidence for the paper's tiny datasets.
 * :mod:`~psipo_exact.simulate.result` — ``SimulationResult``, ``RUN_AXES``,
   ``record_steps``.
 
-Scope and cost: a step evaluates ``h`` on every datum of every run's dataset (a dense
-matmul with the signed incidence), so its cost is proportional to runs × total data; this
-suits the paper's small datasets. At a few hundred runs a step is ~20 numpy calls, and
-numpy's per-call overhead, not arithmetic, sets the speed (PAPER-GRID-240: ~0.35 s).
-Memory: the recorded logits plus at most ``WEIGHT_BYTES`` of batch weights.
+Scope and cost: a step gathers only the batch's data, so it costs O(runs × (B + n)) whatever
+the dataset size N (SIM-SCALE in ``benchmarks/``: n = 1000, N = 10⁵, 32 runs); memory is
+O(runs × n) plus the recorded logits and at most ``WEIGHT_BYTES`` of batch indices. For the
+paper's datasets (smaller than a batch) a dense product over all data is faster and gives
+the same bits. At a few hundred runs a step is ~20 numpy calls, and numpy's per-call
+overhead, not arithmetic, sets the speed (PAPER-GRID-240: ~0.35 s).
 """
 
 from __future__ import annotations
 
 from .batches import CHUNK_STEPS, WEIGHT_BYTES, sample_batches
+from .pairwise import PairwiseLoss
 from .result import RUN_AXES, SimulationResult, record_steps
 from .runner import simulate
 
 __all__ = [
     "CHUNK_STEPS",
+    "PairwiseLoss",
     "RUN_AXES",
     "WEIGHT_BYTES",
     "SimulationResult",

@@ -1,30 +1,42 @@
-"""The mini-batch stream of :func:`psipo_exact.simulate.simulate` and its batch weights.
+"""The mini-batch stream of :func:`psipo_exact.simulate.simulate`, as counts or as gathers.
 
 Random mini-batches: the run with seed ``s`` on a dataset of ``N`` data uses
-``rng = numpy.random.default_rng(s)`` and draws its batch indices chunk by chunk,
-``rng.integers(0, N, size=(min(CHUNK_STEPS, steps − k·CHUNK_STEPS), batch_size))`` for
-chunk ``k = 0, 1, …``; row ``j`` of chunk ``k`` is the batch of step ``k·CHUNK_STEPS + j + 1``.
-The stream therefore depends only on ``(s, N, batch_size)``: every loss and τ sees the same
-batches (common random numbers), a run gives the same numbers alone or in a grid, and a
-shorter run is a prefix of a longer one.
+``rng = numpy.random.default_rng(s)`` and draws its batch indices chunk by chunk of
+``CHUNK_STEPS`` steps; row ``j`` of chunk ``k`` is the batch of step ``k·CHUNK_STEPS + j + 1``.
 
-A batch enters the gradient through its weights ``c_i / B`` (``c_i`` the number of times
-datum ``i`` is in the batch of size ``B``); :class:`BatchWeights` produces them a block of
-steps at a time, holding at most ``WEIGHT_BYTES`` of them.
+* Unweighted data (``Dataset.weights is None``): indices uniform on ``0 .. N−1``,
+  ``rng.integers(0, N, size=(min(CHUNK_STEPS, steps − k·CHUNK_STEPS), batch_size))``.
+* Weighted data (a datum of weight ``c`` counts as ``c`` comparisons): datum ``i`` with
+  probability ``c_i / Σ c``, by inverse CDF: ``u = rng.random(size=…)`` (same chunks) and
+  the index is the first ``i`` with ``u · Σ c < C_i``, ``C = cumsum(c)`` (data of weight 0
+  are never drawn).
+
+The stream therefore depends only on ``(s, N, batch_size)`` (and the weights): every loss
+and τ sees the same batches (common random numbers), a run gives the same numbers alone or
+in a grid, and a shorter run is a prefix of a longer one.
+
+A batch enters the gradient as ``Σ_i (c_i / B) ∂ℓ_i`` over its distinct data ``i``, ``c_i``
+the number of times datum ``i`` is in the batch of size ``B``. :class:`BatchStream` yields
+the indices a block of steps at a time; ``simulate/_gradients.py`` turns them into the dense
+weights ``c_i / B`` over all data, or into each batch's distinct data in
+increasing order with their weights (the sparse form the gather/scatter step uses).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: Steps of randomness drawn (and of batch weights held in memory) at a time.
+from .. import _checks
+
+#: Steps of randomness drawn at a time.
 CHUNK_STEPS = 1024
 
-#: Memory budget (bytes) of the per-step batch weights held at a time.
+#: Memory budget (bytes) of the per-step batch weights or gather indices held at a time.
 WEIGHT_BYTES = 64 * 2**20
 
 
-def sample_batches(seed: int, n_data: int, steps: int, batch_size: int) -> np.ndarray:
+def sample_batches(seed: int, n_data: int, steps: int, batch_size: int,
+                   weights=None) -> np.ndarray:
     """The mini-batch index stream ``simulate`` uses for one seed (module docstring).
 
     Parameters
@@ -32,12 +44,21 @@ def sample_batches(seed: int, n_data: int, steps: int, batch_size: int) -> np.nd
     seed : int
         Seed of ``numpy.random.default_rng``.
     n_data : int
-        Dataset size ``N``; indices are uniform on ``0 .. N−1``, with replacement.
+        Dataset size ``N``.
     steps, batch_size : int
+    weights : array_like of float, shape (N,), optional
+        ``Dataset.weights``: datum ``i`` is drawn with probability ``weights[i] / Σ weights``.
+        None: uniform on ``0 .. N−1`` (the unweighted stream, unchanged).
 
     Returns
     -------
     ndarray of int64, shape (steps, batch_size)
+        Indices drawn with replacement.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For invalid ``weights`` (naming it).
 
     References
     ----------
@@ -56,32 +77,59 @@ def sample_batches(seed: int, n_data: int, steps: int, batch_size: int) -> np.nd
     ((5, 9), True)
     >>> bool(np.array_equal(sample_batches(0, 3, 2, 9), idx[:2]))
     True
+
+    With weights, datum ``i`` is drawn in proportion to ``weights[i]`` (never when 0):
+
+    >>> sample_batches(0, 3, 2, 4).shape
+    (2, 4)
+    >>> sorted(set(sample_batches(0, 3, 50, 4, weights=[1.0, 0.0, 2.0]).ravel().tolist()))
+    [0, 2]
     """
+    draw = _sampler(n_data, weights)
     rng = np.random.default_rng(seed)
-    return np.concatenate([
-        rng.integers(0, n_data, size=(min(CHUNK_STEPS, steps - start), batch_size))
-        for start in range(0, steps, CHUNK_STEPS)
-    ])
+    return np.concatenate([draw(rng, (min(CHUNK_STEPS, steps - start), batch_size))
+                           for start in range(0, steps, CHUNK_STEPS)])
 
 
-def _counts(idx: np.ndarray, n_data: int) -> np.ndarray:
-    """How often each datum appears in each batch: ``idx`` (..., B) -> counts (..., N)."""
-    rows = np.arange(idx.size // idx.shape[-1]).reshape(idx.shape[:-1] + (1,))
-    flat = np.bincount((rows * n_data + idx).ravel(), minlength=rows.size * n_data)
-    return flat.reshape(idx.shape[:-1] + (n_data,)).astype(np.float64)
+def _sampler(n_data: int, weights=None):
+    """``draw(rng, shape)``: indices of ``n_data`` data, uniform or by weight (module docstring).
+
+    Parameters
+    ----------
+    n_data : int
+    weights : array_like, shape (n_data,), optional
+
+    Returns
+    -------
+    callable
+    """
+    if weights is None:
+        return lambda rng, shape: rng.integers(0, n_data, size=shape)
+    cumulative = np.cumsum(_checks.datum_weights(weights, "weights", n_data))
+    total = cumulative[-1]
+    # u·Σc can round up to Σc: then the last datum of positive weight
+    last = int(np.flatnonzero(np.diff(np.concatenate([[0.0], cumulative])) > 0)[-1])
+
+    def draw(rng, shape):
+        index = np.searchsorted(cumulative, rng.random(shape) * total, side="right")
+        return np.minimum(index, last)
+
+    return draw
 
 
-class BatchWeights:
-    """Per-step datum weights ``c_i / B`` of every run, produced a block of steps at a time.
 
-    Layout (step, loss', tau', seed', M): ``M`` concatenates the data of all datasets (the
-    block of dataset ``d`` belongs to the runs on ``d``), primed axes have length 1 when the
-    weights do not vary along them (sampled batches vary only with the seed).
+class BatchStream:
+    """The batch indices of every run, a block of steps at a time.
+
+    Layout of a block: (loss', dataset', tau', seed', steps, B), primed axes of length 1 where
+    the indices do not vary along them (sampled batches vary with dataset and seed only).
 
     Parameters
     ----------
     sizes : sequence of int
         Number of data of each dataset, in the order of the dataset axis.
+    weights : sequence of (ndarray or None)
+        ``Dataset.weights`` of each dataset.
     seeds : sequence of int
         Seeds of the sampled streams, in the order of the seed axis.
     batch_size : int
@@ -97,48 +145,45 @@ class BatchWeights:
 
     Examples
     --------
-    The weights of step ``t`` are the counts of each datum in row ``t`` of
-    :func:`sample_batches`, over the batch size, so they sum to 1:
+    The indices of a run with seed ``s`` are exactly :func:`sample_batches`'s stream:
 
     >>> import numpy as np
     >>> from psipo_exact.simulate import sample_batches
-    >>> from psipo_exact.simulate.batches import BatchWeights
-    >>> (start, stop, w), = BatchWeights([3], [0], 2, None).blocks(4, 3)
-    >>> start, stop, w.shape
-    (0, 4, (4, 1, 1, 1, 3))
-    >>> counts = [np.bincount(row, minlength=3) / 2 for row in sample_batches(0, 3, 4, 2)]
-    >>> bool(np.array_equal(w[:, 0, 0, 0], counts)), w.sum(-1).ravel().tolist()
-    (True, [1.0, 1.0, 1.0, 1.0])
+    >>> from psipo_exact.simulate.batches import BatchStream
+    >>> (start, stop, idx), = BatchStream([3], [None], [0], 2, None).blocks(4, 3)
+    >>> start, stop, idx.shape
+    (0, 4, (1, 1, 1, 1, 4, 2))
+    >>> bool(np.array_equal(idx[0, 0, 0, 0], sample_batches(0, 3, 4, 2)))
+    True
     """
 
-    def __init__(self, sizes, seeds, batch_size, batches):
+    def __init__(self, sizes, weights, seeds, batch_size, batches):
         self.sizes, self.batch_size, self.batches = sizes, batch_size, batches
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         if batches is None:
-            self.shape = (1, 1, len(seeds))
+            self.samplers = [_sampler(n, w) for n, w in zip(sizes, weights)]
             self.rngs = [[np.random.default_rng(s) for s in seeds] for _ in sizes]
-        else:
-            self.shape = (batches.shape[0], batches.shape[2], batches.shape[3])
 
-    def blocks(self, steps: int, values_per_step: int):
-        """The weights of steps ``0 .. steps − 1``, one block of steps at a time.
+    def blocks(self, steps: int, bytes_per_step: int, budget: int | None = None):
+        """The indices of steps ``0 .. steps − 1``, one block of steps at a time.
 
-        A block is at most ``WEIGHT_BYTES`` once broadcast to ``values_per_step`` float64
-        values a step (but at least one step) and lies inside one stream chunk of
+        A block needs at most ``budget`` bytes (default ``WEIGHT_BYTES``) at
+        ``bytes_per_step`` (but holds at least one step) and lies inside one stream chunk of
         ``CHUNK_STEPS`` steps, whose indices are drawn when its first block is reached.
 
         Parameters
         ----------
         steps : int
             Number of steps.
-        values_per_step : int
-            Size of one step's weights once the caller broadcasts them over all runs.
+        bytes_per_step : int
+            Memory the caller derives from one step's indices.
+        budget : int, optional
+            Bytes a block may take; default ``WEIGHT_BYTES``.
 
         Yields
         ------
         start, stop : int
             The block holds steps ``start .. stop − 1`` (0-based).
-        weights : ndarray, shape (stop − start, loss', tau', seed', M)
+        idx : ndarray of int64, shape (loss', dataset', tau', seed', stop − start, B)
 
         References
         ----------
@@ -148,50 +193,31 @@ class BatchWeights:
         --------
         2500 steps come in blocks that never cross a chunk of ``CHUNK_STEPS`` = 1024 steps:
 
-        >>> from psipo_exact.simulate.batches import BatchWeights
-        >>> weights = BatchWeights([3, 2], seeds=[0, 1], batch_size=9, batches=None)
-        >>> for start, stop, w in weights.blocks(2500, 10):
-        ...     print(start, stop, w.shape)
-        0 1024 (1024, 1, 1, 2, 5)
-        1024 2048 (1024, 1, 1, 2, 5)
-        2048 2500 (452, 1, 1, 2, 5)
+        >>> from psipo_exact.simulate.batches import BatchStream
+        >>> stream = BatchStream([3, 2], [None, None], seeds=[0, 1], batch_size=9, batches=None)
+        >>> for start, stop, idx in stream.blocks(2500, 10):
+        ...     print(start, stop, idx.shape)
+        0 1024 (1, 2, 1, 2, 1024, 9)
+        1024 2048 (1, 2, 1, 2, 1024, 9)
+        2048 2500 (1, 2, 1, 2, 452, 9)
         """
-        span = int(np.clip(WEIGHT_BYTES // (8 * values_per_step), 1, CHUNK_STEPS))
-        for start in _block_starts(steps, span):
-            stop = min(start + span, steps, (start // CHUNK_STEPS + 1) * CHUNK_STEPS)
-            if start % CHUNK_STEPS == 0:
-                self._draw(start, min(start + CHUNK_STEPS, steps))
-            yield start, stop, self._block(start, stop)
+        budget = WEIGHT_BYTES if budget is None else budget
+        span = int(np.clip(budget // max(bytes_per_step, 1), 1, CHUNK_STEPS))
+        for base in range(0, steps, CHUNK_STEPS):
+            end = min(base + CHUNK_STEPS, steps)
+            chunk = self._chunk(base, end)
+            for start in range(base, end, span):
+                stop = min(start + span, end)
+                yield start, stop, chunk[..., start - base:stop - base, :]
 
-    def _draw(self, start: int, stop: int) -> None:
-        """Draw the batch indices of steps ``start .. stop − 1`` (one stream chunk)."""
-        if self.batches is None:
-            self.idx = [np.stack([rng.integers(0, n_data, size=(stop - start, self.batch_size))
-                                  for rng in self.rngs[d]])        # (seed, n, B)
-                        for d, n_data in enumerate(self.sizes)]
-        else:
-            self.idx = [self.batches[:, d if self.batches.shape[1] > 1 else 0, :, :, start:stop]
-                        for d in range(len(self.sizes))]           # (L', T', S', n, B)
-        self.start = start
-
-    def _block(self, start: int, stop: int) -> np.ndarray:
-        """Weights of steps ``start .. stop − 1``, inside the last drawn chunk."""
-        lo, hi = start - self.start, stop - self.start
-        out = np.empty((stop - start,) + self.shape + (int(self.offsets[-1]),))
-        for d, n_data in enumerate(self.sizes):
-            if self.batches is None:
-                counts = _counts(self.idx[d][:, lo:hi], n_data)
-                counts = np.moveaxis(counts, 1, 0)[:, None, None]  # (n, 1, 1, S, N)
-            else:
-                counts = np.moveaxis(_counts(self.idx[d][..., lo:hi, :], n_data), 3, 0)
-            out[..., self.offsets[d]:self.offsets[d + 1]] = counts / self.batch_size
-        return out
-
-
-def _block_starts(steps: int, span: int):
-    """First steps of the weight blocks: every ``span`` steps, restarting at each stream chunk."""
-    for base in range(0, steps, CHUNK_STEPS):
-        yield from range(base, min(base + CHUNK_STEPS, steps), span)
+    def _chunk(self, start: int, stop: int) -> np.ndarray:
+        """The indices of steps ``start .. stop − 1`` (one stream chunk)."""
+        if self.batches is not None:
+            return self.batches[..., start:stop, :]
+        shape = (stop - start, self.batch_size)
+        idx = np.stack([np.stack([draw(rng, shape) for rng in rngs])
+                        for draw, rngs in zip(self.samplers, self.rngs)])   # (D, S, n, B)
+        return idx[None, :, None]
 
 
 def validated_batches(batches, run_shape, steps, batch_size, sizes) -> np.ndarray:

@@ -234,9 +234,11 @@ class SimulationResult:
         if n_seeds < 2:
             return mean, np.full_like(mean, np.inf)
         sd = self.probs.std(axis=axis, ddof=1)
-        from scipy import stats  # here, not at module level: it costs ~0.5 s of import time
+        # the Student-t quantile, as scipy.stats.t.ppf computes it (it calls stdtrit), without
+        # importing scipy.stats (~0.5 s)
+        from scipy.special import stdtrit
 
-        t = stats.t.ppf(0.5 + level / 2, df=n_seeds - 1)
+        t = stdtrit(n_seeds - 1, 0.5 + level / 2)
         return mean, t * sd / np.sqrt(n_seeds)
 
 

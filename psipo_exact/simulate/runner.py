@@ -1,11 +1,36 @@
 """The runner of :func:`psipo_exact.simulate.simulate`: argument validation and the step loop.
 
-Gradients come from the per-datum links of :data:`psipo_exact.losses.LINKS`: the gradient
-of the mini-batch loss ``(1/B) Σ_{j≤B} ℓ(h_π(y_w,i_j, y_l,i_j))`` is
-``Σ_i (c_i / B) ℓ′(h_i) (e_{w_i} − e_{l_i})`` with ``c_i`` the number of times datum ``i``
-is in the batch (weights from :mod:`~psipo_exact.simulate.batches`), and the update is
-:class:`~psipo_exact.simulate.adam.Adam`'s. Every (loss, dataset, τ, seed) run is a row of
-one array, and the only Python loop is the one over Adam steps.
+**Loss interface.** A loss is a :class:`~psipo_exact.simulate.pairwise.PairwiseLoss`:
+per datum, ``∂ℓ/∂s_w`` and ``∂ℓ/∂s_l`` as vectorised functions ``(s_w, s_l, tau)`` of the
+log ratios ``s_y = log π(y) − log πref(y)`` (``π = softmax(θ)`` per context), and a flag
+``margin_only`` saying that ℓ depends on ``h = s_w − s_l`` alone. The gradient of the
+mini-batch loss ``(1/B) Σ_{j≤B} ℓ(s_w,i_j, s_l,i_j)`` in θ is
+``Σ_i (c_i/B) [∂ℓ/∂s_w (e_w − π) + ∂ℓ/∂s_l (e_l − π)]`` over the batch's distinct data
+(``∂s_y/∂θ = e_y − π``: the normaliser does not cancel in general); for margin losses
+``∂ℓ/∂s_l = −∂ℓ/∂s_w``, the π terms cancel and the gradient is
+``Σ_i (c_i/B) ℓ′(h_i)(e_{w_i} − e_{l_i})`` with ``h_i = (θ_w − θ_l) − (log πref(w) −
+log πref(l))`` (no normaliser computed). A loss name resolves through
+:data:`psipo_exact.losses.LINKS` with :func:`~psipo_exact.simulate.pairwise.from_link`;
+a registry of further losses plugs in by passing ``PairwiseLoss`` objects (or by resolving
+its names to them in :func:`~psipo_exact.simulate.pairwise.resolve_loss`).
+
+**Layouts.** ``simulate/_gradients.py`` computes the gradient either by gathering
+each step's batch only (O(runs × (B + n)) a step, O(runs × n) memory plus the recorded
+logits and a block of gather indices) or, where all datasets together hold no more data
+than a batch (the paper's), through the dense incidence; both give the same bits (same IEEE
+operations, each logit's terms added in increasing datum order), and :data:`DENSE_DATA_PER_BATCH`
+picks the faster. The update is :class:`~psipo_exact.simulate.adam.Adam`'s. Every
+(loss, dataset, τ, seed) run is a row of one array, and the only Python loop is the one
+over Adam steps.
+
+**Subnormals.** Arithmetic is strict IEEE 754 with gradual underflow, as eager optax on CPU
+computes it (so trajectories equal eager ``optax.adam`` bit for bit). XLA:CPU's jitted code
+flushes subnormals to zero; the two differ only once Adam's moments decay below 2.2e-308
+(e.g. IPO at an exact optimum, D3_never_wins), where the update is below 1e-300 and changes
+no logit of magnitude above 1e-290. No flush-to-zero mode is offered: NumPy cannot set the
+CPU's flush flags, and flushing by extra array operations (~3 numpy calls a step) costs about
+what it saves (measured here: element-wise operations ~1.4× slower on subnormal operands,
+which only a few runs of the paper grid reach) while still not reproducing XLA's bits.
 """
 
 from __future__ import annotations
@@ -17,11 +42,17 @@ import numpy as np
 
 from .. import _checks
 from ..closed_form import softmax_policy
-from ..losses import reference_gap, resolve_link
+from ..losses import reference_gap
 from ..model import Dataset
+from ._gradients import DenseGradient, SparseGradient
 from .adam import Adam
-from .batches import BatchWeights, validated_batches
+from .batches import BatchStream, validated_batches
+from .pairwise import PairwiseLoss, resolve_loss
 from .result import RUN_AXES, SimulationResult, record_steps
+
+#: The dense layout is used when all datasets together hold at most this many batches of
+#: data (and every loss is a margin loss); both layouts give the same bits.
+DENSE_DATA_PER_BATCH = 1.0
 
 
 def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.01, b1=0.9,
@@ -38,8 +69,9 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     ----------
     datasets : Dataset or mapping str -> Dataset
         The datasets D; all must share ``logits_shape``. Sizes may differ.
-    losses : str or sequence of str
-        Distinct loss names, e.g. ``("dpo", "ipo")``.
+    losses : str, PairwiseLoss or sequence of them
+        Distinct losses: names of :data:`psipo_exact.losses.LINKS`, e.g. ``("dpo", "ipo")``,
+        or :class:`~psipo_exact.simulate.pairwise.PairwiseLoss` objects (module docstring).
     taus : float or 1-D array_like
         Distinct regularisation strengths τ > 0 (finite).
     seeds : int or sequence of int
@@ -47,7 +79,8 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     steps : int, default 18000
         Adam updates per run.
     batch_size : int, default 9
-        Mini-batch size B (indices uniform on D, with replacement).
+        Mini-batch size B (indices uniform on D, with replacement; with probability
+        proportional to ``Dataset.weights`` for weighted data).
     lr, b1, b2, eps : float
         Adam hyper-parameters (optax defaults b1 = 0.9, b2 = 0.999, eps = 1e-8; lr > 0,
         0 <= b1, b2 < 1, eps >= 0).
@@ -59,7 +92,8 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     batches : array_like of int, optional
         Replay these batch indices instead of sampling: shape ``(..., steps, batch_size)``,
         the leading axes broadcasting over (loss, dataset, tau, seed). ``seeds`` then only
-        label the seed axis.
+        label the seed axis; ``Dataset.weights`` only shape the sampled stream, replayed
+        indices are taken as drawn.
     progress : bool, default False
         Show a tqdm progress bar (``tqdm.auto``; as tqdm does with ``disable=None``, no bar
         is drawn when the output stream is not a terminal, e.g. in logs and CI).
@@ -105,7 +139,8 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     [0.4484 0.3213 0.2302] [0.4484 0.3213 0.2302]
     """
     data = _validated_datasets(datasets)
-    loss_names = _validated_losses(losses)
+    pair_losses = _validated_losses(losses)
+    loss_names = tuple(loss.name for loss in pair_losses)
     tau = _validated_taus(taus)
     seed_list = _validated_seeds(seeds)
     steps = _checks.positive_int(steps, "steps")
@@ -123,10 +158,12 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     gap = _reference_gaps(data, pi_ref, logits_shape)
     if batches is not None:
         batches = validated_batches(batches, run_shape, steps, batch_size, sizes)
-    weights = BatchWeights(sizes, seed_list, batch_size, batches)
+    stream = BatchStream(sizes, [d.weights for d in data.values()], seed_list, batch_size,
+                         batches)
+    layout = _gradient_layout(list(data.values()), pair_losses, tau, gap, pi_ref,
+                              len(seed_list), batch_size)
     adam = Adam(lr, b1, b2, eps, steps)
-    recorded = _run(theta, data, loss_names, tau, gap, weights, adam, steps, record_every,
-                    progress)
+    recorded = _run(theta, layout, stream, adam, steps, record_every, progress)
     return _result(recorded, record_steps(steps, record_every), loss_names, data, tau,
                    seed_list, logits_shape)
 
@@ -159,19 +196,19 @@ def _validated_datasets(datasets) -> dict[str, Dataset]:
     return out
 
 
-def _validated_losses(losses) -> tuple[str, ...]:
-    if isinstance(losses, str):
+def _validated_losses(losses) -> tuple[PairwiseLoss, ...]:
+    if isinstance(losses, (str, PairwiseLoss)):
         losses = (losses,)
     if not isinstance(losses, Sequence) or not losses:
         raise TypeError(f"losses must be a non-empty sequence of loss names, got {losses!r}")
-    names = []
-    for i, name in enumerate(losses):
+    out = []
+    for i, loss in enumerate(losses):
         try:
-            names.append(resolve_link(name).name)
+            out.append(resolve_loss(loss))
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"losses[{i}]: {exc}") from None
-    _no_duplicates(names, "losses")
-    return tuple(names)
+    _no_duplicates([loss.name for loss in out], "losses")
+    return tuple(out)
 
 
 def _no_duplicates(labels, name: str) -> None:
@@ -244,94 +281,57 @@ def _reference_gaps(data: dict, pi_ref, logits_shape) -> np.ndarray | None:
     return gap if np.any(gap != 0) else None
 
 
-def _block_incidence(data: dict) -> np.ndarray:
-    """Block-diagonal signed incidence, shape ``(M, D·K)``: dataset ``d``'s data (rows) act on
-    the logits of the runs on ``d`` (columns ``d·K .. d·K + K − 1``)."""
-    blocks = [d.incidence.toarray() for d in data.values()]
-    K = blocks[0].shape[1]
-    out = np.zeros((sum(b.shape[0] for b in blocks), len(blocks) * K))
-    row = 0
-    for d, block in enumerate(blocks):
-        out[row:row + block.shape[0], d * K:(d + 1) * K] = block
-        row += block.shape[0]
-    return out
+def _log_reference(pi_ref, logits_shape) -> np.ndarray:
+    """``log πref`` per logit, flat (uniform when None): the ``s_y`` of non-margin losses."""
+    if pi_ref is None:
+        return np.full(int(np.prod(logits_shape)), -np.log(logits_shape[-1]))
+    with np.errstate(divide="ignore"):  # πref = 0 off the compared actions: never gathered
+        return np.log(_checks.probability_vector(pi_ref, "pi_ref")).reshape(-1)
+
+
+def _gradient_layout(data, losses, tau, gap, pi_ref, n_seeds, batch_size):
+    """The dense layout where the whole data fit in a batch (margin losses), else sparse."""
+    margin = all(loss.margin_only for loss in losses)
+    if margin and sum(len(d) for d in data) <= DENSE_DATA_PER_BATCH * batch_size:
+        return DenseGradient(data, losses, tau, gap, n_seeds, batch_size)
+    log_ref = None if margin else _log_reference(pi_ref, data[0].logits_shape)
+    return SparseGradient(data, losses, tau, gap, log_ref, n_seeds, batch_size)
 
 
 # ------------------------------------------------------------------------------ step loop
 
 
-def _run(theta, data, loss_names, tau, gap, weights, adam, steps, record_every, progress):
-    """The step loop; returns the recorded logits, shape (record, loss, dataset, tau, seed, K).
-
-    Internally a run's logits are laid out (loss, tau, seed | dataset, K): one row per
-    (loss, τ, seed) holding the logits of its runs on every dataset, so that one matmul with
-    the block-diagonal incidence gives ``h`` for exactly each run's own data.
-    """
-    n_loss, n_data, n_tau, n_seed = theta.shape[:4]
-    K = int(np.prod(theta.shape[4:]))
-    incidence = _block_incidence(data)                       # (M, D·K)
-    incidence_t = np.ascontiguousarray(incidence.T)
-    M = incidence.shape[0]
-    rows = (n_loss, n_tau, n_seed)
-    state = np.ascontiguousarray(np.moveaxis(theta.reshape(theta.shape[:4] + (K,)), 1, 3))
-    flat = state.reshape(-1, n_data * K)
-    g2, mv, hat, den = adam.buffers(flat.shape)
-    adam_step = adam.stepper(flat, g2, mv, hat, den)
+def _run(theta, layout, stream, adam, steps, record_every, progress):
+    """The step loop; returns the recorded logits, shape (loss, dataset, tau, seed, record, K)
+    (recorded in place: the result needs no second copy)."""
+    state = layout.state(theta.reshape(theta.shape[:4] + (-1,)))
+    g2, mv, hat, den = adam.buffers(state.shape)
+    adam_step = adam.stepper(state, g2, mv, hat, den)
     g = g2[0]
-    h = np.empty(rows + (M,))
-    coef = np.empty(rows + (M,))
-    h_flat, coef_flat = h.reshape(-1, M), coef.reshape(-1, M)
-    links = [(resolve_link(name).grad, h[i], coef[i]) for i, name in enumerate(loss_names)]
-    # τ and the batch weights as full contiguous arrays: broadcasting ufunc loops over an
-    # inner axis of a few data cost several times more than flat ones.
-    tau_b = np.ascontiguousarray(np.broadcast_to(tau.reshape(-1, 1, 1), rows[1:] + (M,)))
     rec_steps = record_steps(steps, record_every)
     is_record = np.zeros(steps + 1, dtype=bool)
     is_record[rec_steps] = True
     is_record = is_record[1:].tolist()                      # after 0-based step t
-    recorded = np.empty((rec_steps.size,) + state.shape)
-    recorded[0] = state
+    recorded = np.empty(theta.shape[:4] + (rec_steps.size, state.size // np.prod(
+        theta.shape[:4], dtype=int)))
+    recorded[..., 0, :] = layout.logits(state)
     n_rec = 1
     bar = _progress_bar(steps) if progress else None
-    matmul, multiply = np.matmul, np.multiply
-    scatter = _order_independent_product(incidence)
-    # weights of a block of steps at a time, at most ~WEIGHT_BYTES of memory once broadcast
-    for start, stop, w_block in weights.blocks(steps, coef.size):
-        w_block = np.ascontiguousarray(
-            np.broadcast_to(w_block, w_block.shape[:2] + rows[1:] + (M,)))
-        per_loss = [w_block[:, i if w_block.shape[1] > 1 else 0] for i in range(len(links))]
+    gradient = layout.gradient
+    for start, stop, idx in stream.blocks(steps, layout.bytes_per_step, layout.block_bytes):
+        layout.load(idx)
         for j in range(stop - start):
             t = start + j
-            # forward: h_i = θ_w − θ_l − (log πref(w) − log πref(l)) for every run's data
-            matmul(flat, incidence_t, h_flat)
-            if gap is not None:
-                np.subtract(h, gap, out=h)
-            for (grad, h_l, coef_l), w_l in zip(links, per_loss):
-                multiply(grad(h_l, tau_b), w_l[j], coef_l)     # (c_i / B) ℓ′(h_i)
-            scatter(coef_flat, incidence, g)                   # Σ_i coef_i (e_w − e_l)
+            gradient(state, j, g)
             adam_step(t)
             if is_record[t]:
-                recorded[n_rec] = state
+                recorded[..., n_rec, :] = layout.logits(state)
                 n_rec += 1
         if bar is not None:
             bar.update(stop - start)
     if bar is not None:
         bar.close()
-    return np.moveaxis(recorded, 4, 2)  # (record, loss, dataset, tau, seed, K)
-
-
-def _order_independent_product(incidence: np.ndarray):
-    """``out = coef @ incidence`` whose bits do not depend on how many runs are stacked.
-
-    BLAS picks its summation order by matrix shape, so a run's gradient could differ in the
-    last bit between a grid and a run alone. Where every action is in at most two data, each
-    sum has at most two non-zero terms (the incidence is ±1/0, products are exact) and every
-    order rounds the same, so BLAS is used; otherwise ``einsum``'s own loop sums over data in
-    a fixed order (slower, ~5 µs a step at the paper's size).
-    """
-    if np.max(np.count_nonzero(incidence, axis=0), initial=0) <= 2:
-        return lambda coef, inc, out: np.matmul(coef, inc, out)
-    return lambda coef, inc, out: np.einsum("rm,mk->rk", coef, inc, out=out)
+    return recorded
 
 
 def _progress_bar(steps: int):
@@ -342,10 +342,8 @@ def _progress_bar(steps: int):
 
 
 def _result(recorded, rec_steps, loss_names, data, tau, seeds, logits_shape):
-    # (record, L, D, T, S, K) -> (L, D, T, S, record, *logits_shape)
-    recorded = np.ascontiguousarray(recorded)
-    logits = np.moveaxis(recorded, 0, 4)
-    logits = logits.reshape(logits.shape[:5] + logits_shape)
+    # (L, D, T, S, record, K) -> (L, D, T, S, record, *logits_shape), a view
+    logits = recorded.reshape(recorded.shape[:5] + logits_shape)
     first = next(iter(data.values()))
     actions = first.action_names or tuple(range(first.n_actions))
     coords = {"loss": loss_names, "dataset": tuple(data), "tau": tuple(float(t) for t in tau),
@@ -355,5 +353,17 @@ def _result(recorded, rec_steps, loss_names, data, tau, seeds, logits_shape):
         coords["context"] = first.context_names or tuple(range(logits_shape[0]))
         dims += ("context",)
     coords["action"] = tuple(actions)
-    return SimulationResult(probs=softmax_policy(logits), logits=logits, steps=rec_steps,
+    return SimulationResult(probs=_policies(logits), logits=logits, steps=rec_steps,
                             coords=coords, dims=dims + ("action",))
+
+
+def _policies(logits: np.ndarray) -> np.ndarray:
+    """``softmax_policy`` a few records at a time: its temporaries stay small, so the peak
+    memory is the logits and the policies (the same numbers: the softmax is per row)."""
+    probs = np.empty_like(logits)
+    flat_logits = logits.reshape((-1,) + logits.shape[5:])
+    flat_probs = probs.reshape(flat_logits.shape)
+    rows = max(1, 2**22 // (8 * int(np.prod(logits.shape[5:], dtype=int))))  # ~4 MiB
+    for start in range(0, flat_logits.shape[0], rows):
+        flat_probs[start:start + rows] = softmax_policy(flat_logits[start:start + rows])
+    return probs
