@@ -40,23 +40,29 @@ def _asarray(x, name: str, kind: str) -> np.ndarray:
 def as_float_array(x, name: str, *, min_ndim: int = 0, allow_inf: bool = False) -> np.ndarray:
     """Convert ``x`` to a float64 array, rejecting non-numeric, NaN and (optionally) ±inf.
 
+    Booleans are not numbers here (``tau=True`` is an error, not 1.0), and no argument may be
+    empty: an array without entries (e.g. ``tau=[]``) is an error, as ``simulate`` rejects
+    empty ``taus``.
+
     Raises
     ------
     TypeError
-        If ``x`` is not numeric (strings, objects, complex numbers).
+        If ``x`` is not numeric (strings, objects, booleans, complex numbers).
     ValueError
-        If ``x`` has fewer than ``min_ndim`` axes, or contains NaN, or ±inf when not allowed.
+        If ``x`` is empty, has fewer than ``min_ndim`` axes, or contains NaN, or ±inf when
+        not allowed.
     """
     arr = _asarray(x, name, "a numeric array")
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+        kind = " (booleans are not numbers here)" if arr.dtype == np.bool_ else ""
+        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}{kind}")
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
     arr = arr.astype(np.float64, copy=False)
     if arr.ndim < min_ndim:
         raise ValueError(f"{name} must have at least {min_ndim} axes, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}): give at least one value")
     nan = np.isnan(arr)
     if nan.any():
         raise ValueError(f"{name}{_fmt(_where(nan))} is NaN, must be a number")
@@ -171,6 +177,11 @@ def index_array(x, name: str) -> np.ndarray:
     arr = _asarray(x, name, "an array of integers")
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if np.issubdtype(arr.dtype, np.unsignedinteger):
+        big = arr > np.iinfo(np.int64).max  # would wrap to a negative int64
+        if big.any():
+            i = int(np.argmax(big))
+            raise ValueError(f"{name}[{i}] = {arr[i]}, must be an index of int64 size")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         if not (np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr))):
             raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")

@@ -18,17 +18,10 @@ from scipy.sparse.csgraph import connected_components
 
 from .. import _base, _checks
 from ..closed_form import softmax_policy
-from ..losses import LINKS
 from ..model import Dataset
 from ._groups import MESSAGE_PROBLEMS, action_labels, free_groups, lead_description, unflatten_free
-from ._laplacian import (
-    RTOL,
-    LaplacianPattern,
-    component_mean,
-    index_dtype,
-    laplacian_solve,
-    pull_back,
-)
+from ._laplacian import component_mean, index_dtype
+from ._newton import Edges, solve, start
 from ._problem import data_edges, population_edges
 from .result import BradleyTerrySolution, Solution, make_solution
 
@@ -44,71 +37,10 @@ class BTFit:
     residual: float
 
 
-def _bt_loss_grad(rewards, heads, tails, weights):
-    """BT loss ``Σ_e w_e ℓ(r_h − r_t)`` (Eq. 2 with ℓ = −log σ, the DPO link at τ = 1), its
-    gradient and the edge curvatures ``w_e ℓ''``; ``LINKS['dpo']`` supplies ℓ and ℓ′."""
-    link = LINKS["dpo"]
-    gap = rewards[heads] - rewards[tails]
-    slope = link.grad(gap, 1.0)  # ℓ′ = −σ(−h), so ℓ'' = σ(h)σ(−h) = −ℓ′(1 + ℓ′)
-    value = np.sum(weights * link.value(gap, 1.0))
-    grad = pull_back(weights * slope, heads, tails, rewards.size)
-    return value, grad, -weights * slope * (1.0 + slope)
-
-
-def _win_ratio_start(heads, tails, weights, size) -> np.ndarray:
-    """Starting rewards ``log((wins + ½) / (losses + ½))`` per node."""
-    wins, losses = np.bincount(heads, weights, size), np.bincount(tails, weights, size)
-    return np.log((wins + 0.5) / (losses + 0.5))
-
-
-def _newton_bt(heads, tails, weights, labels, size) -> tuple[np.ndarray, float]:
-    """Damped (inexact) Newton on the BT likelihood of strongly connected components.
-
-    ``labels`` are the components of the edges given. Starts from the win ratios, or from
-    0 if that has the lower loss. Returns the rewards and the final max-norm gradient
-    relative to the largest weighted degree.
-    """
-    scale = np.max(np.bincount(heads, weights, size) + np.bincount(tails, weights, size),
-                   initial=0.0)
-    if heads.size == 0:
-        return np.zeros(size), 0.0
-    start = _win_ratio_start(heads, tails, weights, size)
-    state = (start,) + _bt_loss_grad(start, heads, tails, weights)
-    if state[1] > weights.sum() * LINKS["dpo"].value(np.zeros(1), 1.0)[0]:  # loss at r = 0
-        state = (np.zeros(size),) + _bt_loss_grad(np.zeros(size), heads, tails, weights)
-    pattern, stalled = LaplacianPattern(heads, tails, size), 0
-    for _ in range(100):
-        rewards, value, grad, curvature = state
-        norm = np.abs(grad).max()
-        if norm <= 1e-14 * scale or stalled > 3:
-            break
-        # Inexact Newton: solve to a relative accuracy ~ the gradient's (still quadratic).
-        rtol = min(1e-2, float(norm / scale) ** 2 + RTOL)
-        step = laplacian_solve(pattern.laplacian(curvature), labels, -grad[:, None], rtol)
-        trial = _line_search(state, step[:, 0], heads, tails, weights)
-        progress = np.abs(trial[2]).max() < 0.5 * norm
-        if trial[1] > value and not progress:
-            break  # no further progress in floating point
-        stalled = 0 if progress else stalled + 1
-        state = trial
-    return state[0], float(np.abs(state[2]).max() / scale) if scale else 0.0
-
-
-def _line_search(state, step, heads, tails, weights):
-    """Backtracking (Armijo) from a full Newton step, with slack for rounding."""
-    rewards, value, grad, _ = state
-    slope, alpha = grad @ step, 1.0
-    slack = 1e-13 * abs(value)  # rounding of the loss sum near the optimum
-    while True:
-        trial = rewards + alpha * step
-        out = (trial,) + _bt_loss_grad(trial, heads, tails, weights)
-        if out[1] <= value + 1e-4 * alpha * slope + slack or alpha < 1e-10:
-            return out
-        alpha *= 0.5
-
-
-def bt_fit(heads, tails, weights, size: int) -> BTFit:
+def bt_fit(heads, tails, log_weights, size: int) -> BTFit:
     """Bradley–Terry MLE (Eq. 2) on a weighted beats-digraph ``heads → tails``.
+
+    Weights are given by their logarithms (:mod:`._newton` keeps every scale).
 
     A finite MLE exists iff every weakly connected component is strongly connected. Else,
     along any minimising sequence, the nodes outside the top strongly connected components
@@ -116,7 +48,8 @@ def bt_fit(heads, tails, weights, size: int) -> BTFit:
     component converges to the MLE of its own internal comparisons.
     """
     idx = index_dtype(size)
-    beats = sp.csr_matrix((weights, (heads.astype(idx), tails.astype(idx))), shape=(size, size))
+    beats = sp.csr_matrix((np.ones(heads.size), (heads.astype(idx), tails.astype(idx))),
+                          shape=(size, size))
     n_weak, weak = connected_components(beats, directed=True, connection="weak")
     n_strong, strong = connected_components(beats, directed=True, connection="strong")
     across = strong[heads] != strong[tails]
@@ -124,8 +57,9 @@ def bt_fit(heads, tails, weights, size: int) -> BTFit:
     sinking = beaten[strong]
     inside = ~across & ~sinking[heads]
     # Newton's components: the top components, and every sinking node on its own.
-    labels = np.where(sinking, n_strong + np.arange(size), strong)
-    rewards, residual = _newton_bt(heads[inside], tails[inside], weights[inside], labels, size)
+    groups = np.where(sinking, n_strong + np.arange(size), strong)
+    edges = Edges(heads[inside], tails[inside], log_weights[inside], np.zeros(inside.sum()))
+    rewards, residual = solve(edges, groups, start(edges, groups))
     rewards = rewards - component_mean(rewards, strong, n_strong)
     rewards = np.where(sinking, -np.inf, rewards)
     top = np.where(sinking, -1, strong)
