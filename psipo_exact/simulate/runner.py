@@ -23,6 +23,10 @@ from .adam import Adam
 from .batches import BatchWeights, validated_batches
 from .result import RUN_AXES, SimulationResult, record_steps
 
+#: Adam squares the gradients, which grow like 1/τ (IPO), τ (DPO) and the logit gaps: τ must
+#: lie in [1/ADAM_RANGE, ADAM_RANGE] and the logits within ±ADAM_RANGE for g² to stay finite.
+ADAM_RANGE = 1e150
+
 
 def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.01, b1=0.9,
              b2=0.999, eps=1e-8, init=None, record_every=10, batches=None, progress=False,
@@ -41,7 +45,8 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     losses : str or sequence of str
         Distinct loss names, e.g. ``("dpo", "ipo")``.
     taus : float or 1-D array_like
-        Distinct regularisation strengths τ > 0 (finite).
+        Distinct regularisation strengths τ in [1e-150, 1e150] (:data:`ADAM_RANGE`): Adam
+        squares the gradient, of order 1/τ (IPO) or τ (DPO), which overflows float64 beyond.
     seeds : int or sequence of int
         Distinct seeds (>= 0) of the mini-batch streams, one run per seed.
     steps : int, default 18000
@@ -50,10 +55,16 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
         Mini-batch size B (indices uniform on D, with replacement).
     lr, b1, b2, eps : float
         Adam hyper-parameters (optax defaults b1 = 0.9, b2 = 0.999, eps = 1e-8; lr > 0,
-        0 <= b1, b2 < 1, eps >= 0).
+        0 <= b1, b2 < 1, eps >= 0). With ``eps = 0`` this deviates from optax on purpose:
+        where ``√v̂ = 0`` (every gradient of that logit so far was exactly 0, e.g. an action
+        no datum compares, or so small that its square underflowed, |g| ≲ 1e-162) optax
+        divides ``m̂`` by 0 and the logit becomes NaN (0/0) or ±∞; ``simulate`` takes a
+        zero step there. Everywhere else the update is optax's, bit for bit.
     init : array_like, optional
         Initial logits θ₀, broadcastable to ``(loss, dataset, tau, seed) + logits_shape``;
-        default zeros (π₀ uniform).
+        default zeros (π₀ uniform). ``|θ₀| + lr·steps·max(1, (1 − b1)/√(1 − b2))`` (a bound
+        on the logits Adam can reach) must stay below 1e150: logits near the float maximum
+        overflow their gaps, the IPO gradient and its square.
     record_every : int, default 10
         Record every this many steps (and always the last).
     batches : array_like of int, optional
@@ -91,6 +102,7 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     run_shape = (len(loss_names), len(data), tau.size, len(seed_list))
     sizes = [len(d) for d in data.values()]
     theta = _validated_init(init, run_shape, logits_shape)
+    _check_reach(theta, lr, steps, b1, b2)
     gap = _reference_gaps(data, pi_ref, logits_shape)
     if batches is not None:
         batches = validated_batches(batches, run_shape, steps, batch_size, sizes)
@@ -162,6 +174,12 @@ def _validated_taus(taus) -> np.ndarray:
     tau = np.atleast_1d(tau)
     if tau.size == 0:
         raise ValueError("taus is empty: give at least one tau")
+    out = (tau < 1 / ADAM_RANGE) | (tau > ADAM_RANGE)
+    if out.any():
+        i = int(np.argmax(out))
+        raise ValueError(f"taus[{i}] = {tau[i]}, must be in [1e-150, 1e150]: Adam squares "
+                         "the gradient, of order 1/tau (IPO) or tau (DPO), which overflows "
+                         "float64 beyond")
     _no_duplicates(tau.tolist(), "taus")
     return tau
 
@@ -194,6 +212,20 @@ def _validated_init(init, run_shape, logits_shape) -> np.ndarray:
             f"init has shape {theta.shape}, must broadcast to (loss, dataset, tau, seed) + "
             f"logits shape = {shape}"
         ) from None
+
+
+def _check_reach(theta, lr, steps, b1, b2) -> None:
+    """The logits stay within ±ADAM_RANGE: ``|θ₀| + lr·steps·max(1, (1 − b1)/√(1 − b2))``
+    bounds them (Adam's update is at most ``lr·max(1, (1 − b1)/√(1 − b2))`` per step)."""
+    start = float(np.max(np.abs(theta)))
+    reach = start + lr * steps * max(1.0, (1 - b1) / np.sqrt(1 - b2))
+    if not reach <= ADAM_RANGE:
+        where = "init" if start > ADAM_RANGE / 2 else "lr * steps"
+        raise ValueError(
+            f"{where}: the logits could reach {reach:.3g} (max|init| = {start:.3g}, lr = {lr}, "
+            f"steps = {steps}), must stay below 1e150: Adam on logits near the float maximum "
+            "overflows their gaps, the IPO gradient and its square"
+        )
 
 
 def _reference_gaps(data: dict, pi_ref, logits_shape) -> np.ndarray | None:
