@@ -14,6 +14,9 @@ import numpy as np
 
 #: Tolerance to which probabilities must be normalised and preferences complementary.
 PROB_TOL = 1e-9
+#: Adam squares gradients, which grow like 1/τ (IPO), τ (DPO) and the logit gaps: Adam's τ
+#: lie in [1/ADAM_RANGE, ADAM_RANGE] and its logits within ±ADAM_RANGE, so that g² is finite.
+ADAM_RANGE = 1e150
 
 
 def _where(bad: np.ndarray) -> tuple[int, ...]:
@@ -190,3 +193,22 @@ def index_array(x, name: str) -> np.ndarray:
             i = int(np.argmax(big))
             raise ValueError(f"{name}[{i}] = {arr[i]}, must be an index of int64 size")
     return arr.astype(np.int64, copy=False)
+
+
+def flag(value, name: str) -> bool:
+    """Validate a boolean flag (numbers and strings are rejected, not read as truth values)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def adam_taus(value, name: str) -> np.ndarray:
+    """Validate τ for Adam-based computations: finite, in [1/ADAM_RANGE, ADAM_RANGE]."""
+    arr = tau(value, name)
+    out = (arr < 1 / ADAM_RANGE) | (arr > ADAM_RANGE)
+    if out.any():
+        i = _where(out) if arr.ndim else ()
+        raise ValueError(f"{name}{_fmt(i)} = {arr[i]}, must be in [1e-150, 1e150]: Adam squares "
+                         "the gradient, of order 1/tau (IPO) or tau (DPO), which overflows "
+                         "float64 beyond")
+    return arr

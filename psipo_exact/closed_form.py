@@ -333,8 +333,10 @@ def _regularised_objective(pi, f, pi_ref, tau, rho, f_name: str) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         reward = np.sum(np.where(charged & np.isfinite(f), pi * f, 0.0), axis=-1)
     reward = np.where(plus, np.inf, np.where(minus, -np.inf, reward))
-    with np.errstate(over="ignore"):  # τ KL beyond the float maximum: −∞, correctly rounded
-        value = np.broadcast_to(reward - t * kl, lead)
+    # τ KL beyond the float maximum: −∞, correctly rounded; but a reward of +∞ (KL finite,
+    # checked above) stays +∞ however large τ KL is: never ∞ − ∞.
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = np.broadcast_to(np.where(plus, np.inf, reward - t * kl), lead)
     return _base.reduce_contexts(value, rho)
 
 

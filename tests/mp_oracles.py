@@ -111,13 +111,13 @@ def ipo_empirical_logits(winners, losers, n, pi_ref, tau, start, weights=None):
     tau = mp.mpf(tau)
     lap = mp.zeros(n, n)
     rhs = mp.matrix(n, 1)
-    for w, l, c in zip(winners, losers, weights):
+    for win, lose, c in zip(winners, losers, weights):
         c = mp.mpf(c)
-        target = 1 / (2 * tau) + mp.log(mp.mpf(pi_ref[w])) - mp.log(mp.mpf(pi_ref[l]))
-        for a, b, sign in ((w, w, 1), (l, l, 1), (w, l, -1), (l, w, -1)):
+        target = 1 / (2 * tau) + mp.log(mp.mpf(pi_ref[win])) - mp.log(mp.mpf(pi_ref[lose]))
+        for a, b, sign in ((win, win, 1), (lose, lose, 1), (win, lose, -1), (lose, win, -1)):
             lap[a, b] += sign * c
-        rhs[w] += c * target
-        rhs[l] -= c * target
+        rhs[win] += c * target
+        rhs[lose] -= c * target
     for j in range(n):  # replace the last (redundant) equation by the mean condition
         lap[n - 1, j] = mp.mpf(1) / n
     rhs[n - 1] = mp.fsum(mp.mpf(s) for s in start) / n

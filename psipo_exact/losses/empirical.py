@@ -185,6 +185,7 @@ def empirical_loss(loss: str, logits, data: Dataset, pi_ref, tau, *, sample_weig
     grad : ndarray, only if ``return_grad``
     """
     link = resolve_link(loss)
+    return_grad = _checks.flag(return_grad, "return_grad")
     gap_ref = reference_gap(data, pi_ref)
     theta = _checks.as_float_array(logits, "logits", min_ndim=len(data.logits_shape))
     _check_trailing(theta, data, "logits")

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _checks
+
 #: Steps of randomness drawn (and of batch weights held in memory) at a time.
 CHUNK_STEPS = 1024
 
@@ -39,6 +41,10 @@ def sample_batches(seed: int, n_data: int, steps: int, batch_size: int) -> np.nd
     -------
     ndarray of int64, shape (steps, batch_size)
     """
+    seed = _checks.positive_int(seed, "seed", minimum=0)
+    n_data = _checks.positive_int(n_data, "n_data")
+    steps = _checks.positive_int(steps, "steps")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     rng = np.random.default_rng(seed)
     return np.concatenate([
         rng.integers(0, n_data, size=(min(CHUNK_STEPS, steps - start), batch_size))

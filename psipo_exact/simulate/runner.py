@@ -25,7 +25,7 @@ from .result import RUN_AXES, SimulationResult, record_steps
 
 #: Adam squares the gradients, which grow like 1/τ (IPO), τ (DPO) and the logit gaps: τ must
 #: lie in [1/ADAM_RANGE, ADAM_RANGE] and the logits within ±ADAM_RANGE for g² to stay finite.
-ADAM_RANGE = 1e150
+ADAM_RANGE = _checks.ADAM_RANGE
 
 
 def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.01, b1=0.9,
@@ -96,8 +96,7 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     lr = _checks.real_in_range(lr, "lr", 0.0, np.inf, closed_low=False)
     b1, b2 = _checks.real_in_range(b1, "b1", 0.0, 1.0), _checks.real_in_range(b2, "b2", 0.0, 1.0)
     eps = _checks.real_in_range(eps, "eps", 0.0, np.inf)
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    progress = _checks.flag(progress, "progress")
     logits_shape = next(iter(data.values())).logits_shape
     run_shape = (len(loss_names), len(data), tau.size, len(seed_list))
     sizes = [len(d) for d in data.values()]
@@ -167,19 +166,13 @@ def _no_duplicates(labels, name: str) -> None:
 
 
 def _validated_taus(taus) -> np.ndarray:
-    tau = _checks.tau(taus, "taus")
+    tau = _checks.adam_taus(taus, "taus")
     if tau.ndim > 1:
         raise ValueError(f"taus must be a number or a one-dimensional sequence, got shape "
                          f"{tau.shape}")
     tau = np.atleast_1d(tau)
     if tau.size == 0:
         raise ValueError("taus is empty: give at least one tau")
-    out = (tau < 1 / ADAM_RANGE) | (tau > ADAM_RANGE)
-    if out.any():
-        i = int(np.argmax(out))
-        raise ValueError(f"taus[{i}] = {tau[i]}, must be in [1e-150, 1e150]: Adam squares "
-                         "the gradient, of order 1/tau (IPO) or tau (DPO), which overflows "
-                         "float64 beyond")
     _no_duplicates(tau.tolist(), "taus")
     return tau
 

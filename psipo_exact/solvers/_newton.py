@@ -57,7 +57,7 @@ class Edges(NamedTuple):
 
 
 class Terms(NamedTuple):
-    """Per-edge logarithms of flow ``w σ(−x)``, curvature ``w σ(x)σ(−x)``, loss ``w softplus(−x)``."""
+    """Per-edge logs of flow ``w σ(−x)``, curvature ``w σ(x)σ(−x)``, loss ``w softplus(−x)``."""
 
     gap: np.ndarray
     flow: np.ndarray
