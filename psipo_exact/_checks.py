@@ -147,12 +147,14 @@ def support_covered(mu: np.ndarray, pi_ref: np.ndarray) -> None:
         raise ValueError(f"pi_ref{i} = 0 but mu{i} > 0: the losses need Supp(mu) ⊆ Supp(pi_ref)")
 
 
-def n_actions_match(n: int, **arrays: np.ndarray) -> None:
-    """Check that every named array has ``n`` entries on its last axis."""
+def n_actions_match(n: int, of: str = "", **arrays: np.ndarray) -> None:
+    """Check that every named array has ``n`` entries on its last axis (``n`` being the
+    number of actions of the argument named ``of``, which the message names too)."""
     for name, arr in arrays.items():
         if arr.shape[-1] != n:
+            source = f", as {of}" if of else ""
             raise ValueError(
-                f"{name} has {arr.shape[-1]} actions on its last axis, expected {n} "
+                f"{name} has {arr.shape[-1]} actions on its last axis, expected {n}{source} "
                 f"(shape {arr.shape})"
             )
 

@@ -10,6 +10,8 @@ logits to the mean shift and spread of ``π = softmax(θ)``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -73,9 +75,11 @@ def adam_stationary_covariance(data: Dataset, loss: str, logits, pi_ref, tau, *,
         raise ValueError(f"pi_ref has shape {pi_ref.shape}, must be {theta.shape}")
     gap = reference_gap(data, pi_ref)
     try:
-        with np.errstate(over="raise", invalid="raise", divide="raise"):
+        with np.errstate(over="raise", invalid="raise", divide="raise"), \
+                warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # scipy: Lyapunov near-singular
             return _covariance(link, data, theta, gap, tau, lr, batch_size)
-    except (FloatingPointError, np.linalg.LinAlgError, linalg.LinAlgError) as exc:
+    except (FloatingPointError, RuntimeWarning, np.linalg.LinAlgError) as exc:
         raise ValueError(f"the stationary covariance is not representable in float64 for "
                          f"these inputs ({exc})") from None
 

@@ -33,8 +33,10 @@ from ._laplacian import RTOL, LaplacianPattern, component_mean, laplacian_solve
 
 #: An edge is weak when its flow is below this fraction of the largest flow at both its ends.
 WEAK = 1e-4
-#: Curvatures below ``exp(TINY)`` times their cluster's largest are left out of its Laplacian.
-TINY = -600.0
+#: Curvatures below ``exp(TINY)`` times their cluster's largest are left out of its Laplacian
+#: (the cluster may split; its parts' offsets then come from the coarse level): Laplacian
+#: weights spanning more than ~1e12 make the Cholesky pivots lose their sign to rounding.
+TINY = np.log(1e-12)
 #: Largest Newton step of one cluster (max-norm, in reward units).
 MAX_STEP = 50.0
 #: A node is balanced when its gradient is below ``BALANCE_ULPS · eps · (1 + |r| nearby)``
@@ -115,8 +117,8 @@ def clusters(terms: Terms, edges: Edges, scale: np.ndarray, size: int):
     """Cluster labels, their count and the mask of the edges of the clusters' Laplacians.
 
     Clusters are the components of the edges that are not weak (module docstring), less those
-    whose curvature is below ``exp(TINY)`` times their cluster's largest (not representable
-    once the cluster is normalised; their cluster then splits).
+    whose curvature is below ``exp(TINY)`` times their cluster's largest (see :data:`TINY`;
+    their cluster then splits).
     """
     h, t = edges.heads, edges.tails
     inner = (terms.flow >= scale[h] + np.log(WEAK)) | (terms.flow >= scale[t] + np.log(WEAK))

@@ -17,7 +17,7 @@ from ..model import Dataset
 def population_inputs(prefs, mu, pi_ref):
     prefs, mu = _base.validated_prefs_mu(prefs, mu)
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
-    _checks.n_actions_match(prefs.shape[-1], pi_ref=pi_ref)
+    _checks.n_actions_match(prefs.shape[-1], "prefs", pi_ref=pi_ref)
     lead = _checks.broadcastable(
         ("prefs", prefs.shape[:-2]), ("mu", mu.shape[:-1]), ("pi_ref", pi_ref.shape[:-1])
     )

@@ -144,7 +144,10 @@ def fit_bradley_terry(data, mu=None) -> BradleyTerrySolution:
                 f"data must be a psipo_exact.Dataset, or prefs with mu; got "
                 f"{type(data).__name__} without mu"
             )
-        prefs, mu = _base.validated_prefs_mu(data, mu)
+        try:
+            prefs, mu = _base.validated_prefs_mu(data, mu)
+        except (TypeError, ValueError) as exc:  # name the argument as the caller knows it
+            raise type(exc)(f"data (prefs, as mu is given): {exc}") from None
         n = prefs.shape[-1]
         lead = _checks.broadcastable(("prefs", prefs.shape[:-2]), ("mu", mu.shape[:-1]))
         fit = bt_fit(*population_edges(prefs, mu, lead))
