@@ -54,7 +54,7 @@ def bt_rewards(edges, n, start=None, dps=None, iterations=400):
     weights = [mp.mpf(w) for _, _, w in edges]
     spread = max(weights) / min(weights)
     if dps is None:  # digits of the weights' range + headroom for exp(±r) of that range
-        dps = 50 + int(mp.log10(spread) + 1) * 6 // 5
+        dps = 60 + 2 * int(mp.log10(spread) + 1)
     with mp.workdps(dps):
         edges = [(h, t, mp.mpf(w)) for h, t, w in edges]
         r = [mp.mpf(0)] * n if start is None else [mp.mpf(x) for x in start]
@@ -69,6 +69,8 @@ def bt_rewards(edges, n, start=None, dps=None, iterations=400):
                         hess[a - 1, b - 1] += sign * c
             step = mp.lu_solve(hess, mp.matrix([-g for g in grad[1:]]))
             newton = max(abs(s) for s in step)
+            if newton == 0:
+                break
             value = _bt_loss(r, edges)
             alpha = full = min(mp.mpf(1), 64 / newton)  # trust region
 

@@ -49,7 +49,7 @@ from psipo_exact.model import Dataset
 # ------------------------------------------------------------------------------ profiles
 
 PROFILE = os.environ.get("PSIPO_FUZZ", "default")
-EXAMPLES = {"default": 12, "long": 400}[PROFILE]
+EXAMPLES = {"default": 25, "long": 500}[PROFILE]
 _OPTIONS = dict(deadline=None, derandomize=PROFILE == "default", database=None,
                 suppress_health_check=list(HealthCheck),
                 phases=[p for p in Phase if p != Phase.shrink or PROFILE == "long"])

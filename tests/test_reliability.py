@@ -204,7 +204,7 @@ def test_simulate_names_init_near_the_float_maximum():
     message named an internal array, logits[0, 0, 0, 0, 1, 0])."""
     with pytest.raises(ValueError, match=r"^init: the logits could reach 1e\+308"):
         px.simulate(px.paper_dataset("D1"), "ipo", 1.0, 0, steps=5, init=[1e308, -1e308, 0])
-    with pytest.raises(ValueError, match=r"taus\[0\] = 1e-320, must be in \[1e-150, 1e150\]"):
+    with pytest.raises(ValueError, match=r"taus(\[0\])? = 1e-320, must be in \[1e-150, 1e150\]"):
         px.simulate(px.paper_dataset("D1"), "ipo", 1e-320, 0, steps=5)
     with pytest.raises(ValueError, match=r"lr \* steps"):
         px.simulate(px.paper_dataset("D1"), "ipo", 1.0, 0, steps=5, lr=1e300)

@@ -87,8 +87,7 @@ def reference_gap(data: Dataset, pi_ref) -> np.ndarray:
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
-    _checks.n_actions_match(data.n_actions, "data", pi_ref=pi_ref)
-    if data.contexts is not None and pi_ref.ndim == 1:  # one πref shared by every context
+    if data.contexts is not None and pi_ref.shape == (data.n_actions,):  # shared by contexts
         pi_ref = np.broadcast_to(pi_ref, data.logits_shape)
     _check_trailing(pi_ref, data, "pi_ref")
     log_ref = _base.log(pi_ref)
