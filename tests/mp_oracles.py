@@ -67,7 +67,10 @@ def bt_rewards(edges, n, start=None, dps=None, iterations=400):
                 for a, b, sign in ((h, h, 1), (t, t, 1), (h, t, -1), (t, h, -1)):
                     if a and b:
                         hess[a - 1, b - 1] += sign * c
-            step = mp.lu_solve(hess, mp.matrix([-g for g in grad[1:]]))
+            # mpmath's LU tests pivots against an absolute epsilon: solve at unit scale
+            # (the Newton step is invariant to scaling the whole system).
+            unit = max(abs(hess[i, i]) for i in range(n - 1))
+            step = mp.lu_solve(hess / unit, mp.matrix([-g / unit for g in grad[1:]]))
             newton = max(abs(s) for s in step)
             if newton == 0:
                 break

@@ -65,9 +65,10 @@ def test_population_bradley_terry_and_dpo_against_mpmath(problem, tau):
 
 
 @ORACLE
-@given(st.lists(st.sampled_from([1e-300, 1e-20, 1.0, 1e20, 1e300]), min_size=4, max_size=4))
+@given(st.lists(st.sampled_from([1e-100, 1e-20, 1.0, 1e20, 1e100]), min_size=4, max_size=4))
 def test_dataset_bradley_terry_with_weights_across_the_float_range(weights):
-    """A 3-cycle plus a reverse edge (strongly connected), weights from 1e-300 to 1e300."""
+    """A 3-cycle plus a reverse edge (strongly connected), weights from 1e-100 to 1e100 (the
+    1e-300/1e300 case, slower in mpmath, is in test_reliability.py)."""
     winners, losers = [0, 1, 2, 1], [1, 2, 0, 0]
     data = px.Dataset(winners, losers, 3, weights=weights)
     rewards, residual = oracle.bt_rewards(list(zip(winners, losers, weights)), 3)

@@ -151,6 +151,13 @@ def _cluster_step(terms: Terms, edges: Edges, labels, n, inner, pattern, moving,
            - np.bincount(t, np.exp(terms.flow - norm[labels[t]]), size))
     rhs = np.where(moving, rhs, 0.0)
     weights = np.exp(terms.curvature[inner] - curvature_scale[labels[h[inner]]])
+    # A cluster's gradient sums to (negligible) flows to other clusters; what rounding adds
+    # goes to its nodes in proportion to their curvature, not equally (laplacian_solve's own
+    # projection would hand the heavy nodes' rounding to light nodes, whose small flows are
+    # then lost, e.g. an action with µ = 1e-10 beside actions with µ = 1/2).
+    degree = np.bincount(h[inner], weights, size) + np.bincount(t[inner], weights, size)
+    excess = np.bincount(labels, rhs, n) / np.maximum(np.bincount(labels, degree, n), 1e-300)
+    rhs = rhs - degree * excess[labels]
     lap = pattern.laplacian(weights)
     step = laplacian_solve(lap, labels, rhs[:, None], rtol)[:, 0]
     step = step - component_mean(step, labels, n)

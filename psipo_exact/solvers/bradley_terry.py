@@ -26,7 +26,10 @@ from ._groups import MESSAGE_PROBLEMS, action_labels, free_groups, lead_descript
 from ._laplacian import component_mean, index_dtype
 from ._newton import Edges, solve, start
 from ._problem import data_edges, population_edges
-from .result import BradleyTerrySolution, Solution, make_solution
+from .result import NOT_CONVERGED, BradleyTerrySolution, Solution, make_solution
+
+#: Largest residual (relative node gradient, :mod:`._newton`) reported as converged.
+CONVERGED = 1e-8
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,12 @@ def bt_solution(fit: BTFit, lead: tuple, n: int, live: np.ndarray, lead_desc, da
         detail = _sinking_detail(fit, n, lead_desc, data) + limit_note
     if free:
         detail += f"; {free_note}"
+    status = None
+    if not fit.residual <= CONVERGED:
+        status = NOT_CONVERGED
+        detail += f"; Newton stopped at a relative node gradient of {fit.residual:.2g}"
     return make_solution(policy, logits, exists=fit.exists, free=free, residual=fit.residual,
-                         detail=detail, kind=kind, **extra)
+                         detail=detail, kind=kind, status=status, **extra)
 
 
 def _sinking_detail(fit: BTFit, n: int, lead_desc, data: Dataset | None) -> str:
