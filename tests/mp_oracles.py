@@ -67,10 +67,15 @@ def bt_rewards(edges, n, start=None, dps=None, iterations=400):
                 for a, b, sign in ((h, h, 1), (t, t, 1), (h, t, -1), (t, h, -1)):
                     if a and b:
                         hess[a - 1, b - 1] += sign * c
-            # mpmath's LU tests pivots against an absolute epsilon: solve at unit scale
-            # (the Newton step is invariant to scaling the whole system).
-            unit = max(abs(hess[i, i]) for i in range(n - 1))
-            step = mp.lu_solve(hess / unit, mp.matrix([-g / unit for g in grad[1:]]))
+            # mpmath's LU tests pivots against an absolute epsilon: solve the Jacobi-scaled
+            # system D^-1/2 H D^-1/2 y = −D^-1/2 g, step = D^-1/2 y (the same Newton step).
+            root = [mp.sqrt(hess[i, i]) for i in range(n - 1)]
+            scaled = mp.matrix(n - 1, n - 1)
+            for i in range(n - 1):
+                for j in range(n - 1):
+                    scaled[i, j] = hess[i, j] / (root[i] * root[j])
+            y = mp.lu_solve(scaled, mp.matrix([-grad[i + 1] / root[i] for i in range(n - 1)]))
+            step = [y[i] / root[i] for i in range(n - 1)]
             newton = max(abs(s) for s in step)
             if newton == 0:
                 break
