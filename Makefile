@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BASE_STAMP := $(VENV)/.installed-base
 
-.PHONY: install test reproduce notebooks bench clean
+.PHONY: install test reproduce notebooks bench clean fuzz mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,14 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis
+
+# The fuzz harness at length (randomised, many more examples than in `make test`).
+fuzz: $(STAMP)
+	PSIPO_FUZZ=long nice $(BIN)/python -m pytest tests/test_fuzz.py -q -p no:cacheprovider
+
+# Mutation score of closed_form, losses/ and solvers/ (config: [tool.mutmut] in
+# pyproject.toml; results and the equivalent mutants: docs/mutation.md). Outside `make test`.
+mutation: $(STAMP)
+	$(BIN)/python -m pip install -e ".[test,mutation]"
+	HYPOTHESIS_PROFILE=dev nice $(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results

@@ -74,7 +74,7 @@ def validated_prefs_mu(prefs, mu) -> tuple[np.ndarray, np.ndarray]:
     """Validate a preference matrix and a behaviour policy µ that fit together."""
     prefs = _checks.preference_matrix(prefs)
     mu = _checks.probability_vector(mu, "mu")
-    _checks.n_actions_match(prefs.shape[-1], mu=mu)
+    _checks.n_actions_match(prefs.shape[-1], "prefs", mu=mu)
     _checks.broadcastable(("prefs", prefs.shape[:-2]), ("mu", mu.shape[:-1]))
     return prefs, mu
 

@@ -14,6 +14,9 @@ import numpy as np
 
 #: Tolerance to which probabilities must be normalised and preferences complementary.
 PROB_TOL = 1e-9
+#: Adam squares gradients, which grow like 1/τ (IPO), τ (DPO) and the logit gaps: Adam's τ
+#: lie in [1/ADAM_RANGE, ADAM_RANGE] and its logits within ±ADAM_RANGE, so that g² is finite.
+ADAM_RANGE = 1e150
 
 
 def _where(bad: np.ndarray) -> tuple[int, ...]:
@@ -40,23 +43,29 @@ def _asarray(x, name: str, kind: str) -> np.ndarray:
 def as_float_array(x, name: str, *, min_ndim: int = 0, allow_inf: bool = False) -> np.ndarray:
     """Convert ``x`` to a float64 array, rejecting non-numeric, NaN and (optionally) ±inf.
 
+    Booleans are not numbers here (``tau=True`` is an error, not 1.0), and no argument may be
+    empty: an array without entries (e.g. ``tau=[]``) is an error, as ``simulate`` rejects
+    empty ``taus``.
+
     Raises
     ------
     TypeError
-        If ``x`` is not numeric (strings, objects, complex numbers).
+        If ``x`` is not numeric (strings, objects, booleans, complex numbers).
     ValueError
-        If ``x`` has fewer than ``min_ndim`` axes, or contains NaN, or ±inf when not allowed.
+        If ``x`` is empty, has fewer than ``min_ndim`` axes, or contains NaN, or ±inf when
+        not allowed.
     """
     arr = _asarray(x, name, "a numeric array")
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+        kind = " (booleans are not numbers here)" if arr.dtype == np.bool_ else ""
+        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}{kind}")
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
     arr = arr.astype(np.float64, copy=False)
     if arr.ndim < min_ndim:
         raise ValueError(f"{name} must have at least {min_ndim} axes, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}): give at least one value")
     nan = np.isnan(arr)
     if nan.any():
         raise ValueError(f"{name}{_fmt(_where(nan))} is NaN, must be a number")
@@ -139,12 +148,14 @@ def support_covered(mu: np.ndarray, pi_ref: np.ndarray) -> None:
         raise ValueError(f"pi_ref{i} = 0 but mu{i} > 0: the losses need Supp(mu) ⊆ Supp(pi_ref)")
 
 
-def n_actions_match(n: int, **arrays: np.ndarray) -> None:
-    """Check that every named array has ``n`` entries on its last axis."""
+def n_actions_match(n: int, of: str = "", **arrays: np.ndarray) -> None:
+    """Check that every named array has ``n`` entries on its last axis (``n`` being the
+    number of actions of the argument named ``of``, which the message names too)."""
     for name, arr in arrays.items():
         if arr.shape[-1] != n:
+            source = f", as {of}" if of else ""
             raise ValueError(
-                f"{name} has {arr.shape[-1]} actions on its last axis, expected {n} "
+                f"{name} has {arr.shape[-1]} actions on its last axis, expected {n}{source} "
                 f"(shape {arr.shape})"
             )
 
@@ -172,6 +183,11 @@ def index_array(x, name: str) -> np.ndarray:
     arr = _asarray(x, name, "an array of integers")
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if np.issubdtype(arr.dtype, np.unsignedinteger):
+        big = arr > np.iinfo(np.int64).max  # would wrap to a negative int64
+        if big.any():
+            i = int(np.argmax(big))
+            raise ValueError(f"{name}[{i}] = {arr[i]}, must be an index of int64 size")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         if not (np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr))):
             raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
@@ -254,3 +270,22 @@ def memory_budget(needed: int, budget: int, what: str, advice: str) -> None:
     if needed > budget:
         raise MemoryError(f"{what} needs about {needed / 2**20:.3g} MiB, over the memory "
                           f"budget of {budget / 2**20:.3g} MiB; {advice}")
+
+
+def flag(value, name: str) -> bool:
+    """Validate a boolean flag (numbers and strings are rejected, not read as truth values)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def adam_taus(value, name: str) -> np.ndarray:
+    """Validate τ for Adam-based computations: finite, in [1/ADAM_RANGE, ADAM_RANGE]."""
+    arr = tau(value, name)
+    out = (arr < 1 / ADAM_RANGE) | (arr > ADAM_RANGE)
+    if out.any():
+        i = _where(out) if arr.ndim else ()
+        raise ValueError(f"{name}{_fmt(i)} = {arr[i]}, must be in [1e-150, 1e150]: Adam squares "
+                         "the gradient, of order 1/tau (IPO) or tau (DPO), which overflows "
+                         "float64 beyond")
+    return arr

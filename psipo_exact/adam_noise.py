@@ -10,6 +10,8 @@ logits to the mean shift and spread of ``π = softmax(θ)``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -44,15 +46,23 @@ def adam_stationary_covariance(data: Dataset, loss: str, logits, pi_ref, tau, *,
         One context.
     loss : str
     logits : array_like, shape (n,)
-        The finite optimum θ* (e.g. ``Solution.logits``).
+        The finite optimum θ* (e.g. ``Solution.logits``); ``|θ*| ≤ 1e150``.
     pi_ref : array_like, shape (n,)
     tau : float
+        In [1e-150, 1e150], the range of :func:`psipo_exact.simulate`.
     lr : float
+        In (0, 1e150].
     batch_size : int
 
     Returns
     -------
     ndarray, shape (n, n)
+
+    Raises
+    ------
+    TypeError, ValueError
+        On invalid arguments (naming them); ValueError also when the covariance is not
+        representable in float64 (an intermediate overflows).
 
     References
     ----------
@@ -82,10 +92,51 @@ def adam_stationary_covariance(data: Dataset, loss: str, logits, pi_ref, tau, *,
      [-0.0011785  0.0011785]] 0.0011785
     """
     link = resolve_link(loss)
-    theta = _checks.as_float_array(logits, "logits", min_ndim=1)
-    inc = data.incidence.toarray()
-    h = inc @ theta - reference_gap(data, pi_ref)
+    theta = _validated_logits(logits, data)
     _checks.no_ties(data, "the Adam noise model", "it models decisive comparisons only")
+    tau = float(_checks.adam_taus(_scalar(tau, "tau"), "tau"))
+    lr = _checks.real_in_range(lr, "lr", 0.0, _checks.ADAM_RANGE, closed_low=False,
+                               closed_high=True)
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    if pi_ref.shape != theta.shape:
+        raise ValueError(f"pi_ref has shape {pi_ref.shape}, must be {theta.shape}")
+    gap = reference_gap(data, pi_ref)
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise"), \
+                warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # scipy: Lyapunov near-singular
+            return _covariance(link, data, theta, gap, tau, lr, batch_size)
+    except (FloatingPointError, RuntimeWarning, np.linalg.LinAlgError) as exc:
+        raise ValueError(f"the stationary covariance is not representable in float64 for "
+                         f"these inputs ({exc})") from None
+
+
+def _scalar(value, name: str):
+    if np.ndim(value) != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {np.shape(value)}")
+    return value
+
+
+def _validated_logits(logits, data) -> np.ndarray:
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
+    if data.contexts is not None:
+        raise ValueError(f"data has {data.n_contexts} contexts, must have one (no contexts)")
+    theta = _checks.as_float_array(logits, "logits", min_ndim=1)
+    if theta.shape != (data.n_actions,):
+        raise ValueError(f"logits has shape {theta.shape}, must be ({data.n_actions},)")
+    big = np.abs(theta) > _checks.ADAM_RANGE
+    if big.any():
+        i = int(np.argmax(big))
+        raise ValueError(f"logits[{i}] = {theta[i]}, must satisfy |logits| <= 1e150")
+    return theta
+
+
+def _covariance(link, data, theta, gap, tau, lr, batch_size) -> np.ndarray:
+    """:func:`adam_stationary_covariance` on validated inputs."""
+    inc = data.incidence.toarray()
+    h = inc @ theta - gap
     per = inc * link.grad(h, tau)[:, None]
     curved = inc * _link_curvature(link, h, tau)[:, None]
     if data.weights is None:  # p_i = 1/N, a scalar: the same operations as without weights
@@ -122,13 +173,20 @@ def softmax_moments(logits, cov) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     logits : array_like, shape (n,)
-        The mean θ* of the logits.
+        The mean θ* of the logits (finite).
     cov : array_like, shape (n, n)
-        Their covariance X (e.g. :func:`adam_stationary_covariance`).
+        Their covariance X (e.g. :func:`adam_stationary_covariance`): finite, symmetric (to
+        1e-9 relative), non-negative diagonal.
 
     Returns
     -------
     shift, sd : ndarray, shape (n,)
+
+    Raises
+    ------
+    TypeError, ValueError
+        On invalid arguments (naming them); ValueError also when the moments are not
+        representable in float64.
 
     References
     ----------
@@ -148,6 +206,24 @@ def softmax_moments(logits, cov) -> tuple[np.ndarray, np.ndarray]:
     >>> print(np.round(shift, 6), np.round(sd, 6))
     [-0.001875  0.001875] [0.0375 0.0375]
     """
+    logits = _checks.as_float_array(logits, "logits", min_ndim=1)
+    if logits.ndim != 1:
+        raise ValueError(f"logits must have shape (n,), got {logits.shape}")
+    cov = _checks.as_float_array(cov, "cov", min_ndim=2)
+    n = logits.size
+    if cov.shape != (n, n):
+        raise ValueError(f"cov has shape {cov.shape}, must be ({n}, {n})")
+    if (np.diag(cov) < 0).any() or not np.allclose(cov, cov.T, rtol=1e-9, atol=0):
+        raise ValueError("cov must be symmetric with a non-negative diagonal (a covariance)")
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            return _moments(logits, cov)
+    except FloatingPointError as exc:
+        raise ValueError(f"the moments are not representable in float64 for this cov "
+                         f"({exc})") from None
+
+
+def _moments(logits, cov):
     pi = softmax_policy(logits)
     n = pi.size
     eye = np.eye(n)

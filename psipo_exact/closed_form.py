@@ -186,7 +186,7 @@ def _gibbs_log_policy(pi_ref, g, tau, g_name: str) -> np.ndarray:
     """:func:`gibbs_log_policy`, with errors about ``g`` naming it ``g_name``."""
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     g = _checks.as_float_array(g, g_name, min_ndim=1, allow_inf=True)
-    _checks.n_actions_match(pi_ref.shape[-1], **{g_name: g})
+    _checks.n_actions_match(pi_ref.shape[-1], "pi_ref", **{g_name: g})
     lead = _checks.broadcastable(("pi_ref", pi_ref.shape[:-1]), (g_name, g.shape[:-1]))
     t, lead = _base.tau_for(tau, lead)
     shape = lead + pi_ref.shape[-1:]
@@ -337,6 +337,7 @@ def psipo_policy(prefs, mu, pi_ref, tau, psi: PsiLike = "identity") -> np.ndarra
      [1. 0.]
      [1. 0.]]
     """
+    _checks.tau(tau)  # before g: invalid input never reaches the maths
     return gibbs_policy(pi_ref, expected_psi(prefs, mu, psi), tau)
 
 
@@ -429,7 +430,7 @@ def kl_divergence(p, q) -> np.ndarray:
     """
     p = _checks.probability_vector(p, "p")
     q = _checks.probability_vector(q, "q")
-    _checks.n_actions_match(p.shape[-1], q=q)
+    _checks.n_actions_match(p.shape[-1], "p", q=q)
     _checks.broadcastable(("p", p.shape[:-1]), ("q", q.shape[:-1]))
     return np.sum(_kl_terms(*np.broadcast_arrays(p, q)), axis=-1)
 
@@ -491,7 +492,7 @@ def _regularised_objective(pi, f, pi_ref, tau, rho, f_name: str) -> np.ndarray:
     pi = _checks.probability_vector(pi, "pi")
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     f = _checks.as_float_array(f, f_name, min_ndim=1, allow_inf=True)
-    _checks.n_actions_match(pi.shape[-1], pi_ref=pi_ref, **{f_name: f})
+    _checks.n_actions_match(pi.shape[-1], "pi", pi_ref=pi_ref, **{f_name: f})
     lead = _checks.broadcastable(
         ("pi", pi.shape[:-1]), ("pi_ref", pi_ref.shape[:-1]), (f_name, f.shape[:-1])
     )
@@ -508,8 +509,10 @@ def _regularised_objective(pi, f, pi_ref, tau, rho, f_name: str) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         reward = np.sum(np.where(charged & np.isfinite(f), pi * f, 0.0), axis=-1)
     reward = np.where(plus, np.inf, np.where(minus, -np.inf, reward))
-    with np.errstate(over="ignore"):  # τ KL beyond the float maximum: −∞, correctly rounded
-        value = np.broadcast_to(reward - t * kl, lead)
+    # τ KL beyond the float maximum: −∞, correctly rounded; but a reward of +∞ (KL finite,
+    # checked above) stays +∞ however large τ KL is: never ∞ − ∞.
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = np.broadcast_to(np.where(plus, np.inf, reward - t * kl), lead)
     return _base.reduce_contexts(value, rho)
 
 
@@ -551,6 +554,9 @@ def psipo_objective(pi, prefs, mu, pi_ref, tau, psi: PsiLike = "identity", rho=N
     >>> print(f"{px.psipo_objective(uniform, prefs, uniform, uniform, 1.0):.6f}")
     0.500000
     """
+    _checks.probability_vector(pi, "pi")  # before g: invalid input never reaches the maths
+    _checks.probability_vector(pi_ref, "pi_ref")
+    _checks.tau(tau)
     return regularised_objective(pi, expected_psi(prefs, mu, psi), pi_ref, tau, rho)
 
 
@@ -620,7 +626,7 @@ def total_preference(pi, prefs, mu, rho=None) -> np.ndarray:
     """
     pi = _checks.probability_vector(pi, "pi")
     against = preference_against(prefs, mu)
-    _checks.n_actions_match(against.shape[-1], pi=pi)
+    _checks.n_actions_match(against.shape[-1], "prefs", pi=pi)
     _checks.broadcastable(("pi", pi.shape[:-1]), ("prefs/mu", against.shape[:-1]))
     return _base.reduce_contexts(np.sum(pi * against, axis=-1), rho)
 
@@ -662,7 +668,7 @@ def log_ratio_gap(pi, pi_ref) -> np.ndarray:
     """
     pi = _checks.probability_vector(pi, "pi")
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
-    _checks.n_actions_match(pi.shape[-1], pi_ref=pi_ref)
+    _checks.n_actions_match(pi.shape[-1], "pi", pi_ref=pi_ref)
     _checks.broadcastable(("pi", pi.shape[:-1]), ("pi_ref", pi_ref.shape[:-1]))
     for name, arr in (("pi", pi), ("pi_ref", pi_ref)):
         zero = arr == 0

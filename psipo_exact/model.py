@@ -77,7 +77,7 @@ class PreferenceModel:
         n = prefs.shape[-1]
         mu = _checks.probability_vector(self.mu, "mu")
         pi_ref = _checks.probability_vector(self.pi_ref, "pi_ref")
-        _checks.n_actions_match(n, mu=mu, pi_ref=pi_ref)
+        _checks.n_actions_match(n, "prefs", mu=mu, pi_ref=pi_ref)
         lead = _checks.broadcastable(
             ("prefs", prefs.shape[:-2]), ("mu", mu.shape[:-1]), ("pi_ref", pi_ref.shape[:-1])
         )
@@ -289,7 +289,8 @@ class Dataset:
 
     def _validated_contexts(self, size: int) -> tuple[np.ndarray | None, int]:
         if self.contexts is None:
-            if self.n_contexts not in (None, 1):
+            if self.n_contexts is not None and _checks.positive_int(
+                    self.n_contexts, "n_contexts") != 1:
                 raise ValueError(f"n_contexts = {self.n_contexts} given without contexts")
             return None, 1
         contexts = _checks.index_array(self.contexts, "contexts")

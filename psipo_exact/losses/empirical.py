@@ -176,7 +176,7 @@ def reference_gap(data: Dataset, pi_ref) -> np.ndarray:
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
-    if data.contexts is not None and pi_ref.ndim == 1:  # one πref shared by every context
+    if data.contexts is not None and pi_ref.shape == (data.n_actions,):  # shared by contexts
         pi_ref = np.broadcast_to(pi_ref, data.logits_shape)
     check_trailing(pi_ref, data, "pi_ref")
     log_ref = _base.log(pi_ref)
@@ -295,6 +295,7 @@ def empirical_loss(loss: str, logits, data: Dataset, pi_ref, tau, *, sample_weig
     [1.   0.25]
     """
     link = resolve_link(loss)
+    return_grad = _checks.flag(return_grad, "return_grad")
     gap_ref = reference_gap(data, pi_ref)
     if link.tie_value is None:
         _checks.no_ties(data, f"the {link.name} loss ({link.equation})",

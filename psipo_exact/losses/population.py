@@ -23,7 +23,7 @@ def _policy_log_ratio(pi, pi_ref, mu: np.ndarray) -> np.ndarray:
     """``log π(y) − log πref(y)`` on Supp(µ) (−∞ where π = 0), 0 off Supp(µ)."""
     pi = _checks.probability_vector(pi, "pi")
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
-    _checks.n_actions_match(mu.shape[-1], pi=pi, pi_ref=pi_ref)
+    _checks.n_actions_match(mu.shape[-1], "mu", pi=pi, pi_ref=pi_ref)
     lead = _checks.broadcastable(
         ("pi", pi.shape[:-1]), ("pi_ref", pi_ref.shape[:-1]), ("mu", mu.shape[:-1])
     )
@@ -84,7 +84,7 @@ def bt_reward_population(rewards, prefs, mu, rho=None) -> np.ndarray:
     """
     prefs, mu = _base.validated_prefs_mu(prefs, mu)
     r = _checks.as_float_array(rewards, "rewards", min_ndim=1)
-    _checks.n_actions_match(mu.shape[-1], rewards=r)
+    _checks.n_actions_match(mu.shape[-1], "mu", rewards=r)
     with np.errstate(over="ignore"):  # |r| near the float maximum: the gap is ±inf
         gap = r[..., :, None] - r[..., None, :]
     return _base.reduce_contexts(_bt_loss(gap, prefs, _pair_weights(mu)), rho)

@@ -6,6 +6,13 @@ The update is ``optax.adam(lr, b1, b2, eps)`` (eps_root = 0) in float64:
 are multiplications by a reciprocal because that is what optax's jitted
 ``tree_bias_correction`` compiles to on XLA:CPU; with this order the trajectories equal
 eager ``optax.adam`` updates bit for bit (see ``tests/test_simulate.py``).
+
+One deliberate deviation, with ``eps = 0`` only: where ``√v̂ = 0`` — every gradient of that
+logit so far was exactly 0 (an action no datum compares), or so small that ``(1 − b2)·g²``
+underflowed to 0 (|g| ≲ 1e-162) — optax computes ``m̂ / 0``: NaN (0/0) in the first case, ±∞
+in the second, and the logit is lost. Here the update is 0 there instead (the limit of
+optax's update as eps → 0⁺ in the first case; in the second, exact arithmetic would give
+``±lr``: a zero step is the safe choice). With ``eps > 0`` nothing differs.
 """
 
 from __future__ import annotations
@@ -150,9 +157,10 @@ class Adam:
             add(den, eps, den)              # √v̂ + eps
             if positive is None:
                 div(m_hat, den, m_hat)
-            else:  # eps = 0: v̂ = 0 only where every gradient so far was 0, so m̂ = 0 is the step
+            else:  # eps = 0: a zero step where √v̂ = 0, where optax gives NaN or ±∞ (see doc)
                 np.greater(den, 0.0, positive)
                 div(m_hat, den, m_hat, where=positive)
+                mul(m_hat, positive, m_hat)  # m̂ ≠ 0 where g² underflowed: still no step
             mul(m_hat, neg_lr, m_hat)
             add(theta, m_hat, theta)
 

@@ -58,7 +58,8 @@ def sample_batches(seed: int, n_data: int, steps: int, batch_size: int,
     Raises
     ------
     TypeError, ValueError
-        For invalid ``weights`` (naming it).
+        For an invalid argument (naming it): ``seed`` not an int >= 0, ``n_data``, ``steps``
+        or ``batch_size`` not an int >= 1, invalid ``weights``.
 
     References
     ----------
@@ -85,6 +86,10 @@ def sample_batches(seed: int, n_data: int, steps: int, batch_size: int,
     >>> sorted(set(sample_batches(0, 3, 50, 4, weights=[1.0, 0.0, 2.0]).ravel().tolist()))
     [0, 2]
     """
+    seed = _checks.positive_int(seed, "seed", minimum=0)
+    n_data = _checks.positive_int(n_data, "n_data")
+    steps = _checks.positive_int(steps, "steps")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     draw = _sampler(n_data, weights)
     rng = np.random.default_rng(seed)
     return np.concatenate([draw(rng, (min(CHUNK_STEPS, steps - start), batch_size))

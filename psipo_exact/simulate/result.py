@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _checks
+
 #: Names of the run axes of :attr:`SimulationResult.probs`, before ``record`` and actions.
 RUN_AXES = ("loss", "dataset", "tau", "seed")
 
@@ -267,5 +269,7 @@ def record_steps(steps: int, record_every: int) -> np.ndarray:
     >>> record_steps(25, 10).tolist(), record_steps(30, 10).tolist()
     ([0, 10, 20, 25], [0, 10, 20, 30])
     """
+    steps = _checks.positive_int(steps, "steps")
+    record_every = _checks.positive_int(record_every, "record_every")
     rec = np.arange(0, steps + 1, record_every)
     return rec if rec[-1] == steps else np.append(rec, steps)

@@ -53,6 +53,9 @@ from .result import RUN_AXES, SimulationResult, record_steps
 #: The dense layout is used when all datasets together hold at most this many batches of
 #: data (and every loss is a margin loss); both layouts give the same bits.
 DENSE_DATA_PER_BATCH = 1.0
+#: Adam squares the gradients, which grow like 1/τ (IPO), τ (DPO) and the logit gaps: τ must
+#: lie in [1/ADAM_RANGE, ADAM_RANGE] and the logits within ±ADAM_RANGE for g² to stay finite.
+ADAM_RANGE = _checks.ADAM_RANGE
 
 
 def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.01, b1=0.9,
@@ -73,7 +76,8 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
         Distinct losses: names of :data:`psipo_exact.losses.LINKS`, e.g. ``("dpo", "ipo")``,
         or :class:`~psipo_exact.simulate.pairwise.PairwiseLoss` objects (module docstring).
     taus : float or 1-D array_like
-        Distinct regularisation strengths τ > 0 (finite).
+        Distinct regularisation strengths τ in [1e-150, 1e150] (:data:`ADAM_RANGE`): Adam
+        squares the gradient, of order 1/τ (IPO) or τ (DPO), which overflows float64 beyond.
     seeds : int or sequence of int
         Distinct seeds (>= 0) of the mini-batch streams, one run per seed.
     steps : int, default 18000
@@ -83,10 +87,16 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
         proportional to ``Dataset.weights`` for weighted data).
     lr, b1, b2, eps : float
         Adam hyper-parameters (optax defaults b1 = 0.9, b2 = 0.999, eps = 1e-8; lr > 0,
-        0 <= b1, b2 < 1, eps >= 0).
+        0 <= b1, b2 < 1, eps >= 0). With ``eps = 0`` this deviates from optax on purpose:
+        where ``√v̂ = 0`` (every gradient of that logit so far was exactly 0, e.g. an action
+        no datum compares, or so small that its square underflowed, |g| ≲ 1e-162) optax
+        divides ``m̂`` by 0 and the logit becomes NaN (0/0) or ±∞; ``simulate`` takes a
+        zero step there. Everywhere else the update is optax's, bit for bit.
     init : array_like, optional
         Initial logits θ₀, broadcastable to ``(loss, dataset, tau, seed) + logits_shape``;
-        default zeros (π₀ uniform).
+        default zeros (π₀ uniform). ``|θ₀| + lr·steps·max(1, (1 − b1)/√(1 − b2))`` (a bound
+        on the logits Adam can reach) must stay below 1e150: logits near the float maximum
+        overflow their gaps, the IPO gradient and its square.
     record_every : int, default 10
         Record every this many steps (and always the last).
     batches : array_like of int, optional
@@ -149,12 +159,12 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     lr = _checks.real_in_range(lr, "lr", 0.0, np.inf, closed_low=False)
     b1, b2 = _checks.real_in_range(b1, "b1", 0.0, 1.0), _checks.real_in_range(b2, "b2", 0.0, 1.0)
     eps = _checks.real_in_range(eps, "eps", 0.0, np.inf)
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    progress = _checks.flag(progress, "progress")
     logits_shape = next(iter(data.values())).logits_shape
     run_shape = (len(loss_names), len(data), tau.size, len(seed_list))
     sizes = [len(d) for d in data.values()]
     theta = _validated_init(init, run_shape, logits_shape)
+    _check_reach(theta, lr, steps, b1, b2)
     gap = _reference_gaps(data, pi_ref, logits_shape)
     if batches is not None:
         batches = validated_batches(batches, run_shape, steps, batch_size, sizes)
@@ -223,7 +233,7 @@ def _no_duplicates(labels, name: str) -> None:
 
 
 def _validated_taus(taus) -> np.ndarray:
-    tau = _checks.tau(taus, "taus")
+    tau = _checks.adam_taus(taus, "taus")
     if tau.ndim > 1:
         raise ValueError(f"taus must be a number or a one-dimensional sequence, got shape "
                          f"{tau.shape}")
@@ -262,6 +272,20 @@ def _validated_init(init, run_shape, logits_shape) -> np.ndarray:
             f"init has shape {theta.shape}, must broadcast to (loss, dataset, tau, seed) + "
             f"logits shape = {shape}"
         ) from None
+
+
+def _check_reach(theta, lr, steps, b1, b2) -> None:
+    """The logits stay within ±ADAM_RANGE: ``|θ₀| + lr·steps·max(1, (1 − b1)/√(1 − b2))``
+    bounds them (Adam's update is at most ``lr·max(1, (1 − b1)/√(1 − b2))`` per step)."""
+    start = float(np.max(np.abs(theta)))
+    reach = start + lr * steps * max(1.0, (1 - b1) / np.sqrt(1 - b2))
+    if not reach <= ADAM_RANGE:
+        where = "init" if start > ADAM_RANGE / 2 else "lr * steps"
+        raise ValueError(
+            f"{where}: the logits could reach {reach:.3g} (max|init| = {start:.3g}, lr = {lr}, "
+            f"steps = {steps}), must stay below 1e150: Adam on logits near the float maximum "
+            "overflows their gaps, the IPO gradient and its square"
+        )
 
 
 def _reference_gaps(data: dict, pi_ref, logits_shape) -> np.ndarray | None:

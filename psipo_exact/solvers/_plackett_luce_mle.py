@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ._laplacian import LaplacianPattern, component_mean, index_dtype, laplacian_solve
-from ._newton import backtrack
+from ._line_search import backtrack
 from ._statistics import information
 from .bradley_terry import BTFit
 

@@ -17,7 +17,7 @@ from ..model import Dataset, PreferenceModel
 def population_inputs(prefs, mu, pi_ref):
     prefs, mu = _base.validated_prefs_mu(prefs, mu)
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
-    _checks.n_actions_match(prefs.shape[-1], pi_ref=pi_ref)
+    _checks.n_actions_match(prefs.shape[-1], "prefs", pi_ref=pi_ref)
     lead = _checks.broadcastable(
         ("prefs", prefs.shape[:-2]), ("mu", mu.shape[:-1]), ("pi_ref", pi_ref.shape[:-1])
     )
@@ -55,20 +55,28 @@ def tau_axes(tau, data: Dataset) -> np.ndarray:
 
 
 def data_edges(data: Dataset):
-    """Coalesced beats-edges of ``data`` over global nodes, weights = total datum weights.
+    """Coalesced beats-edges of ``data`` over global nodes, with the logs of their weights.
 
-    Data of weight 0 are dropped: they neither connect nor orient the beats-digraph.
+    An edge's weight is the total weight of its data. Data of weight 0 are dropped: they
+    neither connect nor orient the beats-digraph.
     """
     heads, tails, size = nodes(data)
     counted = data.datum_weights > 0
     key, inverse = np.unique(heads[counted] * size + tails[counted], return_inverse=True)
     weights = np.bincount(inverse.ravel(), data.datum_weights[counted], key.size)
-    return key // size, key % size, weights, size
+    return key // size, key % size, np.log(weights), size
 
 
 def population_edges(prefs, mu, lead):
-    """Beats-edges ``y → y′`` with weight ``µ(y) µ(y′) p*(y ≻ y′) > 0``, one block per problem."""
+    """Beats-edges ``y → y′`` where ``µ(y) µ(y′) p*(y ≻ y′) > 0``, one block per problem,
+    with the log of that weight (computed as a sum of logs: the product may underflow)."""
     n = prefs.shape[-1]
+    log_mu = _base.log(mu)
+    log_weight = _base.log(prefs) + log_mu[..., :, None] + log_mu[..., None, :]
+    log_weight = np.broadcast_to(log_weight, lead + (n, n)).reshape(-1, n, n)
+    log_weight = np.where(np.eye(n, dtype=bool), -np.inf, log_weight)
+    problem, i, j = np.nonzero(log_weight > -np.inf)
+    return problem * n + i, problem * n + j, log_weight[problem, i, j], log_weight.shape[0] * n
     weight = np.broadcast_to(mu[..., :, None] * mu[..., None, :] * prefs, lead + (n, n))
     weight = weight.reshape(-1, n, n) * (1 - np.eye(n))
     problem, i, j = np.nonzero(weight > 0)

@@ -30,12 +30,40 @@ from .. import _base
 def bordered_covariance(info: np.ndarray, constraints: np.ndarray) -> np.ndarray:
     """Top-left block of ``[[H, Aᵀ], [A, 0]]⁻¹``, batched: ``info`` (..., m, m), ``constraints``
     (..., k, m). The covariance of an estimate constrained by ``A θ = 0`` whose information
-    ``H`` is singular exactly along directions that ``A`` pins."""
+    ``H`` is singular exactly along directions that ``A`` pins.
+
+    Solved in the Jacobi scaling ``D^{-1/2} H D^{-1/2}`` (``D = diag H``; the block is
+    invariant under scaling the rows of ``A``), so that information spanning hundreds of
+    orders of magnitude (a population fit with µ(y) ~ 1e-150) keeps its precision. Where
+    the information does not pin every other direction in float64 (a curvature that
+    underflowed to 0: its variance exceeds the float range), the block's variances are
+    ``∞`` and its covariances 0.
+    """
     m, k = info.shape[-1], constraints.shape[-2]
+    diagonal = np.diagonal(info, 0, -2, -1)
+    scale = 1.0 / np.sqrt(np.where(diagonal > 0, diagonal, 1.0))
+    info = info * scale[..., :, None] * scale[..., None, :]
+    constraints = constraints * scale[..., None, :]
+    constraints = constraints / np.max(np.abs(constraints), -1, keepdims=True)
     zeros = np.zeros(info.shape[:-2] + (k, k))
     full = np.concatenate([np.concatenate([info, np.swapaxes(constraints, -1, -2)], -1),
                            np.concatenate([constraints, zeros], -1)], -2)
-    return np.linalg.inv(full)[..., :m, :m]
+    with np.errstate(over="ignore"):  # a variance beyond the float range is ∞
+        return _inverse(full)[..., :m, :m] * scale[..., :, None] * scale[..., None, :]
+
+
+def _inverse(full: np.ndarray) -> np.ndarray:
+    """``inv`` of each matrix; a singular one gets ``∞`` on its diagonal and 0 elsewhere."""
+    try:
+        out = np.linalg.inv(full)
+    except np.linalg.LinAlgError:
+        if full.ndim == 2:
+            return np.diag(np.full(full.shape[-1], np.inf))
+        out = np.stack([_inverse(block) for block in full])
+    bad = ~np.isfinite(np.diagonal(out, 0, -2, -1)).all(-1)
+    if bad.any():
+        out[bad] = np.diag(np.full(full.shape[-1], np.inf))
+    return out
 
 
 def component_covariances(info: sp.spmatrix, labels: np.ndarray, reference: np.ndarray | None):
@@ -139,31 +167,33 @@ def saturated_loglik(heads, tails, weights, size: int) -> float:
     ``Σ_{pairs} w_ij log(w_ij / n_ij)`` with ``n_ij = w_ij + w_ji`` (0 log 0 = 0)."""
     low, high = np.minimum(heads, tails), np.maximum(heads, tails)
     _, pair = np.unique(low.astype(np.int64) * size + high, return_inverse=True)
-    total = np.bincount(pair.ravel(), weights)
-    share = weights / total[pair.ravel()]
+    total = np.bincount(pair.ravel(), weights)[pair.ravel()]
+    share = np.divide(weights, total, out=np.ones_like(weights), where=total > 0)
     return float(np.sum(weights * _base.log(np.where(weights > 0, share, 1.0))))
 
 
-def bt_statistics(fit, heads, tails, weights, size: int, reference: np.ndarray | None,
+def bt_statistics(fit, heads, tails, log_weights, size: int, reference: np.ndarray | None,
                   refit) -> dict:
     """``stderr``, ``loglik``, ``deviance``, ``information`` and the (shifted) ``rewards`` of a
-    Bradley–Terry fit ``fit`` (a ``BTFit``) of the edges ``heads → tails``.
+    Bradley–Terry fit ``fit`` (a ``BTFit``) of the edges ``heads → tails`` with weights
+    ``exp(log_weights)`` (terms below the smallest float underflow to 0 here).
 
     The log-likelihood is ``Σ_e w_e log σ(r_h − r_t)``; without a finite maximiser its
     supremum, ``Σ`` over the strongly connected components of the maximum log-likelihood of
     their internal comparisons (comparisons between components go the way of the
     condensation's order, with probability → 1): the sinking components are fitted by
-    ``refit(heads, tails, weights, size)``.
+    ``refit(heads, tails, log_weights, size)``.
     """
+    weights = np.exp(log_weights)
     labels = np.where(fit.sinking, -1, fit.top_label)
     inside = (labels[heads] == labels[tails]) & (labels[heads] >= 0)
     gap = fit.rewards[heads[inside]] - fit.rewards[tails[inside]]
     w = weights[inside]
-    curvature = w * _sigmoid(gap) * _sigmoid(-gap)
+    curvature = np.exp(log_weights[inside] - _base.softplus(gap) - _base.softplus(-gap))
     info = information(heads[inside], tails[inside], curvature, size)
     loglik = float(np.sum(w * -_base.softplus(-gap)))
     if not fit.exists:
-        loglik += _sinking_loglik(fit, heads, tails, weights, size, refit)
+        loglik += _sinking_loglik(fit, heads, tails, log_weights, size, refit)
     rewards = fit.rewards if reference is None else shift_to_reference(
         fit.rewards, labels, reference)
     return dict(rewards=rewards, stderr=standard_errors(info, labels, reference),
@@ -171,34 +201,31 @@ def bt_statistics(fit, heads, tails, weights, size: int, reference: np.ndarray |
                 deviance=2 * (saturated_loglik(heads, tails, weights, size) - loglik))
 
 
-def _sigmoid(x):
-    return np.exp(-_base.softplus(-x))
-
-
-def _sinking_loglik(fit, heads, tails, weights, size, refit) -> float:
+def _sinking_loglik(fit, heads, tails, log_weights, size, refit) -> float:
     """Maximum log-likelihood of the comparisons inside the sinking strongly connected
     components (each is strongly connected, so its maximiser is finite)."""
     from scipy.sparse.csgraph import connected_components
 
-    beats = sp.csr_matrix((weights, (heads, tails)), shape=(size, size))
+    beats = sp.csr_matrix((np.ones(heads.size), (heads, tails)), shape=(size, size))
     _, strong = connected_components(beats, directed=True, connection="strong")
     inside = (strong[heads] == strong[tails]) & fit.sinking[heads]
     if not inside.any():
         return 0.0
-    h, t, w = heads[inside], tails[inside], weights[inside]
-    sub = refit(h, t, w, size)
+    h, t, log_w = heads[inside], tails[inside], log_weights[inside]
+    sub = refit(h, t, log_w, size)
     gap = sub.rewards[h] - sub.rewards[t]
-    return float(np.sum(w * -_base.softplus(-gap)))
+    return float(np.sum(np.exp(log_w) * -_base.softplus(-gap)))
 
 
 def population_loglik(fit, edges, mu, lead, n):
     """``−Eq. 2`` at the fit, per problem: ``Σ_{y≠y′} µµp log σ(r − r′)`` over the edges
     inside the top components, plus the ``y = y′`` terms ``−½ µ(y)² log 2``."""
-    heads, tails, weights, _ = edges
+    heads, tails, log_weights, _ = edges
     inside = (fit.top_label[heads] == fit.top_label[tails]) & ~fit.sinking[heads]
     gap = fit.rewards[heads[inside]] - fit.rewards[tails[inside]]
     problems = int(np.prod(lead, dtype=np.int64))
-    per = np.bincount(heads[inside] // n, -weights[inside] * _base.softplus(-gap), problems)
+    per = np.bincount(heads[inside] // n,
+                      -np.exp(log_weights[inside]) * _base.softplus(-gap), problems)
     diagonal = -0.5 * np.log(2) * np.sum(np.broadcast_to(mu, lead + (n,)) ** 2, -1)
     out = per.reshape(lead) + diagonal
     return float(out) if not lead else out

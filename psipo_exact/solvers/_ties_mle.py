@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ..model import Dataset
 from ._laplacian import LaplacianPattern, component_mean, index_dtype, laplacian_solve, pull_back
-from ._newton import backtrack
+from ._line_search import backtrack
 from ._problem import nodes
 from .bradley_terry import BTFit
 

@@ -1,6 +1,9 @@
 """Bradley–Terry maximum likelihood (Eq. 2 of Azar et al., arXiv:2310.12036), exactly.
 
-Damped Newton with the sparse Hessian (a weighted graph Laplacian). A finite maximiser
+Damped Newton with the sparse Hessian (a weighted graph Laplacian), in log-weights and with
+coarse levels for weakly coupled groups of actions (:mod:`._bt_newton`), so that weights over
+hundreds of orders of magnitude and preferences within 1e-300 of 0 or 1 are fitted exactly;
+each problem and context stops on its own test, independent of the others. A finite maximiser
 exists iff the "beats" digraph is strongly connected within every connected component of the
 comparison graph (Zermelo; Ford, 1957); otherwise the exact limit of every maximising
 sequence is returned: the actions outside the top strongly connected components sink to
@@ -18,20 +21,16 @@ from scipy.sparse.csgraph import connected_components
 
 from .. import _base, _checks
 from ..closed_form import softmax_policy
-from ..losses import LINKS
 from ..model import Dataset
+from ._bt_newton import Edges, bt_newton, bt_start
 from ._groups import MESSAGE_PROBLEMS, action_labels, free_groups, lead_description, unflatten_free
-from ._laplacian import (
-    RTOL,
-    LaplacianPattern,
-    component_mean,
-    index_dtype,
-    laplacian_solve,
-    pull_back,
-)
+from ._laplacian import component_mean, index_dtype
 from ._problem import data_edges, model_arguments, population_edges, reference_index
 from ._statistics import bt_statistics, population_loglik
-from .result import BradleyTerrySolution, Solution, make_solution
+from .result import NOT_CONVERGED, BradleyTerrySolution, Solution, make_solution
+
+#: Largest residual (relative node gradient, :mod:`._bt_newton`) reported as converged.
+CONVERGED = 1e-8
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,8 @@ class BTFit:
     exists : bool
         A finite maximum-likelihood estimate exists.
     residual : float
-        Max-norm gradient over the largest weighted degree.
+        The largest node gradient relative to that node's total flow (at every coarse
+        level of :mod:`._bt_newton`).
 
     References
     ----------
@@ -60,7 +60,7 @@ class BTFit:
     --------
     >>> import numpy as np
     >>> from psipo_exact.solvers.bradley_terry import bt_fit
-    >>> fit = bt_fit(np.array([0, 1]), np.array([1, 0]), np.ones(2), 2)  # a≻b, b≻a
+    >>> fit = bt_fit(np.array([0, 1]), np.array([1, 0]), np.zeros(2), 2)  # a≻b, b≻a
     >>> type(fit).__name__, fit.exists, fit.rewards.tolist()
     ('BTFit', True, [0.0, 0.0])
     """
@@ -72,71 +72,10 @@ class BTFit:
     residual: float
 
 
-def _bt_loss_grad(rewards, heads, tails, weights):
-    """BT loss ``Σ_e w_e ℓ(r_h − r_t)`` (Eq. 2 with ℓ = −log σ, the DPO link at τ = 1), its
-    gradient and the edge curvatures ``w_e ℓ''``; ``LINKS['dpo']`` supplies ℓ and ℓ′."""
-    link = LINKS["dpo"]
-    gap = rewards[heads] - rewards[tails]
-    slope = link.grad(gap, 1.0)  # ℓ′ = −σ(−h), so ℓ'' = σ(h)σ(−h) = −ℓ′(1 + ℓ′)
-    value = np.sum(weights * link.value(gap, 1.0))
-    grad = pull_back(weights * slope, heads, tails, rewards.size)
-    return value, grad, -weights * slope * (1.0 + slope)
-
-
-def _win_ratio_start(heads, tails, weights, size) -> np.ndarray:
-    """Starting rewards ``log((wins + ½) / (losses + ½))`` per node."""
-    wins, losses = np.bincount(heads, weights, size), np.bincount(tails, weights, size)
-    return np.log((wins + 0.5) / (losses + 0.5))
-
-
-def _newton_bt(heads, tails, weights, labels, size) -> tuple[np.ndarray, float]:
-    """Damped (inexact) Newton on the BT likelihood of strongly connected components.
-
-    ``labels`` are the components of the edges given. Starts from the win ratios, or from
-    0 if that has the lower loss. Returns the rewards and the final max-norm gradient
-    relative to the largest weighted degree.
-    """
-    scale = np.max(np.bincount(heads, weights, size) + np.bincount(tails, weights, size),
-                   initial=0.0)
-    if heads.size == 0:
-        return np.zeros(size), 0.0
-    start = _win_ratio_start(heads, tails, weights, size)
-    state = (start,) + _bt_loss_grad(start, heads, tails, weights)
-    if state[1] > weights.sum() * LINKS["dpo"].value(np.zeros(1), 1.0)[0]:  # loss at r = 0
-        state = (np.zeros(size),) + _bt_loss_grad(np.zeros(size), heads, tails, weights)
-    pattern, stalled = LaplacianPattern(heads, tails, size), 0
-    for _ in range(100):
-        rewards, value, grad, curvature = state
-        norm = np.abs(grad).max()
-        if norm <= 1e-14 * scale or stalled > 3:
-            break
-        # Inexact Newton: solve to a relative accuracy ~ the gradient's (still quadratic).
-        rtol = min(1e-2, float(norm / scale) ** 2 + RTOL)
-        step = laplacian_solve(pattern.laplacian(curvature), labels, -grad[:, None], rtol)
-        trial = _line_search(state, step[:, 0], heads, tails, weights)
-        progress = np.abs(trial[2]).max() < 0.5 * norm
-        if trial[1] > value and not progress:
-            break  # no further progress in floating point
-        stalled = 0 if progress else stalled + 1
-        state = trial
-    return state[0], float(np.abs(state[2]).max() / scale) if scale else 0.0
-
-
-def _line_search(state, step, heads, tails, weights):
-    """Backtracking (Armijo) from a full Newton step, with slack for rounding."""
-    rewards, value, grad, _ = state
-    slope, alpha = grad @ step, 1.0
-    slack = 1e-13 * abs(value)  # rounding of the loss sum near the optimum
-    while True:
-        trial = rewards + alpha * step
-        out = (trial,) + _bt_loss_grad(trial, heads, tails, weights)
-        if out[1] <= value + 1e-4 * alpha * slope + slack or alpha < 1e-10:
-            return out
-        alpha *= 0.5
-
-
-def bt_fit(heads, tails, weights, size: int) -> BTFit:
+def bt_fit(heads, tails, log_weights, size: int) -> BTFit:
     """Bradley–Terry MLE (Eq. 2) on a weighted beats-digraph ``heads → tails``.
+
+    Weights are given by their logarithms (:mod:`._bt_newton` keeps every scale).
 
     A finite MLE exists iff every weakly connected component is strongly connected. Else,
     along any minimising sequence, the nodes outside the top strongly connected components
@@ -147,8 +86,9 @@ def bt_fit(heads, tails, weights, size: int) -> BTFit:
     ----------
     heads, tails : ndarray of int, shape (E,)
         Edge ``e`` says node ``heads[e]`` beat node ``tails[e]``.
-    weights : ndarray, shape (E,)
-        Positive weight (count) of each edge.
+    log_weights : ndarray, shape (E,)
+        Log of the positive weight (count) of each edge (finite: weights below the
+        smallest float are kept).
     size : int
         Number of nodes.
 
@@ -163,20 +103,21 @@ def bt_fit(heads, tails, weights, size: int) -> BTFit:
 
     Examples
     --------
-    a≻b twice, b≻a once: ``r_a − r_b = log 2``. On D1 (a≻b, b≻c, a≻c) no finite MLE exists
-    and b, c sink to ``−∞``:
+    a≻b twice, b≻a once (weights 1, log-weight 0): ``r_a − r_b = log 2``. On D1 (a≻b, b≻c,
+    a≻c) no finite MLE exists and b, c sink to ``−∞``:
 
     >>> import numpy as np
     >>> from psipo_exact.solvers.bradley_terry import bt_fit
-    >>> fit = bt_fit(np.array([0, 0, 1]), np.array([1, 1, 0]), np.ones(3), 2)
+    >>> fit = bt_fit(np.array([0, 0, 1]), np.array([1, 1, 0]), np.zeros(3), 2)
     >>> print(fit.exists, f"{fit.rewards[0] - fit.rewards[1]:.6f} {np.log(2):.6f}")
     True 0.693147 0.693147
-    >>> fit = bt_fit(np.array([0, 1, 0]), np.array([1, 2, 2]), np.ones(3), 3)
+    >>> fit = bt_fit(np.array([0, 1, 0]), np.array([1, 2, 2]), np.zeros(3), 3)
     >>> fit.exists, fit.rewards.tolist(), fit.sinking.tolist()
     (False, [0.0, -inf, -inf], [False, True, True])
     """
     idx = index_dtype(size)
-    beats = sp.csr_matrix((weights, (heads.astype(idx), tails.astype(idx))), shape=(size, size))
+    beats = sp.csr_matrix((np.ones(heads.size), (heads.astype(idx), tails.astype(idx))),
+                          shape=(size, size))
     n_weak, weak = connected_components(beats, directed=True, connection="weak")
     n_strong, strong = connected_components(beats, directed=True, connection="strong")
     across = strong[heads] != strong[tails]
@@ -184,8 +125,9 @@ def bt_fit(heads, tails, weights, size: int) -> BTFit:
     sinking = beaten[strong]
     inside = ~across & ~sinking[heads]
     # Newton's components: the top components, and every sinking node on its own.
-    labels = np.where(sinking, n_strong + np.arange(size), strong)
-    rewards, residual = _newton_bt(heads[inside], tails[inside], weights[inside], labels, size)
+    groups = np.where(sinking, n_strong + np.arange(size), strong)
+    edges = Edges(heads[inside], tails[inside], log_weights[inside], np.zeros(inside.sum()))
+    rewards, residual = bt_newton(edges, groups, bt_start(edges, groups))
     rewards = rewards - component_mean(rewards, strong, n_strong)
     rewards = np.where(sinking, -np.inf, rewards)
     top = np.where(sinking, -1, strong)
@@ -235,7 +177,7 @@ def bt_solution(fit: BTFit, lead: tuple, n: int, live: np.ndarray, lead_desc, da
     >>> import numpy as np
     >>> import psipo_exact as px
     >>> from psipo_exact.solvers.bradley_terry import bt_fit, bt_solution
-    >>> fit = bt_fit(np.array([0, 1, 0]), np.array([1, 2, 2]), np.ones(3), 3)  # D1
+    >>> fit = bt_fit(np.array([0, 1, 0]), np.array([1, 2, 2]), np.zeros(3), 3)  # D1
     >>> sol = bt_solution(fit, (), 3, np.ones(3, bool), lambda k: "", None,
     ...                   px.softmax_policy(fit.rewards), fit.rewards)
     >>> sol.status, sol.policy.tolist()
@@ -250,8 +192,12 @@ def bt_solution(fit: BTFit, lead: tuple, n: int, live: np.ndarray, lead_desc, da
         detail = _sinking_detail(fit, n, lead_desc, data) + limit_note
     if free:
         detail += f"; {free_note}"
+    status = None
+    if not fit.residual <= CONVERGED:
+        status = NOT_CONVERGED
+        detail += f"; Newton stopped at a relative node gradient of {fit.residual:.2g}"
     return make_solution(policy, logits, exists=fit.exists, free=free, residual=fit.residual,
-                         detail=detail, kind=kind, **extra)
+                         detail=detail, kind=kind, status=status, **extra)
 
 
 def _sinking_detail(fit: BTFit, n: int, lead_desc, data: Dataset | None) -> str:
@@ -278,8 +224,10 @@ def fit_bradley_terry(data, mu=None, *, reference=None) -> BradleyTerrySolution:
     :class:`PreferenceModel`) fits the population loss
     ``−E_{y,y′∼µ}[p*(y≻y′) log σ(r(y) − r(y′))]`` (the loss of Prop. 4), broadcasting over
     leading axes. Solved by damped Newton with the sparse Hessian (a weighted graph
-    Laplacian), to a relative gradient of about 1e-14. Standard errors come from the observed
-    Fisher information (that Laplacian at the optimum).
+    Laplacian) in log-weights, with coarse levels for weakly coupled groups
+    (:mod:`psipo_exact.solvers._bt_newton`): every node's gradient relative to its own flows is
+    driven to rounding level, whatever the scale of µ or of the weights. Standard errors
+    come from the observed Fisher information (that Laplacian at the optimum).
 
     Parameters
     ----------
@@ -300,11 +248,13 @@ def fit_bradley_terry(data, mu=None, *, reference=None) -> BradleyTerrySolution:
         ``reference``), ``−∞`` outside them. ``exists``: every connected component of the
         comparison graph is strongly connected (Zermelo/Ford). ``free``: the top components
         (never-compared actions are their own) when a problem has more than one — their
-        offsets are undetermined. ``residual``: max-norm gradient over the largest weighted
-        degree. ``stderr``, ``covariance``, ``loglik``, ``deviance``: see
-        :class:`BradleyTerrySolution`. ``policy`` = ``softmax(rewards)``: the Bradley–Terry
-        strengths normalised to sum to 1 per problem (the probability of each action in a
-        Luce choice among all of them), not the policy of any loss.
+        offsets are undetermined. ``residual``: the largest node gradient relative to that
+        node's total flow ``Σ_e w_e σ(−x_e)`` (at every coarse level too): scale-free,
+        ~1e-14 at convergence; above 1e-8 the status is 6 (did not converge). ``stderr``,
+        ``covariance``, ``loglik``, ``deviance``: see :class:`BradleyTerrySolution`.
+        ``policy`` = ``softmax(rewards)``: the Bradley–Terry strengths normalised to sum to
+        1 per problem (the probability of each action in a Luce choice among all of them),
+        not the policy of any loss.
 
     Raises
     ------
@@ -348,6 +298,14 @@ def fit_bradley_terry(data, mu=None, *, reference=None) -> BradleyTerrySolution:
     ...                                                   ("b", "a")]), reference="b")
     >>> round(float(fit.rewards[0]), 6), round(float(fit.stderr[0]), 6)  # log 2, sqrt(3/2)
     (0.693147, 1.224745)
+
+    µ over 400 orders of magnitude (a 3-cycle, µ = (1 − 2ε, ε, ε), ε = 1e-200): the exact
+    rewards are ``(0, log 1/ε, −log 1/ε)``, though ``µ(1)µ(2)`` underflows float64:
+
+    >>> cycle = np.array([[.5, 0, 1], [1, .5, 0], [0, 1, .5]])  # 1 ≻ 0 ≻ 2 ≻ 1
+    >>> fit = px.fit_bradley_terry(cycle, np.array([1 - 2e-200, 1e-200, 1e-200]))
+    >>> print(fit.exists, np.round(fit.rewards, 2), f"{np.log(1e200):.2f}")
+    True [   0.    460.52 -460.52] 460.52
     """
     data, mu = model_arguments(data, mu)
     if isinstance(data, Dataset):
@@ -365,7 +323,10 @@ def fit_bradley_terry(data, mu=None, *, reference=None) -> BradleyTerrySolution:
                 f"data must be a psipo_exact.Dataset, or prefs with mu; got "
                 f"{type(data).__name__} without mu"
             )
-        prefs, mu = _base.validated_prefs_mu(data, mu)
+        try:
+            prefs, mu = _base.validated_prefs_mu(data, mu)
+        except (TypeError, ValueError) as exc:  # name the argument as the caller knows it
+            raise type(exc)(f"data (prefs, as mu is given): {exc}") from None
         n = prefs.shape[-1]
         lead = _checks.broadcastable(("prefs", prefs.shape[:-2]), ("mu", mu.shape[:-1]))
         edges = population_edges(prefs, mu, lead)

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.sparse.csgraph import connected_components
 
 from .. import _base, _checks
-from ..closed_form import gibbs_policy, preference_against, softmax_policy
+from ..closed_form import gibbs_log_policy, preference_against, softmax_policy
 from ..model import Dataset
 from ._groups import free_groups, unflatten_free
 from ._laplacian import component_mean, laplacian, laplacian_product, laplacian_solve, pull_back
@@ -45,8 +45,11 @@ def solve_ipo_population(prefs, mu=None, pi_ref=None, tau=None) -> Solution:
     Solution
         ``exists`` is True; ``unique`` iff Supp(µ) = Supp(πref) in every problem; ``free``
         groups Supp(µ) and each action of Supp(πref) \\ Supp(µ) (indices into the broadcast
-        shape of ``prefs``/``mu``/``pi_ref``); ``residual`` is the largest absolute gradient
-        of Eq. 14 in the logits.
+        shape of ``prefs``/``mu``/``pi_ref``); ``residual`` is τ times the largest absolute
+        gradient of Eq. 14 in the logits (the gradient scales as 1/τ; so scaled it is
+        comparable across τ and finite for every τ). Where τ is so small that the logits
+        exceed the float range (τ below ~1e-308), ``policy`` is still the exact Eq. 7 policy
+        and ``logits`` is ``log policy`` in those rows.
 
     Raises
     ------
@@ -95,13 +98,16 @@ def solve_ipo_population(prefs, mu=None, pi_ref=None, tau=None) -> Solution:
     # vanishes off Supp(µ): logits there stay at log πref.
     g = np.where(support, against, centre)
     t_b = np.broadcast_to(t, full)[..., None]
-    logits = _base.log(ref_b) + (g - centre) / t_b
-    policy = gibbs_policy(ref_b, g, t_b[..., 0])
+    log_policy = gibbs_log_policy(ref_b, g, t_b[..., 0])
+    with np.errstate(over="ignore"):
+        logits = _base.log(ref_b) + (g - centre) / t_b
+    logits = _unless_overflowed(logits, ref_b > 0, lambda: log_policy)
+    policy = np.exp(log_policy)
     # Global group ids: Supp(µ) is one group per problem, other actions are singletons.
     problem = np.arange(ref_b.size // n).reshape(lead + (1,)) * (n + 1)
     groups = problem + np.where(support, n, np.arange(n))
     free = unflatten_free(free_groups(groups.ravel(), (ref_b > 0).ravel(), n, not lead), lead)
-    residual = _ipo_population_gradient(logits, ref_b, against, mu_b, t_b)
+    residual = _ipo_population_gradient(g - centre, against, mu_b)
     if free:
         detail = ("pi_ref puts mass outside Supp(mu), where the loss does not constrain the "
                   "logits (App. A.2); returned the minimiser closest to log pi_ref")
@@ -111,10 +117,11 @@ def solve_ipo_population(prefs, mu=None, pi_ref=None, tau=None) -> Solution:
                          detail=detail)
 
 
-def _ipo_population_gradient(logits, pi_ref, against, mu, t) -> float:
-    """``max |∂ Eq.14 / ∂s| = max 4 µ(y) |d(y) − E_µ d|`` on Supp(µ)."""
+def _ipo_population_gradient(scaled, against, mu) -> float:
+    """``τ · max |∂ Eq.14 / ∂s| = max 4 µ(y) |τd(y) − E_µ τd|`` on Supp(µ), where
+    ``τd = τ(s − log πref) − p*(·≻µ)`` and ``scaled = τ(s − log πref)`` (finite for every τ)."""
     support = mu > 0
-    d = np.where(support, logits - _base.log(np.where(support, pi_ref, 1.0)) - against / t, 0.0)
+    d = np.where(support, scaled - against, 0.0)
     centred = d - np.sum(mu * d, -1, keepdims=True)
     return float(np.max(4 * mu * np.abs(centred), initial=0.0))
 
@@ -148,8 +155,12 @@ def solve_ipo_empirical(data: Dataset, pi_ref, tau, init=None) -> Solution:
         ``exists`` is True; ``unique`` iff, in every context, the actions that can carry mass
         (compared, ``πref > 0`` or finite ``init``) form one connected component; ``free``
         lists the components of the other contexts;
-        ``residual`` is ``max |L θ − b|``, the normal-equation residual of
-        ``½ Σ_i (h_i − 1/(2τ))²`` (counts as weights), over every τ.
+        ``residual`` is the relative normal-equation residual ``max |L θ_k − b_k| / max |b_k|``
+        of the two τ-independent solves (``θ(τ) = θ₁/(2τ) + θ₂``; counts as weights), finite
+        for every τ. For τ so small that the logits exceed the float range
+        (``|θ₁|/(2τ) > 1.8e308``, τ below ~1e-308), ``policy`` is still the exact (correctly
+        rounded) minimiser, computed in Gibbs form, and ``logits`` is ``log policy`` in
+        those rows (``−∞`` where the policy underflows to 0).
 
     Raises
     ------
@@ -204,25 +215,54 @@ def solve_ipo_empirical(data: Dataset, pi_ref, tau, init=None) -> Solution:
     degree = np.bincount(heads, minlength=size) + np.bincount(tails, minlength=size)
     solved = laplacian_solve(lap, labels, rhs)
     shape = t.shape[: t.ndim - len(data.logits_shape)] + data.logits_shape
-    theta = (solved[:, 0] / (2 * t.reshape(-1, 1)) + solved[:, 1]).reshape(shape)
     start = _start_logits(init, _base.log(pi_ref), shape, degree)
-    logits = _shift_to_mean(theta, start, labels, n_comp)
-    residual = _normal_residual(lap, logits.reshape(-1, size), rhs, t.reshape(-1), degree > 0)
+    with np.errstate(over="ignore", invalid="ignore"):  # τ ≲ 1e-308: see _unless_overflowed
+        theta = (solved[:, 0] / (2 * t.reshape(-1, 1)) + solved[:, 1]).reshape(shape)
+        logits = _shift_to_mean(theta, start, labels, n_comp)
+    logits = _unless_overflowed(logits, np.isfinite(start), lambda: _ipo_empirical_limit(
+        solved, start, labels, n_comp, t, data.logits_shape))
+    policy = softmax_policy(logits)
+    residual = _normal_residual(lap, solved, rhs, degree > 0)
     # Mass can sit on compared actions, on πref's support and wherever init is finite;
     # whether the policy is unique does not depend on init (an init of −∞ on an uncompared
     # action with πref > 0 is one member of the free family, not the only one).
     live = (degree > 0) | (pi_ref.ravel() > 0) | np.isfinite(start).reshape(-1, size).any(0)
     free = free_groups(labels, live, data.n_actions, single=data.contexts is None)
-    return make_solution(softmax_policy(logits), logits, exists=True, free=free,
-                         residual=residual, detail=_ipo_empirical_detail(free))
+    return make_solution(policy, logits, exists=True, free=free, residual=residual,
+                         detail=_ipo_empirical_detail(free))
 
 
-def _normal_residual(lap, logits: np.ndarray, rhs: np.ndarray, tau: np.ndarray,
-                     compared: np.ndarray) -> float:
-    """``max |L θ(τ) − Bᵀ c(τ)|`` over every τ (rows of ``logits``), on compared nodes."""
-    target = rhs[:, 0] / (2 * tau[:, None]) + rhs[:, 1]
-    product = laplacian_product(lap, np.where(compared, logits, 0.0), fast=True)
-    return float(np.max(np.abs(product - target), initial=0.0))
+def _unless_overflowed(logits, finite, log_policy):
+    """``logits``, or ``log_policy()`` in the rows (action axis last) that overflowed.
+
+    The IPO logits grow like 1/τ: for τ below ~1e-308 (down to the smallest subnormal) they
+    exceed the float range and come out ±∞ or NaN where they should be ``finite``. Such rows
+    are not representable as logits; they get the log of the exact policy instead, computed
+    in Gibbs form (Eq. 7), which stays exact for every τ > 0 (``−∞`` where it underflows).
+    """
+    broken = (np.isnan(logits) | np.isposinf(logits) | (np.isneginf(logits) & finite))
+    broken = broken.any(-1, keepdims=True)
+    return np.where(broken, log_policy(), logits) if broken.any() else logits
+
+
+def _ipo_empirical_limit(solved, start, labels, n_comp, t, logits_shape):
+    """``log softmax(θ(τ))`` for every τ, with ``θ(τ) = slope/τ + offset`` (slope: θ₁/2
+    centred per component; offset: θ₂ shifted to ``start``'s component means), as the Gibbs
+    policy of ``softmax(offset)`` with scores ``slope`` (exact down to subnormal τ)."""
+    slope = (solved[:, 0] - component_mean(solved[:, 0], labels, n_comp)) / 2
+    offset = _shift_to_mean(np.broadcast_to(solved[:, 1].reshape(logits_shape), start.shape),
+                            start, labels, n_comp)
+    return gibbs_log_policy(softmax_policy(offset), slope.reshape(logits_shape), t[..., 0])
+
+
+def _normal_residual(lap, solved: np.ndarray, rhs: np.ndarray, compared: np.ndarray) -> float:
+    """Relative normal-equation residual ``max |L θ_k − b_k| / max |b_k|`` of the two
+    τ-independent solves (θ₁ for the 1/(2τ) part, θ₂ for the πref part), on compared nodes:
+    finite and comparable for every τ, as ``θ(τ) = θ₁/(2τ) + θ₂``."""
+    product = laplacian_product(lap, np.where(compared, solved.T, 0.0), fast=True)
+    scale = np.max(np.abs(rhs), axis=0, initial=0.0)
+    error = np.max(np.abs(product - rhs.T), axis=1, initial=0.0)
+    return float(np.max(error / np.where(scale > 0, scale, np.inf), initial=0.0))
 
 
 def _start_logits(init, log_ref, shape, degree) -> np.ndarray:

@@ -141,7 +141,9 @@ class BradleyTerrySolution(Solution):
         Standard errors of ``rewards`` from the observed Fisher information, under the
         identifiability constraint of ``rewards``: mean zero over each component, or the
         reference action at 0 (s.e. 0) in its component, as R's ``BTabilities``. ``∞``
-        where the reward diverges to ``−∞``; 0 for an action alone in its component.
+        where the reward diverges to ``−∞``, and in a component whose variances exceed the
+        float range (a curvature below the smallest float, e.g. a population fit with
+        µ(y)µ(y′) ~ 1e-200); 0 for an action alone in its component.
         For the population fit, per comparison (divide by ``sqrt(N)`` for N comparisons).
     loglik : float
         Log-likelihood of the comparisons at the fit, ``Σ_i c_i log P(datum i)`` (no binomial

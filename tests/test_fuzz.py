@@ -1,0 +1,701 @@
+"""Fuzz harness over the whole public API (issue 9).
+
+Every public callable — the names of ``psipo_exact.__all__`` and of every public submodule
+(its ``__all__``, or the public names it defines), the public classmethods of those classes —
+is driven by hypothesis through one registry of argument *recipes* keyed by PARAMETER NAME
+(``RECIPES["tau"]``, ``RECIPES["mu"]``, …; ``"qualified.name.param"`` overrides one callable).
+A public callable is either fuzzed or listed in :data:`EXCLUDED` / :data:`EXCLUDED_MODULES`
+with the reason and the tests that cover it instead; a parameter without a recipe fails
+:func:`test_every_parameter_has_a_recipe` with the line to add. So a new function is covered
+the day it is added.
+
+Properties, per callable:
+
+* valid inputs across the floating-point range (τ from the smallest subnormal to the largest
+  float, probabilities down to 1e-300 and exact zeros, preferences in {0, 1} and within
+  1e-16 of them, Bradley–Terry rewards up to ±1e308, weights from 1e-300 to 1e300,
+  degenerate datasets, contexts, τ grids): a result without NaN (policies finite and
+  normalised) and no warning (pytest turns RuntimeWarnings into errors), or one of the
+  documented errors of :data:`DOMAIN_ERRORS` (the mathematics is undefined there);
+* invalid inputs (NaN, ±inf, wrong shapes and dtypes, booleans, empty arrays, out-of-range
+  ids, non-complementary preferences, …), one argument at a time: ``ValueError`` or
+  ``TypeError`` whose message names the argument;
+* batched calls equal one-at-a-time calls: each batchable argument stacked over a new leading
+  axis (a batch of problems, or a τ grid) gives, slice by slice, the single answers.
+
+Profiles: ``make test`` runs a derandomised default (:data:`EXAMPLES` examples per property);
+``PSIPO_FUZZ=long`` (``make fuzz``) runs many more, randomised.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import pkgutil
+import re
+import warnings
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import strategies as st
+
+import psipo_exact
+from psipo_exact.model import Dataset
+
+# ------------------------------------------------------------------------------ profiles
+
+PROFILE = os.environ.get("PSIPO_FUZZ", "default")
+EXAMPLES = {"default": 25, "long": 500}[PROFILE]
+_OPTIONS = dict(deadline=None, derandomize=PROFILE == "default", database=None,
+                suppress_health_check=list(HealthCheck),
+                phases=[p for p in Phase if p != Phase.shrink or PROFILE == "long"])
+FUZZ = settings(max_examples=EXAMPLES, **_OPTIONS)
+#: Invalid inputs are rejected before any computation: a few examples per case suffice.
+FUZZ_INVALID = settings(max_examples=max(2, EXAMPLES // 4), **_OPTIONS)
+
+# ------------------------------------------------------------------------------ the API
+
+#: Public modules not fuzzed here, and the tests that cover them instead.
+EXCLUDED_MODULES = {
+    "psipo_exact.cli": "the psipo-exact command (argparse, files): tests/test_cli_*.py",
+    "psipo_exact.files": "file formats of the CLI: tests/test_cli_solve.py",
+    "psipo_exact.plotting": "matplotlib figures: tests/test_cli_reproduce*.py",
+    "psipo_exact.report": "summary.md/csv of computed experiments: tests/test_experiments.py",
+    "psipo_exact.experiments": "the paper's set-ups, composed of the fuzzed functions: "
+                               "tests/test_experiments.py",
+    "psipo_exact.strategies": "hypothesis strategies: tests/test_strategies.py",
+    "psipo_exact.symbolic": "sympy checks on symbols, not arrays: tests/test_symbolic.py",
+}
+
+#: Public callables of fuzzed modules that are not fuzzed, with the reason.
+EXCLUDED = {
+    "psipo_exact.solvers.result.Solution": "result container built only by make_solution "
+                                           "(tests/test_solver_contract.py)",
+    "psipo_exact.solvers.result.BradleyTerrySolution": "result container (as Solution)",
+    "psipo_exact.solvers.result.make_solution": "builder of Solution for solvers "
+                                                "(tests/test_solver_contract.py)",
+    "psipo_exact.solvers.result.status_for": "status of a (exists, unique) pair, used by "
+                                             "make_solution (tests/test_solver_contract.py)",
+    "psipo_exact.solvers.bradley_terry.BTFit": "internal result of bt_fit",
+    "psipo_exact.solvers.bradley_terry.bt_fit": "graph-level building block of "
+                                                "fit_bradley_terry and the DPO solvers",
+    "psipo_exact.solvers.bradley_terry.bt_solution": "builds the Solution of bt_fit",
+    "psipo_exact.simulate.result.SimulationResult": "result container built by simulate "
+                                                    "(tests/test_simulate.py)",
+    "psipo_exact.simulate.adam.Adam": "simulate's Adam engine, equal to optax bit for bit "
+                                      "(tests/test_simulate.py)",
+    "psipo_exact.simulate.batches.BatchWeights": "simulate's batch-weight engine",
+    "psipo_exact.simulate.batches.validated_batches": "simulate's validation of batches= "
+                                                      "(fuzzed through simulate)",
+    "psipo_exact.losses.empirical.Link": "a record of two functions (the per-datum loss and "
+                                         "its derivative), no validation by design",
+}
+
+
+def _public_modules():
+    mods = [psipo_exact]
+    for info in pkgutil.walk_packages(psipo_exact.__path__, "psipo_exact."):
+        if not any(part.startswith("_") for part in info.name.split(".")):
+            mods.append(importlib.import_module(info.name))
+    return mods
+
+
+def _excluded_module(name: str) -> bool:
+    return any(name == m or name.startswith(m + ".") for m in EXCLUDED_MODULES)
+
+
+def public_callables() -> dict[str, Callable]:
+    """Every public callable of the package, by qualified name (re-exports merged)."""
+    out = {}
+    for mod in _public_modules():
+        if _excluded_module(mod.__name__):
+            continue
+        names = getattr(mod, "__all__", None)
+        if names is None:
+            names = [n for n, obj in vars(mod).items() if not n.startswith("_")
+                     and getattr(obj, "__module__", None) == mod.__name__]
+        for name in names:
+            obj = getattr(mod, name)
+            if not callable(obj) or not getattr(obj, "__module__", "").startswith("psipo_"):
+                continue
+            out[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    for qual, obj in list(out.items()):
+        if isinstance(obj, type):
+            for attr, raw in vars(obj).items():
+                if isinstance(raw, (classmethod, staticmethod)) and not attr.startswith("_"):
+                    out[f"{qual}.{attr}"] = getattr(obj, attr)
+    return {q: f for q, f in sorted(out.items())
+            if q not in EXCLUDED and not _excluded_module(f.__module__)}
+
+
+CALLABLES = public_callables()
+
+# ------------------------------------------------------------------------------ problems
+
+TINY = [0.0, 5e-324, 1e-300, 2.2250738585072014e-308]
+TAUS = [5e-324, 1e-320, 2.2250738585072014e-308, 1e-300, 1e-6, 0.5, 1.0, 1e6, 1e300,
+        np.finfo(float).max]
+
+
+def _float(low=-np.finfo(float).max, high=np.finfo(float).max):
+    return st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=True)
+
+
+@st.composite
+def _probabilities(draw, shape, zeros=True):
+    """Probability vectors with entries down to 1e-300 and exact zeros (sum 1 to an ulp)."""
+    pool = st.one_of(st.sampled_from(TINY if zeros else TINY[1:]), st.floats(1e-3, 1.0))
+    raw = np.array(draw(st.lists(pool, min_size=int(np.prod(shape)),
+                                 max_size=int(np.prod(shape))))).reshape(shape)
+    raw[..., 0] = np.where(raw.sum(-1) > 0, raw[..., 0], 1.0)
+    return raw / raw.sum(-1, keepdims=True)
+
+
+@st.composite
+def _prefs(draw, lead, n):
+    """Complementary preferences with entries in {0, 1}, within 1e-16 of them, or anywhere."""
+    pool = st.one_of(st.sampled_from([0.0, 1.0, 5e-324, 1e-300, 1e-16, 1 - 1e-16, 0.5]),
+                     st.floats(0.0, 1.0))
+    upper = np.array(draw(st.lists(pool, min_size=int(np.prod(lead)) * n * n,
+                                   max_size=int(np.prod(lead)) * n * n))).reshape(lead + (n, n))
+    upper = np.triu(upper, 1)
+    prefs = upper + np.swapaxes(np.triu(1.0 - upper, 1), -1, -2)
+    idx = np.arange(n)
+    prefs[..., idx, idx] = 0.5
+    return prefs
+
+
+@st.composite
+def _dataset(draw, n, contexts):
+    """Datasets from one comparison to a dozen, duplicates, never-compared actions, contexts
+    (some never used), weights from 1e-300 to 1e300 (some 0)."""
+    size = draw(st.integers(1, 12))
+    pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(1, n - 1)),
+                          min_size=size, max_size=size))
+    winners = [w for w, _ in pairs]
+    losers = [(w + d) % n for w, d in pairs]
+    ctx = None
+    if contexts:
+        ctx = draw(st.lists(st.integers(0, contexts - 1), min_size=size, max_size=size))
+    weights = None
+    if draw(st.booleans()):
+        pool = st.one_of(st.sampled_from([0.0, 1e-300, 1e300, 1.0]), st.floats(1e-3, 1e3))
+        weights = draw(st.lists(pool, min_size=size, max_size=size))
+        weights[0] = weights[0] or 1.0
+    names = tuple(f"y{k}" for k in range(n)) if draw(st.booleans()) else None
+    return Dataset(winners, losers, n, contexts=ctx, n_contexts=contexts, action_names=names,
+                   weights=weights)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One consistent set of inputs from which every recipe draws its argument."""
+
+    n: int
+    lead: tuple            # leading (batch / context) shape of the population arrays
+    prefs: np.ndarray
+    mu: np.ndarray
+    pi_ref: np.ndarray     # > 0 on Supp(mu) and on every compared action
+    pi: np.ndarray
+    rewards: np.ndarray    # finite, up to ±1e308
+    g: np.ndarray          # may hold ±inf
+    tau: Any               # scalar, or an array of the lead shape
+    rho: Any               # None, or context weights of lead[-1]
+    data: Dataset
+    data1: Dataset         # one context
+    logits: np.ndarray     # data.logits_shape, finite
+    pick: int              # a free choice for recipes with several kinds of valid values
+    steps: int             # small, for simulate
+
+
+@st.composite
+def problems(draw, n=None, data=None, lead=None, full_ref=False):
+    n = draw(st.integers(2, 4)) if n is None else n
+    lead = draw(st.sampled_from([(), (2,)])) if lead is None else lead
+    contexts = draw(st.sampled_from([None, 2]))
+    data = draw(_dataset(n, contexts)) if data is None else data
+    data1 = data if data.contexts is None else Dataset(data.winners, data.losers, n)
+    mu = draw(_probabilities(lead + (n,)))
+    pi_ref = draw(_probabilities(lead + (n,)))
+    compared = np.isin(np.arange(n), np.r_[data.winners, data.losers])
+    needed = (mu > 0) | compared | full_ref  # full_ref: covers any µ (batched problems)
+    pi_ref = np.where(needed & (pi_ref < 1e-300), 1e-300, pi_ref)
+    pi_ref = pi_ref / pi_ref.sum(-1, keepdims=True)
+    scale = draw(st.sampled_from([1.0, 30.0, 700.0, 1e300]))
+    rewards = np.array(draw(st.lists(st.floats(-1.0, 1.0), min_size=n * int(np.prod(lead)),
+                                     max_size=n * int(np.prod(lead))))).reshape(lead + (n,))
+    rewards = rewards * scale
+    g = rewards.copy()
+    if draw(st.booleans()):
+        g.flat[draw(st.integers(0, g.size - 1))] = draw(st.sampled_from([np.inf, -np.inf]))
+    tau = draw(st.one_of(st.sampled_from(TAUS), _float(5e-324)))
+    if lead and draw(st.booleans()):
+        tau = np.array([tau, draw(st.sampled_from(TAUS))])
+    rho = draw(_probabilities(lead)) if lead and draw(st.booleans()) else None
+    logits = np.array(draw(st.lists(_float(-1e3, 1e3), min_size=int(np.prod(
+        data.logits_shape)), max_size=int(np.prod(data.logits_shape))))).reshape(
+        data.logits_shape)
+    if draw(st.booleans()):
+        logits = logits * draw(st.sampled_from([1e-300, 1e10, 1e300]))
+    return Problem(n, lead, draw(_prefs(lead, n)), mu, pi_ref,
+                   draw(_probabilities(lead + (n,))), rewards, g, tau, rho, data, data1,
+                   logits, draw(st.integers(0, 7)), draw(st.integers(1, 25)))
+
+
+# ------------------------------------------------------------------------------ recipes
+
+USE_DEFAULT = object()  # a recipe value meaning: leave the parameter at its default
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to fill one parameter.
+
+    ``valid(problem, args)`` returns a valid value (``args``: the arguments already drawn, in
+    signature order); ``invalid`` maps a label to ``bad(problem, args)``, a value that must
+    be rejected with a message naming the parameter; ``batch``: the parameter takes leading
+    axes (stacked in the batched == one-at-a-time property).
+    """
+
+    valid: Callable
+    invalid: dict = None
+    batch: bool = False
+
+
+DEFAULT = Recipe(lambda p, a: USE_DEFAULT)
+
+
+def _wrong_n(value):
+    return np.concatenate([value, value[..., :1]], -1)
+
+
+NUMERIC = {  # invalid for every numeric array argument
+    "NaN": lambda v: np.full(np.shape(v) or (), np.nan),
+    "bool": lambda v: np.ones(np.shape(v) or (), bool),
+    "string": lambda v: "1.0",
+    "complex": lambda v: np.asarray(v, float) + 1j,
+    "None": lambda v: None,
+    "ragged": lambda v: [[1.0], [1.0, 2.0]],
+    "empty": lambda v: np.zeros((0,) + np.shape(v)[1:]),
+}
+FINITE = {"+inf": lambda v: np.full(np.shape(v) or (), np.inf),
+          "-inf": lambda v: np.full(np.shape(v) or (), -np.inf)}
+
+
+def _invalid(field, kinds, **extra):
+    """Invalid values built from the problem's valid ``field``."""
+    out = {k: (lambda p, a, f=f: f(getattr(p, field))) for k, f in kinds.items()}
+    out.update(extra)
+    return out
+
+
+def _probability_recipe(field, valid=None):
+    valid = valid or (lambda p, a: getattr(p, field))
+    return Recipe(valid, batch=True, invalid=_invalid(
+        field, {**NUMERIC, **FINITE},
+        negative=lambda p, a: -getattr(p, field),
+        unnormalised=lambda p, a: getattr(p, field) * 1.5,
+        wrong_n=lambda p, a: _wrong_n(getattr(p, field)),
+        scalar=lambda p, a: 1.0))
+
+
+def _tau_invalid(name):
+    return {"NaN": lambda p, a: np.nan, "+inf": lambda p, a: np.inf, "-inf": lambda p, a: -np.inf,
+            "zero": lambda p, a: 0.0, "negative": lambda p, a: -1.0, "bool": lambda p, a: True,
+            "empty": lambda p, a: [], "string": lambda p, a: "0.5", "None": lambda p, a: None,
+            "complex": lambda p, a: 1 + 1j, "bool array": lambda p, a: np.ones(2, bool)}
+
+
+def _data_invalid():
+    return {"pairs": lambda p, a: [(0, 1)], "None": lambda p, a: None,
+            "array": lambda p, a: np.zeros((2, 2))}
+
+
+def _ints(valid, low=None):
+    bad = {"bool": lambda p, a: True, "float": lambda p, a: 2.5, "string": lambda p, a: "3",
+           "None": lambda p, a: None}
+    if low is not None:
+        bad["too small"] = lambda p, a: low - 1
+    return Recipe(valid, invalid=bad)
+
+
+def _index_invalid(field):
+    def bad(kind):
+        def make(p, a):
+            v = np.array(getattr(p.data, field))
+            return {"out of range": v + p.n, "negative": v - p.n, "float": v + 0.5,
+                    "bool": v > 0, "2-D": v[None], "uint64 >= 2**63":
+                        np.full(v.shape, 2**63, np.uint64)}[kind]
+        return make
+    kinds = ["out of range", "negative", "float", "bool", "2-D", "uint64 >= 2**63"]
+    return {k: bad(k) for k in kinds}
+
+
+def _simulate_pi_ref(p, a):
+    return None if p.pick % 2 else np.broadcast_to(p.pi_ref.reshape(-1, p.n)[0],
+                                                   p.data.logits_shape).copy()
+
+
+def _bt_data(p, a):
+    return p.data if p.pick % 2 else p.prefs
+
+
+RECIPES: dict[str, Recipe] = {
+    # population problems (Sec. 2)
+    "prefs": Recipe(lambda p, a: p.prefs, batch=True, invalid=_invalid("prefs", {
+        **NUMERIC, **FINITE}, not_complementary=lambda p, a: np.full_like(p.prefs, 0.7),
+        above_one=lambda p, a: p.prefs * 2.0, not_square=lambda p, a: p.prefs[..., :-1],
+        vector=lambda p, a: p.mu)),
+    "mu": _probability_recipe("mu"),
+    "pi_ref": _probability_recipe("pi_ref", lambda p, a: p.pi_ref.reshape(-1, p.n)[0]
+                                  if "data" in a else p.pi_ref),
+    "pi": _probability_recipe("pi"),
+    "p": Recipe(lambda p, a: p.pi, batch=True, invalid=_invalid("pi", {**NUMERIC, **FINITE},
+                negative=lambda p, a: -p.pi, wrong_n=lambda p, a: _wrong_n(p.pi))),
+    "q": Recipe(lambda p, a: p.pi_ref, batch=True, invalid=_invalid("pi_ref", {
+        **NUMERIC, **FINITE}, negative=lambda p, a: -p.pi_ref)),
+    "rho": Recipe(lambda p, a: p.rho, invalid={
+        "NaN": lambda p, a: np.full(2, np.nan), "negative": lambda p, a: np.array([-1.0, 2.0]),
+        "bool": lambda p, a: np.ones(2, bool), "unnormalised": lambda p, a: np.ones(3)}),
+    "rewards": Recipe(lambda p, a: p.rewards, batch=True, invalid=_invalid(
+        "rewards", NUMERIC, wrong_n=lambda p, a: _wrong_n(p.rewards))),
+    "g": Recipe(lambda p, a: p.g, batch=True, invalid=_invalid(
+        "g", NUMERIC, wrong_n=lambda p, a: _wrong_n(p.g))),
+    "f": Recipe(lambda p, a: p.g, batch=True, invalid=_invalid(
+        "g", NUMERIC, wrong_n=lambda p, a: _wrong_n(p.g))),
+    "tau": Recipe(lambda p, a: p.tau, batch=True, invalid=_tau_invalid("tau")),
+    "psi": Recipe(lambda p, a: ["identity", "logit", "ipo", "dpo", np.tanh,
+                                lambda q: q**3, "rlhf", "logit"][p.pick],
+                  invalid={"unknown": lambda p, a: "sqrt", "number": lambda p, a: 3,
+                           "decreasing": lambda p, a: (lambda q: -q)}),
+    # datasets (Sec. 2) and empirical losses (Eq. 4, 17)
+    "data": Recipe(lambda p, a: p.data, invalid=_data_invalid()),
+    "logits": Recipe(lambda p, a: p.logits, batch=True, invalid=_invalid(
+        "logits", NUMERIC, wrong_n=lambda p, a: _wrong_n(p.logits))),
+    "loss": Recipe(lambda p, a: ["dpo", "ipo", "ipo_symmetric", "DPO"][p.pick % 4],
+                   invalid={"unknown": lambda p, a: "kto", "number": lambda p, a: 1}),
+    "coef": Recipe(lambda p, a: np.linspace(-1, 1, len(p.data)), batch=True, invalid={
+        "NaN": lambda p, a: np.full(len(p.data), np.nan),
+        "wrong N": lambda p, a: np.ones(len(p.data) + 1), "string": lambda p, a: "x"}),
+    "sample_weights": Recipe(lambda p, a: None if p.pick % 2 else np.ones(len(p.data)),
+                             invalid={"negative": lambda p, a: -np.ones(len(p.data)),
+                                      "NaN": lambda p, a: np.full(len(p.data), np.nan),
+                                      "wrong N": lambda p, a: np.ones(len(p.data) + 1)}),
+    "return_grad": Recipe(lambda p, a: bool(p.pick % 2), invalid={
+        "number": lambda p, a: 1, "string": lambda p, a: "yes"}),
+    "kwargs": DEFAULT,  # the **kwargs of dpo_empirical & co. are empirical_loss's, fuzzed there
+    "name": Recipe(lambda p, a: ["D1", "D2", "D3", "D3_never_wins"][p.pick % 4], invalid={
+        "unknown": lambda p, a: "D9", "number": lambda p, a: 1}),
+    # Dataset(...)
+    "winners": Recipe(lambda p, a: p.data.winners, invalid=_index_invalid("winners")),
+    "losers": Recipe(lambda p, a: p.data.losers, invalid=_index_invalid("losers")),
+    "n_actions": Recipe(lambda p, a: p.n, invalid={  # (None: "infer n" in the later API)
+        "bool": lambda p, a: True, "float": lambda p, a: 2.5, "too small": lambda p, a: 1}),
+    "contexts": Recipe(lambda p, a: p.data.contexts, invalid={
+        k: v for k, v in _index_invalid("context_index").items() if k != "out of range"}),
+    "n_contexts": Recipe(lambda p, a: p.data.n_contexts if p.data.contexts is not None
+                         else None, invalid={"bool": lambda p, a: True}),
+    "action_names": Recipe(lambda p, a: p.data.action_names, invalid={
+        "too few": lambda p, a: ("a",)}),
+    "weights": Recipe(lambda p, a: p.data.weights, invalid={
+        "negative": lambda p, a: -np.ones(len(p.data)),
+        "NaN": lambda p, a: np.full(len(p.data), np.nan),
+        "zero": lambda p, a: np.zeros(len(p.data)),
+        "wrong N": lambda p, a: np.ones(len(p.data) + 1)}),
+    "pairs": Recipe(lambda p, a: list(zip(p.data.winners.tolist(), p.data.losers.tolist())),
+                    invalid={"empty": lambda p, a: [], "number": lambda p, a: 3,
+                             "mixed widths": lambda p, a: [(0, 1), (1, 0, 0)]}),
+    # psi maps: elementwise on [0, 1], no validation by design (called after validation)
+    "psipo_exact.psi.identity.q": Recipe(lambda p, a: p.prefs, batch=True),
+    "psipo_exact.psi.logit.q": Recipe(lambda p, a: p.prefs, batch=True),
+    # simulate (Sec. 5.4)
+    "datasets": Recipe(lambda p, a: p.data if p.pick % 2 else {"A": p.data, "B": p.data},
+                       invalid={"empty": lambda p, a: {}, "list": lambda p, a: [p.data],
+                                "not a Dataset": lambda p, a: {"A": 3}}),
+    "losses": Recipe(lambda p, a: [("dpo",), ("ipo", "dpo"), "ipo_symmetric"][p.pick % 3],
+                     invalid={"empty": lambda p, a: [], "unknown": lambda p, a: ["kto"],
+                              "repeated": lambda p, a: ["dpo", "dpo"]}),
+    "taus": Recipe(lambda p, a: [1e-150, (0.5, 2.0), 1e150, 1.0][p.pick % 4],
+                   invalid={**_tau_invalid("taus"), "tiny": lambda p, a: 1e-300,
+                            "repeated": lambda p, a: [1.0, 1.0]}),
+    "seeds": Recipe(lambda p, a: [0, (1, 2)][p.pick % 2], invalid={
+        "negative": lambda p, a: -1, "bool": lambda p, a: True, "empty": lambda p, a: [],
+        "float": lambda p, a: 1.5}),
+    "steps": _ints(lambda p, a: p.steps, low=1),
+    "batch_size": _ints(lambda p, a: 1 + p.pick, low=1),
+    "lr": Recipe(lambda p, a: [0.01, 1e-300, 1e100, 1.0][p.pick % 4], invalid={
+        "zero": lambda p, a: 0.0, "bool": lambda p, a: True, "NaN": lambda p, a: np.nan,
+        "inf": lambda p, a: np.inf}),
+    "b1": Recipe(lambda p, a: [0.9, 0.0, 0.999999][p.pick % 3], invalid={
+        "one": lambda p, a: 1.0, "negative": lambda p, a: -0.1, "bool": lambda p, a: False}),
+    "b2": Recipe(lambda p, a: [0.999, 0.0, 0.5][p.pick % 3], invalid={
+        "one": lambda p, a: 1.0, "NaN": lambda p, a: np.nan}),
+    "eps": Recipe(lambda p, a: [1e-8, 0.0, 1e300][p.pick % 3], invalid={
+        "negative": lambda p, a: -1e-8, "inf": lambda p, a: np.inf}),
+    "record_every": _ints(lambda p, a: 1 + p.pick, low=1),
+    "batches": Recipe(lambda p, a: None if p.pick % 2 else np.zeros((a["steps"],
+                                                                     a["batch_size"]), int),
+                      invalid={"out of range": lambda p, a: np.full((a["steps"],
+                               a["batch_size"]), len(p.data)),
+                               "wrong shape": lambda p, a: np.zeros((a["steps"] + 1,
+                                                                     a["batch_size"]), int),
+                               "float": lambda p, a: np.zeros((a["steps"], a["batch_size"]))}),
+    "progress": Recipe(lambda p, a: False, invalid={"number": lambda p, a: 1}),
+    "psipo_exact.simulate.runner.simulate.pi_ref": Recipe(_simulate_pi_ref, invalid={
+        "wrong shape": lambda p, a: np.ones(p.n + 1) / (p.n + 1),
+        "NaN": lambda p, a: np.full(p.data.logits_shape, np.nan)}),
+    "psipo_exact.simulate.runner.simulate.init": Recipe(
+        lambda p, a: None if p.pick % 2 else np.clip(p.logits, -1e100, 1e100), invalid={
+            "NaN": lambda p, a: np.full(p.data.logits_shape, np.nan),
+            "near the float maximum": lambda p, a: np.full(p.data.logits_shape, 1e308),
+            "wrong shape": lambda p, a: np.zeros(p.n + 1)}),
+    "psipo_exact.solvers.ipo.solve_ipo_empirical.init": Recipe(
+        lambda p, a: None if p.pick % 2 else p.logits, invalid={
+            "NaN": lambda p, a: np.full(p.data.logits_shape, np.nan),
+            "+inf": lambda p, a: np.full(p.data.logits_shape, np.inf),
+            "wrong shape": lambda p, a: np.zeros(p.n + 1)}),
+    "seed": _ints(lambda p, a: p.pick, low=0),
+    "n_data": _ints(lambda p, a: 1 + p.pick, low=1),
+    # fit_bradley_terry(data) or (prefs, mu)
+    "psipo_exact.solvers.bradley_terry.fit_bradley_terry.data": Recipe(
+        _bt_data, invalid={"None": lambda p, a: None, "pairs": lambda p, a: [(0, 1)]}),
+    "psipo_exact.solvers.bradley_terry.fit_bradley_terry.mu": Recipe(
+        lambda p, a: None if isinstance(a["data"], Dataset) else p.mu, invalid={
+            "NaN": lambda p, a: np.full(p.n, np.nan), "bool": lambda p, a: np.ones(p.n, bool),
+            "negative": lambda p, a: -p.mu}),
+    # adam_noise: one context, the logits of a finite optimum or any finite logits
+    "psipo_exact.adam_noise.adam_stationary_covariance.data": Recipe(
+        lambda p, a: p.data1, invalid=_data_invalid()),
+    "psipo_exact.adam_noise.adam_stationary_covariance.logits": Recipe(
+        lambda p, a: np.clip(p.logits.reshape(-1, p.n)[0], -1e150, 1e150), invalid={
+            "NaN": lambda p, a: np.full(p.n, np.nan), "wrong n": lambda p, a: np.zeros(p.n + 1),
+            "bool": lambda p, a: np.ones(p.n, bool)}),
+    "psipo_exact.adam_noise.adam_stationary_covariance.pi_ref": Recipe(
+        lambda p, a: p.pi_ref.reshape(-1, p.n)[0], invalid={
+            "NaN": lambda p, a: np.full(p.n, np.nan), "negative": lambda p, a: -np.ones(p.n)}),
+    "psipo_exact.adam_noise.adam_stationary_covariance.tau": Recipe(
+        lambda p, a: float(np.clip(np.ravel(p.tau)[0], 1e-150, 1e150)),
+        invalid={**_tau_invalid("tau"), "tiny": lambda p, a: 1e-300}),
+    "psipo_exact.adam_noise.adam_stationary_covariance.lr": Recipe(
+        lambda p, a: [0.01, 1e-300, 1e100][p.pick % 3], invalid={
+            "zero": lambda p, a: 0.0, "NaN": lambda p, a: np.nan, "bool": lambda p, a: True}),
+    "psipo_exact.adam_noise.softmax_moments.logits": Recipe(
+        lambda p, a: p.logits.reshape(-1, p.n)[0], invalid={
+            "NaN": lambda p, a: np.full(p.n, np.nan), "bool": lambda p, a: np.ones(p.n, bool)}),
+    "cov": Recipe(lambda p, a: np.eye(p.n) * [1e-300, 1.0, 1e6][p.pick % 3], invalid={
+        "NaN": lambda p, a: np.full((p.n, p.n), np.nan),
+        "wrong shape": lambda p, a: np.eye(p.n + 1),
+        "not symmetric": lambda p, a: np.triu(np.ones((p.n, p.n))),
+        "negative variance": lambda p, a: -np.eye(p.n)}),
+    "psipo_exact.model.PreferenceModel.rho": Recipe(lambda p, a: p.rho, invalid={
+        "NaN": lambda p, a: np.full(2, np.nan), "2-D": lambda p, a: np.ones((1, 2)) / 2}),
+}
+
+#: Valid inputs whose mathematics is undefined or not representable: the documented errors
+#: that a valid-input call may raise (each is in the function's Raises section).
+DOMAIN_ERRORS = [
+    r"undefined",                # ∞ − ∞: Ψ = logit clash (Sec. 4.2), objectives, h_π
+    r"not representable",        # an empirical loss overflows to ∞ − ∞ (|logits| ~ 1e308)
+    r"vanishes for every action",  # Gibbs policy with πref·e^{g/τ} = 0 everywhere
+    r"h_pi needs pi > 0",        # log_ratio_gap of a policy with zeros
+]
+
+
+def recipe_for(qual: str, param: str) -> Recipe | None:
+    return RECIPES.get(f"{qual}.{param}", RECIPES.get(param))
+
+
+def _parameters(fn):
+    return [p for p in inspect.signature(fn).parameters.values()
+            if p.name not in ("self", "cls")]
+
+
+def _draw_args(qual, fn, problem):
+    args, kwargs = {}, {}
+    for param in _parameters(fn):
+        value = recipe_for(qual, param.name).valid(problem, {**args, **kwargs})
+        if value is USE_DEFAULT:
+            continue
+        (kwargs if param.kind == param.KEYWORD_ONLY else args)[param.name] = value
+    return args, kwargs
+
+
+def _call(fn, args, kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return fn(**args, **kwargs)
+
+
+def _arrays(result):
+    """The float arrays of a result (arrays, tuples, dataclasses such as Solution)."""
+    if isinstance(result, np.ndarray):
+        return [result] if result.dtype.kind == "f" else []
+    if isinstance(result, (tuple, list)):
+        return [a for item in result for a in _arrays(item)]
+    if isinstance(result, dict):
+        return [a for item in result.values() for a in _arrays(item)]
+    if is_dataclass(result) and not isinstance(result, type):
+        return [a for f in fields(result) for a in _arrays(getattr(result, f.name))]
+    if isinstance(result, float):
+        return [np.array(result)]
+    return []
+
+
+def _is_domain_error(exc) -> bool:
+    return isinstance(exc, ValueError) and any(re.search(p, str(exc)) for p in DOMAIN_ERRORS)
+
+
+# ------------------------------------------------------------------------------ tests
+
+
+def test_the_harness_sees_the_api():
+    """The enumeration finds what it must (a broken walk would silently fuzz nothing)."""
+    for name in ("psipo_exact.closed_form.gibbs_policy", "psipo_exact.solvers.ipo."
+                 "solve_ipo_empirical", "psipo_exact.simulate.runner.simulate",
+                 "psipo_exact.model.Dataset.from_pairs", "psipo_exact.losses.population."
+                 "dpo_population"):
+        assert name in CALLABLES
+    for name in psipo_exact.__all__:
+        obj = getattr(psipo_exact, name)
+        if callable(obj):
+            qual = f"{obj.__module__}.{obj.__qualname__}"
+            assert (qual in CALLABLES or qual in EXCLUDED
+                    or _excluded_module(obj.__module__)), qual
+    for qual in EXCLUDED:
+        module, _, _ = qual.rpartition(".")
+        assert importlib.import_module(module), f"stale EXCLUDED entry {qual}"
+
+
+def test_every_parameter_has_a_recipe():
+    """A public callable with a parameter nobody knows how to fill fails here, saying what
+    to add (so a new function is fuzzed the day it is added)."""
+    missing = [f"{qual}({param.name})" for qual, fn in CALLABLES.items()
+               for param in _parameters(fn) if recipe_for(qual, param.name) is None]
+    assert not missing, (
+        "public callables with parameters the fuzz harness cannot fill: "
+        + ", ".join(missing) + ". Add one line per parameter to RECIPES in tests/test_fuzz.py, "
+        "e.g. RECIPES['eta'] = Recipe(lambda p, a: 0.1, invalid={'NaN': lambda p, a: "
+        "float('nan')}) (key 'module.function.param' for a meaning specific to one "
+        "function), or list the callable in EXCLUDED with the reason and the tests that "
+        "cover it.")
+
+
+@pytest.mark.parametrize("qual", sorted(CALLABLES))
+@FUZZ
+@given(problem=problems())
+def test_valid_inputs(qual, problem):
+    """Valid input: no warning, no NaN, policies normalised; or a documented domain error."""
+    fn = CALLABLES[qual]
+    args, kwargs = _draw_args(qual, fn, problem)
+    try:
+        result = _call(fn, args, kwargs)
+    except Exception as exc:  # noqa: BLE001 - classified below
+        assert _is_domain_error(exc), f"{qual} raised on valid input: {exc!r}"
+        return
+    for arr in _arrays(result):
+        assert not np.isnan(arr).any(), f"{qual} returned NaN on valid input"
+    policy = getattr(result, "policy", result if qual.endswith("_policy") else None)
+    if isinstance(policy, np.ndarray) and not qual.endswith("log_policy"):
+        assert np.isfinite(policy).all() and (policy >= 0).all()
+        np.testing.assert_allclose(policy.sum(-1), 1.0, rtol=0, atol=1e-12)
+
+
+#: Invalid values that are invalid only relative to another argument of n actions.
+RELATIONAL = {"wrong_n"}
+SIZED = {"prefs", "mu", "pi_ref", "pi", "p", "q", "rewards", "g", "f", "logits", "data", "cov"}
+
+
+def _invalid_cases(qual):
+    return [(param.name, label) for param in _parameters(CALLABLES[qual])
+            for label in ((recipe_for(qual, param.name) or DEFAULT).invalid or {})]
+
+
+@pytest.mark.parametrize("qual", sorted(q for q in CALLABLES if _invalid_cases(q)))
+@FUZZ_INVALID
+@given(problem=problems())
+def test_invalid_input_names_the_argument(qual, problem):
+    """Each invalid argument, one at a time: ValueError/TypeError whose message names it."""
+    fn = CALLABLES[qual]
+    args, kwargs = _draw_args(qual, fn, problem)
+    try:  # the valid call: a domain error there (undefined maths) would mask the bad value
+        _call(fn, args, kwargs)
+    except ValueError as exc:
+        assume(not _is_domain_error(exc))
+    sized = sum(k in SIZED for k in {**args, **kwargs})
+    for name, label in _invalid_cases(qual):
+        if label in RELATIONAL and sized < 2:
+            continue  # no other argument fixes n: a "wrong" n is just another n
+        bad = recipe_for(qual, name).invalid[label](problem, {**args, **kwargs})
+        trial_args, trial_kwargs = dict(args), dict(kwargs)
+        (trial_kwargs if name in kwargs else trial_args)[name] = bad
+        try:
+            _call(fn, trial_args, trial_kwargs)
+        except (ValueError, TypeError) as exc:
+            assert re.search(rf"(?<![\w-]){re.escape(name)}(?!\w)", str(exc)), (
+                f"{qual}({name}={label}) raised {exc!r}, which does not name {name!r}")
+        else:
+            pytest.fail(f"{qual}({name}={label}) accepted the invalid value {bad!r}")
+
+
+def _batchable(qual, fn):
+    return [p.name for p in _parameters(fn) if (recipe_for(qual, p.name) or DEFAULT).batch]
+
+
+BATCHED = [q for q, fn in CALLABLES.items() if _batchable(q, fn)]
+
+
+def _comparable(result):
+    """The per-problem arrays of a result (Solution: policy, logits, rewards)."""
+    if hasattr(result, "policy"):
+        return [a for a in (result.policy, result.logits, getattr(result, "rewards", None))
+                if a is not None]
+    return _arrays(result)
+
+
+@pytest.mark.parametrize("qual", sorted(BATCHED))
+@FUZZ
+@given(data=st.data())
+def test_batched_equals_one_at_a_time(qual, data):
+    """Each batchable argument stacked over a new leading axis (with the others, one
+    problem's): the batched answer, slice by slice, equals the one-at-a-time answers."""
+    fn = CALLABLES[qual]
+    first = data.draw(problems(full_ref=True))
+    second = data.draw(problems(n=first.n, data=first.data, lead=first.lead, full_ref=True))
+    args, kwargs = _draw_args(qual, fn, first)
+    other, _ = _draw_args(qual, fn, second)
+    population = any(k in args for k in ("prefs", "mu", "pi", "g", "rewards", "f", "p", "q"))
+    lead = first.lead if population or ("pi_ref" in args and "data" not in args) else ()
+    for name in _batchable(qual, fn):
+        if name not in args or np.shape(args[name]) != np.shape(other[name]):
+            continue
+        if name != "tau" and "tau" in args:  # one τ: a τ grid and a batch would interleave
+            args["tau"] = np.ravel(args["tau"])[0]
+        singles = []
+        for value in (args[name], other[name]):
+            try:
+                singles.append(_comparable(_call(fn, {**args, name: value}, kwargs)))
+            except ValueError as exc:
+                assert _is_domain_error(exc), f"{qual}: {exc!r}"
+                singles = None
+                break
+        if singles is None:
+            continue
+        stacked = np.stack([np.asarray(args[name]), np.asarray(other[name])])
+        if name == "tau":  # a grid over the leading axes: taus[:, None] (the τ rule)
+            stacked = stacked.reshape((2,) + (1,) * (len(lead) - np.ndim(args[name]))
+                                      + np.shape(args[name]))
+        try:
+            batched = _comparable(_call(fn, {**args, name: stacked}, kwargs))
+        except ValueError as exc:  # this argument takes no leading axes here
+            assert name in str(exc) or "leading shapes" in str(exc), f"{qual}: {exc!r}"
+            continue
+        for k in range(2):
+            for got, want in zip(batched, singles[k]):
+                if got.ndim == want.ndim:  # read as another valid shape (e.g. πref per
+                    continue               # context of a 2-context dataset): not a batch
+                np.testing.assert_allclose(got[k], want, rtol=1e-11, atol=1e-300,
+                                           err_msg=f"{qual}: {name} batched, slice {k}")

@@ -1,0 +1,247 @@
+"""Regression tests of the defects found by adversarial testing (issue 9), one section each.
+
+Every expected value comes from an independent computation: mpmath at high precision
+(:mod:`mp_oracles`, written from the paper's equations), a hand derivation, or a reference
+formula of optax's update written out here.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import mp_oracles as oracle
+import mpmath as mp
+import numpy as np
+import pytest
+
+import psipo_exact as px
+from psipo_exact.cli import main
+
+CYCLE = np.array([[.5, 0, 1], [1, .5, 0], [0, 1, .5]])  # 1 ≻ 0 ≻ 2 ≻ 1, with certainty
+P2 = np.array([[.5, .2, .9], [.8, .5, .1], [.1, .9, .5]])
+U3 = np.ones(3) / 3
+
+
+def _mp_rewards(prefs, mu):
+    rewards, residual = oracle.bt_rewards(oracle.population_bt_edges(prefs.tolist(),
+                                                                     mu.tolist()), len(mu))
+    assert residual < 1e-30
+    return np.array([float(r) for r in rewards])
+
+
+def _mp_dpo_policy(rewards, pi_ref, tau):
+    return np.array([float(p) for p in oracle.gibbs(pi_ref, [mp.mpf(r) for r in rewards], tau)])
+
+
+# ------------------------------------------------ defects 1-2: BT/DPO fits at every scale
+
+
+@pytest.mark.parametrize("eps", [1e-12, 1e-20, 1e-100, 1e-200, 1e-300])
+def test_population_fit_with_mu_over_many_orders_of_magnitude(eps):
+    """The issue's 3-cycle with µ = (1 − 2ε, ε, ε): the exact MLE is (0, log(1/ε), −log(1/ε))
+    up to O(ε) (mpmath); the old fit stopped at (0, 32.2, −32.2) for ε = 1e-20 and lost the
+    edge µ(1)µ(2) = ε² (exists=False) for ε = 1e-200."""
+    mu = np.array([1 - 2 * eps, eps, eps])
+    exact = _mp_rewards(CYCLE, mu)
+    bt = px.fit_bradley_terry(CYCLE, mu)
+    assert bt.exists and bt.unique
+    np.testing.assert_allclose(bt.rewards, exact, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(exact[1], np.log(1 / eps), rtol=1e-9)
+    dpo = px.solve_dpo_population(CYCLE, mu, U3, 1000.0)
+    assert dpo.exists
+    np.testing.assert_allclose(dpo.policy, _mp_dpo_policy(exact, U3, 1000.0), rtol=1e-13)
+
+
+def test_issue_numbers():
+    """The exact answers quoted in the issue, to the digits quoted there."""
+    mu = np.array([1 - 2e-20, 1e-20, 1e-20])
+    np.testing.assert_allclose(px.fit_bradley_terry(CYCLE, mu).rewards, [0, 46.05, -46.05],
+                               atol=5e-3)
+    policy = px.solve_dpo_population(CYCLE, mu, U3, 1000.0).policy
+    np.testing.assert_allclose(policy, [.3331, .3488, .3181], atol=5e-5)
+    tiny = np.array([1 - 2e-200, 1e-200, 1e-200])
+    sol = px.solve_dpo_population(CYCLE, tiny, U3, 1000.0)
+    assert sol.exists
+    np.testing.assert_allclose(sol.policy, [0.311, 0.493, 0.196], atol=5e-4)
+
+
+@pytest.mark.parametrize("rewards", [(0, 1, 40, 41), (0, 3, 60, 62), (0, 1, 300, 301)])
+def test_population_fit_of_separated_bradley_terry_clusters(rewards):
+    """Found while fixing defect 1: Bradley–Terry preferences of two clusters 40+ apart
+    (cross preferences within 1e-17 of 0/1). The population MLE of Bradley–Terry preferences
+    recovers the rewards; the old fit stopped at an offset of 33.4 for (0, 1, 40, 41)."""
+    prefs = px.bradley_terry_prefs(np.array(rewards, float))
+    mu = np.full(4, 0.25)
+    exact = _mp_rewards(prefs, mu)
+    np.testing.assert_allclose(exact - exact[0], rewards, atol=1e-9)
+    np.testing.assert_allclose(px.fit_bradley_terry(prefs, mu).rewards, exact, atol=1e-11)
+
+
+def test_batched_fit_equals_one_at_a_time():
+    """Defect 2: the answer of one problem does not depend on the others in its batch."""
+    mu = np.array([1 - 2e-12, 1e-12, 1e-12])
+    one = px.fit_bradley_terry(P2, mu).rewards
+    batch = px.fit_bradley_terry(np.stack([P2, P2]), np.stack([mu, U3])).rewards
+    np.testing.assert_allclose(batch[0], one, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(one, _mp_rewards(P2, mu), atol=1e-12)
+    dpo = px.solve_dpo_population(np.stack([P2, CYCLE]), np.stack([mu, U3]), U3, 0.5)
+    np.testing.assert_allclose(dpo.policy[0], px.solve_dpo_population(P2, mu, U3, 0.5).policy,
+                               rtol=1e-13)
+
+
+def test_dataset_weights_over_many_orders_of_magnitude():
+    """A dataset fit with weights from 1e-300 to 1e300: a 3-cycle whose MLE is log-ratios of
+    the weights (a ≻ b weight w_ab, …: r_a − r_b solves the cycle exactly, mpmath)."""
+    data = px.Dataset([0, 1, 2, 1], [1, 2, 0, 0], 3, weights=[1e300, 1e-300, 1.0, 1.0])
+    exact, residual = oracle.bt_rewards([(0, 1, 1e300), (1, 2, 1e-300), (2, 0, 1.0),
+                                         (1, 0, 1.0)], 3)
+    assert residual < 1e-30
+    np.testing.assert_allclose(px.fit_bradley_terry(data).rewards, [float(r) for r in exact],
+                               atol=1e-10, rtol=1e-13)
+
+
+# ------------------------------------------------ defect 4: subnormal τ
+
+
+SUBNORMAL_AND_EXTREME_TAUS = [5e-324, 1e-320, 2.2250738585072014e-308, 1e-300, 1e300,
+                              np.finfo(float).max]
+
+
+@pytest.mark.parametrize("tau", SUBNORMAL_AND_EXTREME_TAUS)
+def test_ipo_solvers_give_the_exact_limit_for_every_tau(tau):
+    """D1 under IPO: θ(τ) = (1/(2τ))·(1/3)(2, 0, −2)... by hand, so the policy → (1, 0, 0) as
+    τ → 0 and → πref as τ → ∞; Eq. 7's policy p*(·≻µ) for the population problem (mpmath)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        emp = px.solve_ipo_empirical(px.paper_dataset("D1"), U3, tau)
+        pop = px.solve_ipo_population(P2, U3, U3, tau)
+    # Eq. 17 on D1 = {a≻b, b≻c, a≻c}: θ_a − θ_b = θ_b − θ_c = 1/(6τ)·... solved with mpmath.
+    expect = [float(x) for x in oracle.gibbs(U3, oracle.ipo_empirical_logits(
+        [0, 1, 0], [1, 2, 2], 3, U3, 1.0, [0, 0, 0]), tau)]
+    np.testing.assert_allclose(emp.policy, expect, rtol=1e-12, atol=1e-300)
+    against = (P2 @ U3).tolist()
+    np.testing.assert_allclose(pop.policy, [float(p) for p in oracle.gibbs(U3, against, tau)],
+                               rtol=1e-12, atol=1e-300)
+    for sol in (emp, pop):
+        assert np.isfinite(sol.residual) and sol.residual < 1e-12
+        np.testing.assert_allclose(px.softmax_policy(sol.logits), sol.policy, atol=1e-300)
+
+
+@pytest.mark.parametrize("tau", SUBNORMAL_AND_EXTREME_TAUS)
+def test_tau_functions_are_exact_for_every_tau(tau):
+    """Every other τ-taking function at extreme τ: no warning, no NaN, the exact limit."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dpo = px.solve_dpo_empirical(px.paper_dataset("D1"), U3, tau)
+        pop = px.solve_dpo_population(P2, U3, U3, tau)
+        policy = px.psipo_policy(P2, U3, U3, tau)
+        values = [px.losses.dpo_population(U3, P2, U3, U3, tau),
+                  px.losses.ipo_population(U3, P2, U3, U3, tau),
+                  px.losses.ipo_sampled_population(U3, P2, U3, U3, tau),
+                  px.psipo_objective(U3, P2, U3, U3, tau),
+                  px.losses.dpo_empirical(np.zeros(3), px.paper_dataset("D1"), U3, tau),
+                  px.losses.ipo_empirical(np.zeros(3), px.paper_dataset("D1"), U3, tau)]
+    assert dpo.policy.tolist() == [1.0, 0.0, 0.0]  # D1, a total order: the limit, every τ
+    assert not np.isnan(values).any()
+    np.testing.assert_allclose(pop.policy, _mp_dpo_policy(_mp_rewards(P2, U3), U3, tau),
+                               rtol=1e-12,
+                               atol=1e-300)
+    np.testing.assert_allclose(policy, [float(p) for p in oracle.gibbs(U3, (P2 @ U3).tolist(),
+                                                                        tau)],
+                               rtol=1e-12, atol=1e-300)
+
+
+def test_cli_solve_with_subnormal_tau(tmp_path, capsys):
+    """`psipo-exact solve --tau 1e-320` printed RuntimeWarnings; now the exact limit (pytest
+    runs with RuntimeWarnings as errors)."""
+    path = tmp_path / "d1.csv"
+    path.write_text("winner,loser\na,b\nb,c\na,c\n")
+    for loss in ("ipo", "dpo"):
+        assert main(["solve", str(path), "--loss", loss, "--tau", "1e-320"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["policy"] == [1.0, 0.0, 0.0]
+
+
+# ------------------------------------------------ defect 5: validation gaps
+
+
+def test_booleans_are_not_numbers():
+    with pytest.raises(TypeError, match=r"tau must be a numeric array.*bool"):
+        px.solve_ipo_population(P2, U3, U3, True)
+    with pytest.raises(TypeError, match="taus"):
+        px.simulate(px.paper_dataset("D1"), "dpo", True, 0, steps=2)
+    for name in ("mu", "pi_ref"):
+        args = dict(prefs=np.full((2, 2), .5), mu=[.5, .5], pi_ref=[.5, .5], tau=1.0)
+        args[name] = np.array([True, False])
+        with pytest.raises(TypeError, match=name):
+            px.solve_dpo_population(**args)
+    with pytest.raises(TypeError, match="prefs"):
+        px.fit_bradley_terry(np.eye(2, dtype=bool), [.5, .5])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: px.solve_ipo_population(P2, U3, U3, []),
+    lambda: px.solve_dpo_empirical(px.paper_dataset("D1"), U3, np.ones((2, 0))),
+    lambda: px.gibbs_policy(U3, np.zeros(3), []),
+    lambda: px.losses.ipo_population(U3, P2, U3, U3, []),
+    lambda: px.simulate(px.paper_dataset("D1"), "dpo", [], 0, steps=2),
+])
+def test_empty_tau_is_rejected_everywhere(call):
+    """One rule, as simulate's: an empty τ array is an error (not an empty answer)."""
+    with pytest.raises(ValueError, match=r"taus? is empty"):
+        call()
+
+
+def test_uint64_ids_are_reported_as_given():
+    big = np.array([2**63, 1], dtype=np.uint64)
+    with pytest.raises(ValueError, match=r"winners\[0\] = 9223372036854775808, must be"):
+        px.Dataset(big, np.array([1, 0], dtype=np.uint64), 3)
+
+
+def test_simulate_names_init_near_the_float_maximum():
+    """init = (1e308, −1e308, 0) is not a valid start: Adam overflows the logit gaps (the old
+    message named an internal array, logits[0, 0, 0, 0, 1, 0])."""
+    with pytest.raises(ValueError, match=r"^init: the logits could reach 1e\+308"):
+        px.simulate(px.paper_dataset("D1"), "ipo", 1.0, 0, steps=5, init=[1e308, -1e308, 0])
+    with pytest.raises(ValueError, match=r"taus(\[0\])? = 1e-320, must be in \[1e-150, 1e150\]"):
+        px.simulate(px.paper_dataset("D1"), "ipo", 1e-320, 0, steps=5)
+    with pytest.raises(ValueError, match=r"lr \* steps"):
+        px.simulate(px.paper_dataset("D1"), "ipo", 1.0, 0, steps=5, lr=1e300)
+    ok = px.simulate(px.paper_dataset("D1"), ["dpo", "ipo"], [1e-150, 1e150], 0, steps=5,
+                     init=[1e149, -1e149, 0])
+    assert np.isfinite(ok.logits).all()
+
+
+# ------------------------------------------------ defect 6: simulate with eps = 0
+
+
+def _optax_adam_step(theta, g, m, v, t, lr=0.01, b1=0.9, b2=0.999, eps=0.0):
+    """optax.adam's update written out (scale_by_adam, eps_root = 0), with numpy's rules for
+    0/0 and x/0 made silent: the reference the documentation compares with."""
+    m, v = (1 - b1) * g + b1 * m, (1 - b2) * g * g + b2 * v
+    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def test_eps_zero_on_a_never_compared_action():
+    """D3 as printed compares only a and b: c's gradient is always 0. optax with eps = 0
+    divides 0 by 0 (NaN); simulate, as documented, leaves c's logit where it started."""
+    data = px.paper_dataset("D3")
+    res = px.simulate(data, "dpo", 1.0, 0, steps=3, eps=0.0, record_every=1)
+    assert (res.logits[..., 2] == 0).all() and np.isfinite(res.logits).all()
+    theta, m, v = _optax_adam_step(np.zeros(3), np.array([0.1, -0.1, 0.0]), 0.0, 0.0, 1)
+    assert np.isnan(theta[2])  # optax's 0/0, the documented deviation
+    assert "0/0" in px.simulate.__doc__ and "zero step" in px.simulate.__doc__
+
+
+def test_eps_zero_when_the_gradient_square_underflows():
+    """A DPO logit gap of 400 at τ = 1: the gradient σ(−400) ≈ 2e-174 is nonzero but its
+    square underflows, so √v̂ = 0 with m̂ ≠ 0: optax's step is ∓∞, simulate's is 0."""
+    data = px.Dataset([0], [1], 2)
+    res = px.simulate(data, "dpo", 1.0, 0, steps=2, eps=0.0, init=[400.0, 0.0], record_every=1)
+    np.testing.assert_array_equal(res.logits[0, 0, 0, 0, -1], [400.0, 0.0])
+    g = -1.0 * np.exp(-400.0)  # ∂/∂θ_a of softplus(−(θ_a − θ_b)), B = 1 datum
+    theta, _, _ = _optax_adam_step(np.array([400.0, 0.0]), np.array([g, -g]), 0.0, 0.0, 1)
+    assert np.isinf(theta).all()
