@@ -390,6 +390,46 @@ def test_result_coords_steps_and_ci():
         res.select(loss="dpo", dataset="x", tau=3.0)
 
 
+def test_probs_are_computed_on_first_access_from_the_logits_and_kept():
+    """``probs`` is not held by the simulation: computed on first access (a few records at a
+    time), equal bit for bit to ``softmax_policy`` of all logits at once, and to a softmax
+    written here to rounding; repr and ``mean_ci`` work before and after."""
+    from psipo_exact.closed_form import softmax_policy
+
+    res = simulate(paper_dataset("D2"), ["dpo", "ipo"], [0.1, 1.0], [0, 1], steps=40,
+                   record_every=3)
+    assert "probs" not in vars(res) and "probs and logits of shape" in repr(res)
+    probs = res.probs
+    assert res.probs is probs and "probs" in vars(res)
+    np.testing.assert_array_equal(probs, softmax_policy(res.logits))
+    z = np.exp(res.logits - res.logits.max(axis=-1, keepdims=True))
+    np.testing.assert_allclose(probs, z / z.sum(axis=-1, keepdims=True), rtol=1e-15, atol=0)
+    np.testing.assert_array_equal(res.mean_ci()[0], probs.mean(axis=3))
+
+
+def test_simulation_peak_memory_is_within_twice_the_recorded_logits():
+    """Traced peak of a sparse-layout simulation recording every step (32 MB of logits):
+    the recorded logits, Adam's per-run buffers and one block of gather indices, not the
+    policies on top (``probs`` is computed on access)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n, size = 1000, 5000
+    win = rng.integers(0, n, size)
+    lose = (win + rng.integers(1, n, size)) % n
+    data = Dataset(win, lose, n_actions=n)
+    simulate(data, ["dpo", "ipo"], [0.5], [0, 1], steps=2, batch_size=64)   # imports
+    tracemalloc.start()
+    try:
+        res = simulate(data, ["dpo", "ipo"], [0.5], [0, 1], steps=1000, batch_size=64,
+                       record_every=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert res.logits.nbytes == 4 * 1001 * n * 8
+    assert peak <= 2 * res.logits.nbytes, (peak, res.logits.nbytes)
+
+
 def test_index_prefers_exact_labels_and_rejects_foreign_ones():
     res = simulate(paper_dataset("D1"), "ipo", [1.0, 1.0 + 1e-7, 0.1], [0], steps=3)
     assert res.index("tau", 1.0 + 1e-7) == 1 and res.index("tau", 1) == 0

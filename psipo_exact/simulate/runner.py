@@ -41,7 +41,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .. import _checks
-from ..closed_form import softmax_policy
 from ..losses import reference_gap
 from ..model import Dataset
 from ._gradients import DenseGradient, SparseGradient
@@ -353,17 +352,6 @@ def _result(recorded, rec_steps, loss_names, data, tau, seeds, logits_shape):
         coords["context"] = first.context_names or tuple(range(logits_shape[0]))
         dims += ("context",)
     coords["action"] = tuple(actions)
-    return SimulationResult(probs=_policies(logits), logits=logits, steps=rec_steps,
-                            coords=coords, dims=dims + ("action",))
+    return SimulationResult(logits=logits, steps=rec_steps, coords=coords,
+                            dims=dims + ("action",))
 
-
-def _policies(logits: np.ndarray) -> np.ndarray:
-    """``softmax_policy`` a few records at a time: its temporaries stay small, so the peak
-    memory is the logits and the policies (the same numbers: the softmax is per row)."""
-    probs = np.empty_like(logits)
-    flat_logits = logits.reshape((-1,) + logits.shape[5:])
-    flat_probs = probs.reshape(flat_logits.shape)
-    rows = max(1, 2**22 // (8 * int(np.prod(logits.shape[5:], dtype=int))))  # ~4 MiB
-    for start in range(0, flat_logits.shape[0], rows):
-        flat_probs[start:start + rows] = softmax_policy(flat_logits[start:start + rows])
-    return probs
