@@ -1,0 +1,83 @@
+"""The numba kernels of ``simulate/_compiled.py`` (imported only when numba is installed).
+
+Compiled without ``fastmath``: every float operation is the IEEE operation written, in the
+order written (no fused multiply-add, no reassociation), as ``_compiled.py`` explains.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+_jit = numba.njit(cache=True, fastmath=False, nogil=True)
+
+
+@_jit
+def block(theta, mv, datum, weight, start, stop, n_loss, n_tau, win, lose, offsets, gap,
+          has_gap, codes, tau, hyper, inv_bc, record_slot, recorded):
+    """Steps ``start .. stop − 1`` of every run (the kernel of ``_compiled.CompiledRuns``).
+
+    ``theta`` (R, K) in run order (loss, dataset, tau, seed); ``datum`` and ``weight``
+    (L', D', T', S', n, width), primed axes of length 1 where they do not vary: each step's
+    terms, data in increasing order with weights ``c_i / B`` (0 for terms that only pad or
+    repeat a datum: they add ±0, which changes no sum) The runs of a step are
+    independent: looping over runs inside the step loop lets the processor overlap their
+    (long, serial) chains of dependent operations.
+    """
+    n_runs, n_logits = theta.shape
+    n_data_sets = offsets.size - 1
+    n_seeds = n_runs // (n_loss * n_data_sets * n_tau)
+    width = datum.shape[5]
+    b1, b2, one_b1, one_b2, eps, neg_lr = (hyper[0], hyper[1], hyper[2], hyper[3], hyper[4],
+                                           hyper[5])
+    g = np.empty(n_logits)
+    # per run: loss code, −τ, its dataset's first datum, its terms' position
+    code, neg_tau, base = (np.empty(n_runs, dtype=np.int64), np.empty(n_runs),
+                           np.empty(n_runs, dtype=np.int64))
+    where = np.empty((n_runs, 4), dtype=np.int64)
+    for r in range(n_runs):
+        s = r % n_seeds
+        t_ = (r // n_seeds) % n_tau
+        d = (r // (n_seeds * n_tau)) % n_data_sets
+        loss = r // (n_seeds * n_tau * n_data_sets)
+        code[r], neg_tau[r], base[r] = codes[loss], -tau[t_], offsets[d]
+        where[r, 0] = loss if datum.shape[0] > 1 else 0
+        where[r, 1] = d if datum.shape[1] > 1 else 0
+        where[r, 2] = t_ if datum.shape[2] > 1 else 0
+        where[r, 3] = s if datum.shape[3] > 1 else 0
+    for j in range(stop - start):
+        step = start + j
+        c1, c2 = inv_bc[0, step], inv_bc[1, step]
+        slot = record_slot[step]
+        for r in range(n_runs):
+            a0, a1, a2, a3 = where[r, 0], where[r, 1], where[r, 2], where[r, 3]
+            g[:] = 0.0
+            for i in range(width):
+                e = base[r] + datum[a0, a1, a2, a3, j, i]
+                h = theta[r, win[e]] - theta[r, lose[e]]
+                if has_gap:
+                    h = h - gap[e]
+                if code[r] == 0:
+                    nt = neg_tau[r]
+                    grad = nt * (1.0 / (1.0 + math.exp(-(nt * h))))
+                elif code[r] == 1:
+                    grad = 2.0 * (h - 0.5 / -neg_tau[r])
+                else:
+                    grad = (h - 1.0 / -neg_tau[r]) + h
+                term = grad * weight[a0, a1, a2, a3, j, i]
+                g[win[e]] += term
+                g[lose[e]] += -term
+            for k in range(n_logits):
+                gk = g[k]
+                m = gk * one_b1 + mv[0, r, k] * b1
+                v = (gk * gk) * one_b2 + mv[1, r, k] * b2
+                mv[0, r, k], mv[1, r, k] = m, v
+                den = math.sqrt(v * c2) + eps
+                m_hat = m * c1
+                if den > 0.0 or eps != 0.0:
+                    m_hat = m_hat / den
+                theta[r, k] = theta[r, k] + m_hat * neg_lr
+                if slot >= 0:
+                    recorded[r, slot, k] = theta[r, k]
