@@ -28,7 +28,7 @@ import os
 
 import numpy as np
 
-from ._gradients import batch_counts, distinct_data
+from ._gradients import GATHER_BYTES, batch_counts, distinct_data
 
 #: Loss codes of the kernel, by LINKS name.
 LOSS_CODES = {"dpo": 0, "ipo": 1, "ipo_symmetric": 2}
@@ -130,7 +130,7 @@ class CompiledRuns:
         inv_bc = np.array([a.inv_bc1, a.inv_bc2])
         hyper = np.array([a.b1, a.b2, 1 - a.b1, 1 - a.b2, a.eps, a.neg_lr])
         block = kernel()
-        for start, stop, idx in stream.blocks(steps, self.bytes_per_step):
+        for start, stop, idx in stream.blocks(steps, self.bytes_per_step, GATHER_BYTES):
             datum, weight = self.terms(idx)
             block(theta, mv, datum, weight, start, stop, self.run_shape[0], self.run_shape[2],
                   self.win, self.lose, self.offsets, self.gap, self.has_gap, self.codes,

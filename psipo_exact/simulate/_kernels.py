@@ -11,7 +11,11 @@ import math
 import numba
 import numpy as np
 
-_jit = numba.njit(cache=True, fastmath=False, nogil=True)
+#: Compilation options: no fastmath (so no FMA contraction, no reassociation); IEEE division
+#: (``error_model="numpy"``: no zero-division branch, which lets LLVM vectorise the Adam
+#: loop; packed and scalar IEEE operations round alike). Cached on disk beside the module.
+OPTIONS = dict(cache=True, fastmath=False, nogil=True, error_model="numpy")
+_jit = numba.njit(**OPTIONS)
 
 
 @_jit
@@ -33,6 +37,7 @@ def block(theta, mv, datum, weight, start, stop, n_loss, n_tau, win, lose, offse
     b1, b2, one_b1, one_b2, eps, neg_lr = (hyper[0], hyper[1], hyper[2], hyper[3], hyper[4],
                                            hyper[5])
     g = np.empty(n_logits)
+    positive_eps = eps != 0.0
     # per run: loss code, −τ, its dataset's first datum, its terms' position
     code, neg_tau, base = (np.empty(n_runs, dtype=np.int64), np.empty(n_runs),
                            np.empty(n_runs, dtype=np.int64))
@@ -76,8 +81,9 @@ def block(theta, mv, datum, weight, start, stop, n_loss, n_tau, win, lose, offse
                 mv[0, r, k], mv[1, r, k] = m, v
                 den = math.sqrt(v * c2) + eps
                 m_hat = m * c1
-                if den > 0.0 or eps != 0.0:
+                if positive_eps or den > 0.0:  # eps = 0: m̂ = 0 is the step where v̂ = 0
                     m_hat = m_hat / den
                 theta[r, k] = theta[r, k] + m_hat * neg_lr
-                if slot >= 0:
+            if slot >= 0:
+                for k in range(n_logits):
                     recorded[r, slot, k] = theta[r, k]
