@@ -28,6 +28,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ._laplacian import MEMORY_BUDGET
+
 #: The rounds stop when at most this many vertices are left ...
 DENSE_CORE = 100
 #: ... or when a round eliminates under ``_SLOW_ROUND`` of the vertices left and at most
@@ -35,6 +37,10 @@ DENSE_CORE = 100
 #: left densifies and independent sets shrink): the core is then factored densely.
 DENSE_MAX = 2000
 _SLOW_ROUND = 0.02
+#: ... or, on any size whose dense factor fits the memory budget, when a round eliminates
+#: under this share (a dense graph, where independent sets are tiny and rounds would take
+#: quadratic time).
+_STUCK_ROUND = 0.002
 #: Degree cap of the vertices eliminated in a round (raised if every vertex is above it).
 _ROUND_DEGREE = 64
 #: Luby passes per round growing the independent set.
@@ -57,6 +63,21 @@ class ApproximateCholesky:
     sparse, and simple", FOCS; D. Spielman, Laplacians.jl (``approxchol``). Used for the
     normal equations of Eq. 17 and the Newton steps of Eq. 2, 4, 5 of Azar et al.,
     arXiv:2310.12036.
+
+    Examples
+    --------
+    A cycle has only degree-2 vertices, whose elimination is exact: the factor solves
+    ``L x = b`` itself (right-hand sides summing to 0):
+
+    >>> import numpy as np
+    >>> from psipo_exact.solvers._laplacian import laplacian
+    >>> from psipo_exact.solvers._approx_cholesky import ApproximateCholesky
+    >>> n = 1000
+    >>> lap = laplacian(np.arange(n), (np.arange(n) + 1) % n, np.ones(n), n)
+    >>> b = np.zeros((n, 1)); b[0], b[n // 2] = 1.0, -1.0
+    >>> factor = ApproximateCholesky(lap)
+    >>> factor.n_rounds > 0, bool(np.abs(lap @ factor.solve(b) - b).max() < 1e-12)
+    (True, True)
     """
 
     def __init__(self, lap: sp.csr_matrix, seed: int = 0):
@@ -70,13 +91,15 @@ class ApproximateCholesky:
             if alive.size <= DENSE_CORE:
                 break
             chosen = _independent_low_degree(graph, degree, alive, rng)
-            if alive.size <= DENSE_MAX and chosen.size < _SLOW_ROUND * alive.size:
+            slow = chosen.size < _SLOW_ROUND * alive.size
+            stuck = chosen.size < _STUCK_ROUND * alive.size and (
+                16 * alive.size**2 <= MEMORY_BUDGET)
+            if (slow and alive.size <= DENSE_MAX) or stuck:
                 break
             graph = self._eliminate(graph, degree, chosen, rng)
         self.core = np.flatnonzero(np.diff(graph.indptr))
         self.core_solve = _dense_core(graph, self.core)
         self.n_rounds = len(self.rounds)
-        self.factor_entries = sum(r[3].nnz for r in self.rounds) + self.core.size ** 2
 
     def _eliminate(self, graph, degree, chosen, rng):
         """Eliminate the independent set ``chosen``; record the round, return the graph."""
