@@ -33,34 +33,37 @@ def block(theta, mv, datum, weight, start, stop, n_loss, n_tau, win, lose, offse
     n_runs, n_logits = theta.shape
     n_data_sets = offsets.size - 1
     n_seeds = n_runs // (n_loss * n_data_sets * n_tau)
-    width = datum.shape[5]
+    lead, n_steps, width = datum.shape[:4], datum.shape[4], datum.shape[5]
+    datum = datum.reshape(-1, width)        # rows (L', D', T', S', n) flattened
+    weight = weight.reshape(-1, width)
     b1, b2, one_b1, one_b2, eps, neg_lr = (hyper[0], hyper[1], hyper[2], hyper[3], hyper[4],
                                            hyper[5])
     g = np.empty(n_logits)
     positive_eps = eps != 0.0
-    # per run: loss code, −τ, its dataset's first datum, its terms' position
-    code, neg_tau, base = (np.empty(n_runs, dtype=np.int64), np.empty(n_runs),
-                           np.empty(n_runs, dtype=np.int64))
-    where = np.empty((n_runs, 4), dtype=np.int64)
+    # per run: loss code, −τ, 0.5/τ, 1/τ, its dataset's first datum, its first terms' row
+    code, base, row = (np.empty(n_runs, dtype=np.int64), np.empty(n_runs, dtype=np.int64),
+                       np.empty(n_runs, dtype=np.int64))
+    neg_tau, half_over, one_over = np.empty(n_runs), np.empty(n_runs), np.empty(n_runs)
     for r in range(n_runs):
         s = r % n_seeds
         t_ = (r // n_seeds) % n_tau
         d = (r // (n_seeds * n_tau)) % n_data_sets
         loss = r // (n_seeds * n_tau * n_data_sets)
-        code[r], neg_tau[r], base[r] = codes[loss], -tau[t_], offsets[d]
-        where[r, 0] = loss if datum.shape[0] > 1 else 0
-        where[r, 1] = d if datum.shape[1] > 1 else 0
-        where[r, 2] = t_ if datum.shape[2] > 1 else 0
-        where[r, 3] = s if datum.shape[3] > 1 else 0
+        code[r], base[r] = codes[loss], offsets[d]
+        neg_tau[r], half_over[r], one_over[r] = -tau[t_], 0.5 / tau[t_], 1.0 / tau[t_]
+        at = 0
+        for axis, index in enumerate((loss, d, t_, s)):
+            at = at * lead[axis] + (index if lead[axis] > 1 else 0)
+        row[r] = at * n_steps
     for j in range(stop - start):
         step = start + j
         c1, c2 = inv_bc[0, step], inv_bc[1, step]
         slot = record_slot[step]
         for r in range(n_runs):
-            a0, a1, a2, a3 = where[r, 0], where[r, 1], where[r, 2], where[r, 3]
+            terms = row[r] + j
             g[:] = 0.0
             for i in range(width):
-                e = base[r] + datum[a0, a1, a2, a3, j, i]
+                e = base[r] + datum[terms, i]
                 h = theta[r, win[e]] - theta[r, lose[e]]
                 if has_gap:
                     h = h - gap[e]
@@ -68,10 +71,10 @@ def block(theta, mv, datum, weight, start, stop, n_loss, n_tau, win, lose, offse
                     nt = neg_tau[r]
                     grad = nt * (1.0 / (1.0 + math.exp(-(nt * h))))
                 elif code[r] == 1:
-                    grad = 2.0 * (h - 0.5 / -neg_tau[r])
+                    grad = 2.0 * (h - half_over[r])
                 else:
-                    grad = (h - 1.0 / -neg_tau[r]) + h
-                term = grad * weight[a0, a1, a2, a3, j, i]
+                    grad = (h - one_over[r]) + h
+                term = grad * weight[terms, i]
                 g[win[e]] += term
                 g[lose[e]] += -term
             for k in range(n_logits):
