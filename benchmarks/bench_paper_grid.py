@@ -211,9 +211,10 @@ def _diff_text(probs, ours) -> str:
 def main(slow: bool = True) -> None:
     """All rows; ``slow=False`` (``--skip-slow``) leaves out the naive loop and the jitted
     step in a Python loop (minutes)."""
+    label = engine()
     warm, ours = bench_ours()
-    rows = [(f"ours: simulate, {engine()}, warm (best of 3)", warm, "-", "measured")]
-    if engine() != "NumPy":
+    rows = [(f"ours: simulate, {label}, warm (best of 3)", warm, "-", "measured")]
+    if label != "NumPy":
         with numpy_path():
             numpy_warm, numpy_ours = bench_ours()
         rows.append(("ours: simulate, NumPy path, warm", numpy_warm,

@@ -134,16 +134,17 @@ def scaling_table() -> None:
 
 
 def main() -> None:
+    label = engine()
     data = bradley_terry_graph(N_ACTIONS, N_DATA)
     ours_time, ours, peak, recorded = bench_ours(data)
     print(f"SIM-SCALE: n = {N_ACTIONS}, N = {N_DATA}, {N_RUNS} runs x {STEPS} Adam steps, "
           f"batch {BATCH}, lr {LR}")
     print("| method | time (s) | vs ours | per step (ms) | max |dpi| | notes |")
     print("|---|---|---|---|---|---|")
-    print(f"| ours: simulate, {engine()} (best of 2) | {ours_time:.3f} | 1.0x | "
+    print(f"| ours: simulate, {label} (best of 2) | {ours_time:.3f} | 1.0x | "
           f"{ours_time / STEPS * 1e3:.3f} | - | peak traced memory {peak / 2**20:.1f} MiB "
           f"recording every 10 steps ({recorded / 2**20:.1f} MiB of recorded logits) |")
-    if engine() != "NumPy":
+    if label != "NumPy":
         with numpy_path():
             numpy_time, numpy_probs, numpy_peak, _ = bench_ours(data)
         print(f"| ours: simulate, NumPy path (best of 2) | {numpy_time:.3f} | "

@@ -11,7 +11,8 @@ _compiled = importlib.import_module("psipo_exact.simulate._compiled")
 
 
 def engine() -> str:
-    """Which engine ``simulate`` uses now."""
+    """Which engine ``simulate`` uses now; loads numba if it is installed (so that, warm,
+    every grid runs on the kernel, not only those large enough to pay for loading it)."""
     return "numba kernel" if _compiled.kernel() is not None else "NumPy"
 
 

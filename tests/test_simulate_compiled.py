@@ -183,3 +183,26 @@ def test_a_custom_loss_beside_a_link_runs_on_the_numpy_path(monkeypatch):
                        margin_only=False)
     res = simulate(paper_dataset("D1"), ["dpo", toy], [1.0], [0], steps=20)
     assert not calls and np.all(np.isfinite(res.logits))
+
+
+def test_numba_is_loaded_only_where_it_pays():
+    """In a fresh process a small grid stays on NumPy without importing numba (loading it
+    costs more than the kernel saves); a grid above ``COMPILE_WORK`` loads it when it is
+    installed. Same bits either way (tests above)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, importlib, psipo_exact as px\n"
+            "c = importlib.import_module('psipo_exact.simulate._compiled')\n"
+            "c.COMPILE_WORK = float(sys.argv[1])\n"
+            "px.simulate(px.paper_dataset('D1'), ['dpo', 'ipo'], [1.0], [0, 1], steps=500)\n"
+            "print('numba' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "PSIPO_EXACT_NO_NUMBA"}
+
+    def loads(threshold):
+        out = subprocess.run([sys.executable, "-c", code, str(threshold)], env=env,
+                             capture_output=True, text=True, check=True)
+        return out.stdout.strip() == "True"
+
+    assert not loads(5e7)
+    assert loads(0.0) == (importlib.util.find_spec("numba") is not None)

@@ -25,10 +25,16 @@ the NumPy path; without numba installed it is the only one, with the same number
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
 from ._gradients import GATHER_BYTES, batch_counts, distinct_data
+
+#: Element-steps from which loading numba pays in a process that has not imported it (it
+#: costs ~0.5 s; the kernel saves ~0.01 µs an element-step: the paper's Figures 1–2, 4·10⁷,
+#: stay on NumPy in a cold ``psipo-exact reproduce``).
+COMPILE_WORK = 5e7
 
 #: Loss codes of the kernel, by LINKS name.
 LOSS_CODES = {"dpo": 0, "ipo": 1, "ipo_symmetric": 2}
@@ -41,9 +47,16 @@ def disabled() -> bool:
     return os.environ.get("PSIPO_EXACT_NO_NUMBA", "") not in ("", "0")
 
 
-def kernel():
-    """The compiled block kernel, or None (numba absent, or ``PSIPO_EXACT_NO_NUMBA``)."""
+def kernel(work: float | None = None):
+    """The compiled block kernel, or None (numba absent, or ``PSIPO_EXACT_NO_NUMBA``).
+
+    With ``work`` (element-steps: runs × steps × (logits + terms per step)) below
+    :data:`COMPILE_WORK` and numba not imported yet, None as well: loading numba and the
+    cached kernel (~0.5 s) would cost more than it saves (the NumPy path gives the same
+    bits)."""
     if disabled():
+        return None
+    if not _KERNEL and work is not None and work < COMPILE_WORK and "numba" not in sys.modules:
         return None
     if not _KERNEL:
         try:

@@ -162,7 +162,7 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
                          batches)
     adam = Adam(lr, b1, b2, eps, steps)
     compiled = _compiled_runs(list(data.values()), pair_losses, tau, gap, adam, run_shape,
-                              batch_size)
+                              batch_size, steps)
     if compiled is not None:
         recorded = _run_compiled(theta, compiled, stream, steps, record_every, progress)
     else:
@@ -339,10 +339,14 @@ def _run(theta, layout, stream, adam, steps, record_every, progress):
     return recorded
 
 
-def _compiled_runs(data, losses, tau, gap, adam, run_shape, batch_size):
-    """The compiled kernel's runner, if numba is there and every loss is a LINKS margin
-    loss (same bits as the NumPy layouts); else None."""
-    if _compiled.kernel() is None:
+def _compiled_runs(data, losses, tau, gap, adam, run_shape, batch_size, steps):
+    """The compiled kernel's runner, if numba is there (and loading it pays, see
+    ``_compiled.kernel``) and every loss is a LINKS margin loss (same bits as the NumPy
+    layouts); else None."""
+    largest = max(len(d) for d in data)
+    terms = largest if largest <= batch_size else batch_size
+    work = float(np.prod(run_shape)) * steps * (int(np.prod(data[0].logits_shape)) + terms)
+    if _compiled.kernel(work) is None:
         return None
     codes = _compiled.loss_codes(losses)
     if codes is None:
