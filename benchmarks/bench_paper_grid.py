@@ -31,6 +31,9 @@ from psipo_exact.losses import LINKS
 from psipo_exact.model import paper_dataset
 from psipo_exact.simulate import sample_batches, simulate
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engines import engine, numpy_path  # noqa: E402
+
 LOSSES = ("dpo", "ipo")
 DATASETS = ("D1", "D3_never_wins")
 TAUS = (0.01, 0.1, 0.5, 1.0, 2.0, 10.0)
@@ -205,19 +208,30 @@ def _diff_text(probs, ours) -> str:
     return f"{per_run.max():.1e} ({np.median(per_run):.0e})"
 
 
-def main() -> None:
+def main(slow: bool = True) -> None:
+    """All rows; ``slow=False`` (``--skip-slow``) leaves out the naive loop and the jitted
+    step in a Python loop (minutes)."""
+    label = engine()
     warm, ours = bench_ours()
-    rows = [("ours: simulate, warm (best of 3)", warm, "-", "measured")]
+    rows = [(f"ours: simulate, {label}, warm (best of 3)", warm, "-", "measured")]
+    if label != "NumPy":
+        with numpy_path():
+            numpy_warm, numpy_ours = bench_ours()
+        rows.append(("ours: simulate, NumPy path, warm", numpy_warm,
+                     _diff_text(numpy_ours, ours), "PSIPO_EXACT_NO_NUMBA=1"))
     cold = bench_reproduce_cold()
     rows.append(("ours: `psipo-exact reproduce`, cold", cold, "-",
                  "subprocess wall clock, whole reproduce (360 runs + plots)"))
-    naive, diff = bench_naive(ours)
-    rows.append(("naive NumPy, per-run loop", naive, diff,
-                 "2 runs timed, x120 (extrapolated)"))
+    if slow:
+        naive, diff = bench_naive(ours)
+        rows.append(("naive NumPy, per-run loop", naive, diff,
+                     "2 runs timed, x120 (extrapolated)"))
     try:
-        loop, diff = bench_jax_loop(ours)
-        rows.append(("JAX+optax, jit(step) in Python loop", loop, diff,
-                     "1 run timed, x240 (extrapolated); batch row sliced on device per step"))
+        if slow:
+            loop, diff = bench_jax_loop(ours)
+            rows.append(("JAX+optax, jit(step) in Python loop", loop, diff,
+                         "1 run timed, x240 (extrapolated); batch row sliced on device per "
+                         "step"))
         compile_time, run, diff = bench_jax_vmap_scan(ours)
         rows.append(("JAX+optax, jit(vmap(scan)) run", run, diff,
                      "all 240 runs, best of 3, x64"))
@@ -238,4 +252,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(slow="--skip-slow" not in sys.argv[1:])

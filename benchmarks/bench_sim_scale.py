@@ -7,7 +7,9 @@ uniform πref, θ₀ = 0. Rows:
 
 * ours: :func:`psipo_exact.simulate.simulate` (gathers only each step's batch), best of 2
   after a warm-up, recording only the final logits; its peak traced memory in a separate
-  call recording every 10 steps, against the size of those recorded logits;
+  call recording every 10 steps, against the size of those recorded logits (``probs`` is
+  computed on access, after the call); with the ``numba`` extra, the compiled kernel and,
+  in a second row, the NumPy path (same bits);
 * JAX + optax ``jit(vmap(scan))`` (x64) over the 32 runs, gathering each step's batch
   (``theta[winners[idx]] − theta[losers[idx]]``, gradient by autodiff): compile and run
   apart. It replays our batch streams, so the final probabilities are comparable.
@@ -29,6 +31,7 @@ import numpy as np
 from psipo_exact.simulate import sample_batches, simulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engines import engine, numpy_path  # noqa: E402
 from graphs import bradley_terry_graph  # noqa: E402
 
 N_ACTIONS, N_DATA, STEPS, BATCH, LR = 1000, 100_000, 5000, 64, 0.01
@@ -131,15 +134,23 @@ def scaling_table() -> None:
 
 
 def main() -> None:
+    label = engine()
     data = bradley_terry_graph(N_ACTIONS, N_DATA)
     ours_time, ours, peak, recorded = bench_ours(data)
     print(f"SIM-SCALE: n = {N_ACTIONS}, N = {N_DATA}, {N_RUNS} runs x {STEPS} Adam steps, "
           f"batch {BATCH}, lr {LR}")
     print("| method | time (s) | vs ours | per step (ms) | max |dpi| | notes |")
     print("|---|---|---|---|---|---|")
-    print(f"| ours: simulate (best of 2) | {ours_time:.3f} | 1.0x | "
+    print(f"| ours: simulate, {label} (best of 2) | {ours_time:.3f} | 1.0x | "
           f"{ours_time / STEPS * 1e3:.3f} | - | peak traced memory {peak / 2**20:.1f} MiB "
           f"recording every 10 steps ({recorded / 2**20:.1f} MiB of recorded logits) |")
+    if label != "NumPy":
+        with numpy_path():
+            numpy_time, numpy_probs, numpy_peak, _ = bench_ours(data)
+        print(f"| ours: simulate, NumPy path (best of 2) | {numpy_time:.3f} | "
+              f"{numpy_time / ours_time:.2f}x | {numpy_time / STEPS * 1e3:.3f} | "
+              f"{np.abs(numpy_probs - ours).max():.0e} | PSIPO_EXACT_NO_NUMBA=1; peak traced "
+              f"{numpy_peak / 2**20:.1f} MiB |")
     try:
         compile_time, jax_time, diff = bench_jax(data, ours)
         print(f"| JAX+optax jit(vmap(scan)), run | {jax_time:.3f} | "

@@ -139,12 +139,13 @@ def test_series_edge_merges_with_an_existing_parallel_edge():
     assert np.abs(lap @ x - rhs).max() < 1e-12
 
 
-@pytest.mark.parametrize("force", ["elimination", "band", "pcg", "lu"])
+@pytest.mark.parametrize("force", ["elimination", "band", "pcg", "approx", "lu"])
 def test_every_solver_path_on_a_hub_path_block_graph(monkeypatch, force):
     """n = 600: each path of the solver reaches the dense least-squares answer of Eq. 17:
     elimination of the leaves and the path then CG on the block (the default), and without
     elimination the direct banded solve (a band wide enough for the hub), Jacobi-CG (which
-    stalls on the path, then converges), and sparse LU once CG is cut short. (CG with a
+    stalls on the path, then converges), CG preconditioned by the approximate Cholesky
+    factor once Jacobi-CG is cut short, and sparse LU once that fails too. (CG with a
     truncated band is exercised on ladders in test_solvers.py.)"""
     data = hub_path_block(600, seed=2)
     calls = []
@@ -158,11 +159,16 @@ def test_every_solver_path_on_a_hub_path_block_graph(monkeypatch, force):
     if force == "pcg":  # patience enough for CG to cross the path
         monkeypatch.setattr(graph_linalg, "_STALL", 10**4)
         monkeypatch.setattr(graph_linalg, "_MAX_CG", 10**4)
+        monkeypatch.setattr(graph_linalg, "_PROBE", 10**4)
     if force == "band":
         monkeypatch.setattr(graph_linalg, "_BAND_MIN", 10**9)
-    if force == "lu":
-        monkeypatch.setattr(graph_linalg, "_MAX_CG", 2)
-    for name in ("_bounded_lu", "_pcg", "_refine", "core_solve"):
+    if force in ("approx", "lu"):
+        monkeypatch.setattr(graph_linalg, "_PROBE", 2)
+    if force == "lu":  # the approximate Cholesky path fails (returns nothing converged)
+        monkeypatch.setattr(graph_linalg, "_approximate_solve",
+                            lambda lap, labels, rhs, rtol: (np.zeros_like(rhs),
+                                                            np.zeros(rhs.shape[1], bool)))
+    for name in ("_bounded_lu", "_pcg", "_refine", "core_solve", "_approximate_solve"):
         original = getattr(graph_linalg, name)
         monkeypatch.setattr(graph_linalg, name,
                             lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
@@ -178,6 +184,7 @@ def test_every_solver_path_on_a_hub_path_block_graph(monkeypatch, force):
     np.testing.assert_allclose(sol.logits, expected, atol=1e-8)
     assert sol.residual <= 1e-9
     assert ("_bounded_lu" in calls) == (force == "lu")
+    assert ("_approximate_solve" in calls) == (force in ("approx", "lu"))
     assert ("_pcg" in calls) == (force != "band")
     assert ("_refine" in calls) == (force in ("band", "lu"))
 
@@ -197,8 +204,12 @@ def test_hub_path_block_memory_is_bounded():
 
 
 def test_lu_fallback_over_budget_raises_a_clear_memory_error(monkeypatch):
-    """CG forced to stall and a 1 kB budget: a MemoryError naming the work and the budget."""
-    monkeypatch.setattr(graph_linalg, "_MAX_CG", 2)
+    """CG and the approximate Cholesky path forced to fail, and a 1 kB budget: a MemoryError
+    naming the work and the budget."""
+    monkeypatch.setattr(graph_linalg, "_PROBE", 2)
+    monkeypatch.setattr(graph_linalg, "_approximate_solve",
+                        lambda lap, labels, rhs, rtol: (np.zeros_like(rhs),
+                                                        np.zeros(rhs.shape[1], bool)))
     monkeypatch.setattr(graph_linalg, "_BAND_WORK", 0)
     monkeypatch.setattr(graph_linalg, "_BAND_MIN", 0)
     monkeypatch.setattr(graph_linalg, "MEMORY_BUDGET", 1024)

@@ -104,9 +104,24 @@ def _reference_run(data, loss, tau, batches, *, lr=0.01, b1=0.9, b2=0.999, eps=1
 # ----------------------------------------------------------------- Adam and sampler exactness
 
 
+@pytest.fixture(params=["numpy", "numba"])
+def engine(request, monkeypatch):
+    """``simulate`` on its NumPy layouts, or on the compiled kernel of the ``numba`` extra
+    (skipped when numba is not installed); both must give the references' bits."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+        monkeypatch.delenv("PSIPO_EXACT_NO_NUMBA", raising=False)
+        assert importlib.import_module("psipo_exact.simulate._compiled").kernel() is not None
+    else:
+        monkeypatch.setenv("PSIPO_EXACT_NO_NUMBA", "1")
+    return request.param
+
+
+
+
 @pytest.mark.parametrize("name", ["D1", "D3", "D3_never_wins", "D2"])
 @pytest.mark.parametrize("loss", ["dpo", "ipo", "ipo_symmetric"])
-def test_adam_matches_reference_bitwise(name, loss):
+def test_adam_matches_reference_bitwise(name, loss, engine):
     """Replayed batches: every recorded θ equals the per-run reference bit for bit.
 
     Bitwise (not 1e-15) because every element sees the same IEEE operations in the same
@@ -133,7 +148,7 @@ def test_textbook_division_agrees_to_rounding():
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-14)
 
 
-def test_hyperparameters_and_pi_ref_and_init_reach_the_update():
+def test_hyperparameters_and_pi_ref_and_init_reach_the_update(engine):
     data = paper_dataset("D3_never_wins")
     pi_ref = np.array([0.2, 0.3, 0.5])
     init = np.array([0.1, -0.2, 0.3])
@@ -145,7 +160,7 @@ def test_hyperparameters_and_pi_ref_and_init_reach_the_update():
     np.testing.assert_array_equal(res.logits[0, 0, 0, 0], ref)
 
 
-def test_matches_eager_optax_bitwise_and_jitted_optax_to_rounding():
+def test_matches_eager_optax_bitwise_and_jitted_optax_to_rounding(engine):
     """Against optax itself (x64): bitwise with eager ``update``; ~1e-15 under ``jax.jit``,
     where XLA fuses the element-wise chain differently."""
     jax = pytest.importorskip("jax")
@@ -216,7 +231,7 @@ def test_sampler_counts_are_uniform_chi_square():
 # ------------------------------------------------------------------------ vectorisation
 
 
-def test_grid_equals_one_run_at_a_time_bitwise():
+def test_grid_equals_one_run_at_a_time_bitwise(engine):
     datasets = {"D1": paper_dataset("D1"), "D3": paper_dataset("D3"),
                 "D3nw": paper_dataset("D3_never_wins")}
     taus, seeds, steps = (0.1, 2.0), (0, 9, 42), 1500   # > CHUNK_STEPS: crosses a chunk
@@ -232,7 +247,7 @@ def test_grid_equals_one_run_at_a_time_bitwise():
                                                   one.logits[0, 0, 0, 0])
 
 
-def test_replay_broadcasts_over_run_axes():
+def test_replay_broadcasts_over_run_axes(engine):
     data = {"D1": paper_dataset("D1"), "D3nw": paper_dataset("D3_never_wins")}
     steps = 50
     per_seed = np.stack([sample_batches(s, 2, steps, 9) for s in (1, 2)])  # (seed, steps, B)
@@ -362,7 +377,7 @@ def test_never_compared_action_never_moves_and_a_b_stay_opposite():
     assert np.all(res.probs[..., 2] <= np.exp(-0.7) / (np.exp(-0.7) + 2) + 1e-15)
 
 
-def test_eps_zero_gives_no_nan_for_never_compared_action():
+def test_eps_zero_gives_no_nan_for_never_compared_action(engine):
     res = simulate(paper_dataset("D3"), ["ipo"], [1.0], [0], steps=20, eps=0.0)
     assert np.all(np.isfinite(res.probs))
     assert np.all(res.logits[..., 2] == 0.0)
@@ -388,6 +403,46 @@ def test_result_coords_steps_and_ci():
     assert res.select(loss="dpo", dataset="x", tau=0.5).shape == (2, 4, 3)
     with pytest.raises(ValueError, match="tau"):
         res.select(loss="dpo", dataset="x", tau=3.0)
+
+
+def test_probs_are_computed_on_first_access_from_the_logits_and_kept():
+    """``probs`` is not held by the simulation: computed on first access (a few records at a
+    time), equal bit for bit to ``softmax_policy`` of all logits at once, and to a softmax
+    written here to rounding; repr and ``mean_ci`` work before and after."""
+    from psipo_exact.closed_form import softmax_policy
+
+    res = simulate(paper_dataset("D2"), ["dpo", "ipo"], [0.1, 1.0], [0, 1], steps=40,
+                   record_every=3)
+    assert "probs" not in vars(res) and "probs and logits of shape" in repr(res)
+    probs = res.probs
+    assert res.probs is probs and "probs" in vars(res)
+    np.testing.assert_array_equal(probs, softmax_policy(res.logits))
+    z = np.exp(res.logits - res.logits.max(axis=-1, keepdims=True))
+    np.testing.assert_allclose(probs, z / z.sum(axis=-1, keepdims=True), rtol=1e-15, atol=0)
+    np.testing.assert_array_equal(res.mean_ci()[0], probs.mean(axis=3))
+
+
+def test_simulation_peak_memory_is_within_twice_the_recorded_logits():
+    """Traced peak of a sparse-layout simulation recording every step (32 MB of logits):
+    the recorded logits, Adam's per-run buffers and one block of gather indices, not the
+    policies on top (``probs`` is computed on access)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n, size = 1000, 5000
+    win = rng.integers(0, n, size)
+    lose = (win + rng.integers(1, n, size)) % n
+    data = Dataset(win, lose, n_actions=n)
+    simulate(data, ["dpo", "ipo"], [0.5], [0, 1], steps=2, batch_size=64)   # imports
+    tracemalloc.start()
+    try:
+        res = simulate(data, ["dpo", "ipo"], [0.5], [0, 1], steps=1000, batch_size=64,
+                       record_every=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert res.logits.nbytes == 4 * 1001 * n * 8
+    assert peak <= 2 * res.logits.nbytes, (peak, res.logits.nbytes)
 
 
 def test_index_prefers_exact_labels_and_rejects_foreign_ones():

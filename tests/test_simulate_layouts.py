@@ -26,6 +26,15 @@ from psipo_exact.simulate.pairwise import PairwiseLoss, from_link, resolve_loss
 
 runner = importlib.import_module("psipo_exact.simulate.runner")
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _numpy_layouts():
+    """These tests are about the NumPy layouts: the compiled kernel of the ``numba`` extra is
+    switched off (tests/test_simulate_compiled.py compares the two)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PSIPO_EXACT_NO_NUMBA", "1")
+        yield
+
 # The toy loss of the brief: ℓ = (s_w − 1)² + (s_l + 1)², not a function of s_w − s_l.
 TOY = PairwiseLoss("toy", lambda s_w, s_l, tau: 2 * tau * (s_w - 1),
                    lambda s_w, s_l, tau: 2 * tau * (s_l + 1), margin_only=False)

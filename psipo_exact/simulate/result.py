@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from .. import _checks
+from ..closed_form import softmax_policy
 
 #: Names of the run axes of :attr:`SimulationResult.probs`, before ``record`` and actions.
 RUN_AXES = ("loss", "dataset", "tau", "seed")
@@ -30,7 +32,9 @@ class SimulationResult:
     Attributes
     ----------
     probs : ndarray, shape (loss, dataset, tau, seed, record, *logits_shape)
-        Policies ``π = softmax(θ)`` at the recorded steps (softmax over the last axis).
+        Policies ``π = softmax(θ)`` at the recorded steps (softmax over the last axis),
+        computed from ``logits`` on first access, a few records at a time, and kept: the
+        simulation itself holds only the logits.
     logits : ndarray, same shape as ``probs``
         The recorded logits θ themselves.
     steps : ndarray of int, shape (record,)
@@ -62,11 +66,15 @@ class SimulationResult:
     0.3333333333333333 0.3333333333333333
     """
 
-    probs: np.ndarray
     logits: np.ndarray
     steps: np.ndarray
     coords: dict
     dims: tuple
+
+    @cached_property
+    def probs(self) -> np.ndarray:
+        """``softmax(logits)`` on the last axis, computed once (see the class docstring)."""
+        return _policies(self.logits)
 
     def __repr__(self) -> str:
         """Shapes and coordinates, in a few lines (as xarray prints a DataArray).
@@ -86,10 +94,10 @@ class SimulationResult:
           record   (0, 10, 20, ..., 80, 90, 100)
           action   ('a', 'b', 'c')
         """
-        runs = int(np.prod(self.probs.shape[:len(RUN_AXES)]))
+        runs = int(np.prod(self.logits.shape[:len(RUN_AXES)]))
         steps = int(self.steps[-1]) if len(self.steps) else 0
         lines = [f"<SimulationResult: {runs} runs × {steps} Adam steps, probs and logits of "
-                 f"shape {self.probs.shape}>", "Coordinates:"]
+                 f"shape {self.logits.shape}>", "Coordinates:"]
         width = max(len(axis) for axis in self.coords)
         lines += [f"  {axis:<{width}}  {_short(labels)}" for axis, labels in self.coords.items()]
         return "\n".join(lines)
@@ -231,7 +239,7 @@ class SimulationResult:
         if not 0 < level < 1:
             raise ValueError(f"level = {level}, must be in (0, 1)")
         axis = self.dims.index("seed")
-        n_seeds = self.probs.shape[axis]
+        n_seeds = self.logits.shape[axis]
         mean = self.probs.mean(axis=axis)
         if n_seeds < 2:
             return mean, np.full_like(mean, np.inf)
@@ -242,6 +250,18 @@ class SimulationResult:
 
         t = stdtrit(n_seeds - 1, 0.5 + level / 2)
         return mean, t * sd / np.sqrt(n_seeds)
+
+
+def _policies(logits: np.ndarray) -> np.ndarray:
+    """``softmax_policy`` a few records at a time: its temporaries stay small, so the peak
+    memory is the logits and the policies (the same numbers: the softmax is per row)."""
+    probs = np.empty_like(logits)
+    flat_logits = logits.reshape((-1,) + logits.shape[5:])
+    flat_probs = probs.reshape(flat_logits.shape)
+    rows = max(1, 2**22 // (8 * int(np.prod(logits.shape[5:], dtype=int))))  # ~4 MiB
+    for start in range(0, flat_logits.shape[0], rows):
+        flat_probs[start:start + rows] = softmax_policy(flat_logits[start:start + rows])
+    return probs
 
 
 def record_steps(steps: int, record_every: int) -> np.ndarray:

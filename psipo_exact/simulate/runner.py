@@ -41,9 +41,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .. import _checks
-from ..closed_form import softmax_policy
 from ..losses import reference_gap
 from ..model import Dataset
+from . import _compiled
 from ._gradients import DenseGradient, SparseGradient
 from .adam import Adam
 from .batches import BatchStream, validated_batches
@@ -170,10 +170,15 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
         batches = validated_batches(batches, run_shape, steps, batch_size, sizes)
     stream = BatchStream(sizes, [d.weights for d in data.values()], seed_list, batch_size,
                          batches)
-    layout = _gradient_layout(list(data.values()), pair_losses, tau, gap, pi_ref,
-                              len(seed_list), batch_size)
     adam = Adam(lr, b1, b2, eps, steps)
-    recorded = _run(theta, layout, stream, adam, steps, record_every, progress)
+    compiled = _compiled_runs(list(data.values()), pair_losses, tau, gap, adam, run_shape,
+                              batch_size, steps)
+    if compiled is not None:
+        recorded = _run_compiled(theta, compiled, stream, steps, record_every, progress)
+    else:
+        layout = _gradient_layout(list(data.values()), pair_losses, tau, gap, pi_ref,
+                                  len(seed_list), batch_size)
+        recorded = _run(theta, layout, stream, adam, steps, record_every, progress)
     return _result(recorded, record_steps(steps, record_every), loss_names, data, tau,
                    seed_list, logits_shape)
 
@@ -358,6 +363,36 @@ def _run(theta, layout, stream, adam, steps, record_every, progress):
     return recorded
 
 
+def _compiled_runs(data, losses, tau, gap, adam, run_shape, batch_size, steps):
+    """The compiled kernel's runner, if numba is there (and loading it pays, see
+    ``_compiled.kernel``) and every loss is a LINKS margin loss (same bits as the NumPy
+    layouts); else None."""
+    largest = max(len(d) for d in data)
+    terms = largest if largest <= batch_size else batch_size
+    work = float(np.prod(run_shape)) * steps * (int(np.prod(data[0].logits_shape)) + terms)
+    if _compiled.kernel(work) is None:
+        return None
+    codes = _compiled.loss_codes(losses)
+    if codes is None:
+        return None
+    return _compiled.CompiledRuns(data, codes, tau, gap, adam, run_shape, batch_size)
+
+
+def _run_compiled(theta, compiled, stream, steps, record_every, progress):
+    """:func:`_run` through the compiled kernel: the same recorded logits, bit for bit."""
+    rec_steps = record_steps(steps, record_every)
+    record_slot = np.full(steps + 1, -1, dtype=np.int64)
+    record_slot[rec_steps] = np.arange(rec_steps.size)
+    state = np.ascontiguousarray(theta.reshape(-1, int(np.prod(theta.shape[4:], dtype=int))))
+    recorded = np.empty((state.shape[0], rec_steps.size, state.shape[1]))
+    recorded[:, 0] = state
+    bar = _progress_bar(steps) if progress else None
+    compiled.run(state, recorded, record_slot[1:], stream, steps, bar)
+    if bar is not None:
+        bar.close()
+    return recorded.reshape(theta.shape[:4] + recorded.shape[1:])
+
+
 def _progress_bar(steps: int):
     from tqdm.auto import tqdm
 
@@ -377,17 +412,6 @@ def _result(recorded, rec_steps, loss_names, data, tau, seeds, logits_shape):
         coords["context"] = first.context_names or tuple(range(logits_shape[0]))
         dims += ("context",)
     coords["action"] = tuple(actions)
-    return SimulationResult(probs=_policies(logits), logits=logits, steps=rec_steps,
-                            coords=coords, dims=dims + ("action",))
+    return SimulationResult(logits=logits, steps=rec_steps, coords=coords,
+                            dims=dims + ("action",))
 
-
-def _policies(logits: np.ndarray) -> np.ndarray:
-    """``softmax_policy`` a few records at a time: its temporaries stay small, so the peak
-    memory is the logits and the policies (the same numbers: the softmax is per row)."""
-    probs = np.empty_like(logits)
-    flat_logits = logits.reshape((-1,) + logits.shape[5:])
-    flat_probs = probs.reshape(flat_logits.shape)
-    rows = max(1, 2**22 // (8 * int(np.prod(logits.shape[5:], dtype=int))))  # ~4 MiB
-    for start in range(0, flat_logits.shape[0], rows):
-        flat_probs[start:start + rows] = softmax_policy(flat_logits[start:start + rows])
-    return probs

@@ -23,8 +23,15 @@ _BAND_WORK = 8
 #: Minimum work budget of the banded preconditioner (small problems are solved directly).
 _BAND_MIN = 10**6
 _MAX_CG = 3000
-#: CG gives up (and falls back to sparse LU) after this many iterations without halving.
+#: CG gives up after this many iterations without halving.
 _STALL = 200
+#: Iterations of CG with the band or Jacobi preconditioner before the approximate Cholesky
+#: preconditioner takes over (random graphs need ~25, Newton steps of Bradley–Terry ~15).
+_PROBE = 150
+#: Relative tolerance of each CG solve inside the refinement of :func:`_approximate_solve`,
+#: and the number of refinement steps at most.
+_INNER_RTOL = 1e-7
+_REFINEMENTS = 8
 #: Low-degree elimination runs when at least this share of the vertices has degree 1 or 2
 #: (trees have at least as many leaves as branchings, paths are all degree 2).
 _ELIMINATE_SHARE = 0.01
@@ -119,7 +126,8 @@ def band_preconditioner(lap: sp.csr_matrix, labels: np.ndarray):
     return apply, band == bandwidth
 
 
-def laplacian_product(lap: sp.csr_matrix, x: np.ndarray, fast: bool = False) -> np.ndarray:
+def laplacian_product(lap: sp.csr_matrix, x: np.ndarray, fast: bool = False,
+                      absolute: bool = False) -> np.ndarray:
     """``lap @ x`` as ``Σ_j w_ij (x_i − x_j)``: edge differences instead of ``deg_i x_i − …``.
 
     The same product, but its rounding error scales with the differences of ``x`` along
@@ -127,7 +135,8 @@ def laplacian_product(lap: sp.csr_matrix, x: np.ndarray, fast: bool = False) -> 
     solution spans 1e4 (ladder graphs). ``x`` has shape (..., size); each CSR row's terms are
     summed in order over its segment. With ``fast``, the plain sparse product of the centred
     ``x`` is used instead where its rounding bound ``4 ε max deg · max|x − mean x|`` is below
-    1e-12 (well-conditioned graphs: a third of the memory traffic).
+    1e-12 (well-conditioned graphs: a third of the memory traffic). With ``absolute``, the
+    sums ``Σ_j |w_ij (x_i − x_j)|`` instead, which bound the product's rounding error.
     """
     if lap.nnz == 0:
         return np.zeros_like(x)
@@ -138,6 +147,8 @@ def laplacian_product(lap: sp.csr_matrix, x: np.ndarray, fast: bool = False) -> 
             return np.asarray(lap @ centred.reshape(-1, x.shape[-1]).T).T.reshape(x.shape)
     rows = np.repeat(np.arange(lap.shape[0]), np.diff(lap.indptr))
     terms = -lap.data * (x[..., rows] - x[..., lap.indices])
+    if absolute:
+        terms = np.abs(terms)
     sums = np.add.reduceat(terms, np.minimum(lap.indptr[:-1], lap.nnz - 1), axis=-1)
     return np.where(np.diff(lap.indptr) > 0, sums, 0.0)  # empty rows: reduceat gives a term
 
@@ -168,14 +179,16 @@ def _columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->j", a, b)
 
 
-def _pcg(lap, rhs: np.ndarray, precondition, rtol: float) -> tuple[np.ndarray, np.ndarray]:
+def _pcg(lap, rhs: np.ndarray, precondition, rtol: float,
+         max_iter: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Preconditioned conjugate gradients on the (consistent, singular) Laplacian system.
 
     All columns of ``rhs`` at once (one sparse product serves them all), each with its own
     step sizes. ``rhs`` sums to zero over every connected component, so CG converges in the
     range of ``lap`` for any SPD preconditioner. A column stops at
     ``max|r| ≤ rtol · max|rhs|`` or at the rounding floor of its residual, and is reported
-    unconverged when its residual stalls above both.
+    unconverged when its residual stalls above both, or after ``max_iter`` iterations
+    (default ``_MAX_CG``).
     """
     x = np.zeros_like(rhs)
     scale = np.abs(rhs).max(axis=0)
@@ -187,7 +200,7 @@ def _pcg(lap, rhs: np.ndarray, precondition, rtol: float) -> tuple[np.ndarray, n
     converged, active = scale == 0, scale > 0
     best, stalled = np.full(k, np.inf), np.zeros(k, dtype=int)
     magnitude = abs(lap)
-    for _ in range(_MAX_CG):
+    for _ in range(_MAX_CG if max_iter is None else max_iter):
         if not active.any():
             break
         q = lap @ direction
@@ -245,21 +258,69 @@ def core_solve(lap: sp.csr_matrix, labels: np.ndarray, rhs: np.ndarray,
     :func:`_grounding`), after reverse Cuthill–McKee ordering, is a direct solver on banded
     graphs (ladders: badly conditioned Laplacians), refined iteratively; otherwise it (or the
     diagonal) preconditions conjugate gradients, which converge fast on expander-like graphs
-    (well conditioned Laplacians). If CG stagnates, sparse LU of the grounded Laplacian in
-    an envelope ordering, whose fill is bounded before factoring: beyond
-    :data:`MEMORY_BUDGET` a ``MemoryError`` says so instead of exhausting the machine.
+    (well conditioned Laplacians). Where they have not converged after ``_PROBE``
+    iterations (hubs on badly conditioned graphs, weights over many decades), a randomized
+    approximate Cholesky factor (:class:`~._approx_cholesky.ApproximateCholesky`, near-linear
+    on any graph) preconditions CG inside iterative refinement (:func:`_approximate_solve`).
+    Only if that fails too, sparse LU of the grounded Laplacian in an envelope ordering,
+    whose fill is bounded before factoring: beyond :data:`MEMORY_BUDGET` a ``MemoryError``
+    says so instead of exhausting the machine.
     """
     precondition, exact = band_preconditioner(lap, labels)
     out = np.zeros_like(rhs)
     cols = np.flatnonzero(np.any(rhs, axis=0))
     if cols.size == 0:
         return out
-    solve = _refine if exact else (lambda a, b, p: _pcg(a, b, p, rtol))
+    solve = _refine if exact else (lambda a, b, p: _pcg(a, b, p, rtol, _PROBE))
     out[:, cols], converged = solve(lap, rhs[:, cols], precondition)
-    if not converged.all():
-        again = cols[~converged]
+    again = cols[~converged]
+    if again.size:
+        out[:, again], converged = _approximate_solve(lap, labels, rhs[:, again], rtol)
+        again = again[~converged]
+    if again.size:
         out[:, again], _ = _refine(lap, rhs[:, again], _bounded_lu(lap, labels))
     return out
+
+
+def _approximate_solve(lap, labels, rhs: np.ndarray, rtol: float):
+    """CG preconditioned by a randomized approximate Cholesky factor, inside iterative
+    refinement.
+
+    Each refinement step computes the residual as edge differences
+    (:func:`laplacian_product`) and solves the residual equation by CG to ``_INNER_RTOL``,
+    or to the residual's rounding floor ``8 ε max_i Σ_j |w_ij (x_i − x_j)|`` if higher: the
+    preconditioner is close to ``L⁺`` and would amplify the rounding noise of a residual
+    pushed below its floor. Returns the solutions and, per column, whether the residual
+    reached ``max(rtol · max|rhs|, floor)``.
+    """
+    from ._approx_cholesky import ApproximateCholesky
+
+    factor = ApproximateCholesky(lap)
+    n_labels = int(labels.max(initial=-1)) + 1
+
+    def precondition(residual):  # L̃⁺ r, projected on the range (no drift along constants)
+        z = factor.solve(residual)
+        return z - component_mean(z.T, labels, n_labels).T
+
+    x = np.zeros_like(rhs)
+    scale = np.abs(rhs).max(axis=0)
+    previous = np.full(rhs.shape[1], np.inf)
+    eps = np.finfo(float).eps
+    for _ in range(_REFINEMENTS):
+        norm = np.abs(rhs - laplacian_product(lap, x.T).T).max(axis=0)
+        floor = 8 * eps * laplacian_product(lap, x.T, absolute=True).max(axis=1)
+        target = np.maximum(rtol * scale, floor)
+        active = (norm > target) & (norm < 0.5 * previous)
+        if not active.any():
+            break
+        residual = rhs[:, active] - laplacian_product(lap, x[:, active].T).T
+        residual -= component_mean(residual.T, labels, n_labels).T   # rounding: consistent
+        inner = max(_INNER_RTOL, float(np.max(target[active] / norm[active])))
+        x[:, active] += _pcg(lap, residual, precondition, inner)[0]
+        previous = norm
+    # accepted as _pcg accepts: below rtol or the rounding bound of the plain product L x
+    centred = np.abs(x - component_mean(x.T, labels, n_labels).T)
+    return x, norm <= np.maximum(target, 8 * eps * (abs(lap) @ centred).max(axis=0))
 
 
 def _bounded_lu(lap: sp.csr_matrix, labels: np.ndarray):

@@ -34,7 +34,6 @@ the limit is the KL-projection of πref onto E. It is computed from the dual
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linprog, minimize
 
 from .. import _base, _checks
 from ..games import exploitability
@@ -323,6 +322,8 @@ def _line_search(z, F, direction, log_ref, A, level, halvings: int = 40):
 
 
 def _lp(c, A_ub, A_eq, bounds):
+    from scipy.optimize import linprog  # ~0.15 s of import: only where a game is solved
+
     out = linprog(c, A_ub=A_ub, b_ub=np.zeros(A_ub.shape[0]), A_eq=A_eq, b_eq=[1.0],
                   bounds=bounds, method="highs", options=LP_OPTIONS)
     if out.status != 0:  # pragma: no cover - the polytope is never empty (minimax theorem)
@@ -403,6 +404,8 @@ def _kl_selection(sub, ref, live, iterations: int = 30):
     def objective(lam):
         p, value = policy(lam)
         return value, -(sub[:, live] @ p)
+
+    from scipy.optimize import minimize
 
     k = sub.shape[0]
     fit = minimize(objective, np.zeros(k), jac=True, method="L-BFGS-B", bounds=[(0, None)] * k,
