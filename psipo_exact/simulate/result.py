@@ -73,7 +73,24 @@ class SimulationResult:
 
     @cached_property
     def probs(self) -> np.ndarray:
-        """``softmax(logits)`` on the last axis, computed once (see the class docstring)."""
+        """``softmax(logits)`` on the last axis, computed on first access and cached.
+
+        Only the recorded logits are held while simulating; the policies (Eq. 6's softmax
+        parametrisation) are derived from them here, with the same bits as
+        :func:`psipo_exact.softmax_policy` of each record.
+
+        References
+        ----------
+        Azar et al., arXiv:2310.12036, Sec. 5.4 (softmax policies trained by Adam).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import psipo_exact as px
+        >>> runs = px.simulate(px.paper_dataset("D1"), "ipo", 0.1, 0, steps=20, record_every=10)
+        >>> runs.probs.shape, bool(np.array_equal(runs.probs, px.softmax_policy(runs.logits)))
+        ((1, 1, 1, 1, 3, 3), True)
+        """
         return _policies(self.logits)
 
     def __repr__(self) -> str:

@@ -28,8 +28,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._laplacian import MEMORY_BUDGET
-
 #: The rounds stop when at most this many vertices are left ...
 DENSE_CORE = 100
 #: ... or when a round eliminates under ``_SLOW_ROUND`` of the vertices left and at most
@@ -56,6 +54,10 @@ class ApproximateCholesky:
         A weighted graph Laplacian (off-diagonal entries ``−w``; zeros count as absent).
     seed : int, default 0
         Seed of the sampling (the preconditioner, hence the iterates, are deterministic).
+    memory_budget : int, default 2**30
+        Bytes a dense core may take: a stuck round (a dense graph) ends the elimination
+        early only when the dense factor of what is left fits (the Laplacian solver passes
+        its own ``MEMORY_BUDGET``).
 
     References
     ----------
@@ -80,7 +82,7 @@ class ApproximateCholesky:
     (True, True)
     """
 
-    def __init__(self, lap: sp.csr_matrix, seed: int = 0):
+    def __init__(self, lap: sp.csr_matrix, seed: int = 0, memory_budget: int = 2**30):
         self.size = lap.shape[0]
         rng = np.random.default_rng(seed)
         graph = _adjacency(lap)
@@ -93,7 +95,7 @@ class ApproximateCholesky:
             chosen = _independent_low_degree(graph, degree, alive, rng)
             slow = chosen.size < _SLOW_ROUND * alive.size
             stuck = chosen.size < _STUCK_ROUND * alive.size and (
-                16 * alive.size**2 <= MEMORY_BUDGET)
+                16 * alive.size**2 <= memory_budget)
             if (slow and alive.size <= DENSE_MAX) or stuck:
                 break
             graph = self._eliminate(graph, degree, chosen, rng)

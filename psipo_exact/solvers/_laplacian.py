@@ -95,9 +95,7 @@ def band_preconditioner(lap: sp.csr_matrix, labels: np.ndarray):
     # A row with d neighbours forces a bandwidth ≥ d/2 in every ordering (so the natural
     # bandwidth exceeds the affordable one too): tested first, it spares the O(nnz) offsets.
     if (np.diff(lap.indptr).max(initial=1) - 1) / 2 > affordable:
-        diagonal = lap.diagonal()
-        diagonal = np.where(diagonal > 0, diagonal, 1.0)[:, None]
-        return (lambda residual: residual / diagonal), False
+        return _jacobi(lap), False
     coo = lap.tocoo()
     offset = coo.row.astype(np.int64) - coo.col
     perm = None
@@ -114,7 +112,10 @@ def band_preconditioner(lap: sp.csr_matrix, labels: np.ndarray):
     lower[offset[keep], column[keep]] = coo.data[keep]  # entries are unique in CSR
     positions = np.arange(size) if perm is None else inv
     lower[0, positions] += _grounding(labels, lap.diagonal())
-    factor = (cholesky_banded(lower, lower=True, check_finite=False), True)
+    try:
+        factor = (cholesky_banded(lower, lower=True, check_finite=False), True)
+    except np.linalg.LinAlgError:  # weights over ~300 decades: the band rounds to singular
+        return _jacobi(lap), False
     if perm is None:
         return (lambda residual: cho_solve_banded(factor, residual, check_finite=False)), (
             band == bandwidth
@@ -124,6 +125,13 @@ def band_preconditioner(lap: sp.csr_matrix, labels: np.ndarray):
         return cho_solve_banded(factor, residual[perm], check_finite=False)[inv]
 
     return apply, band == bandwidth
+
+
+def _jacobi(lap: sp.csr_matrix):
+    """The diagonal (Jacobi) preconditioner of ``lap`` (1 on isolated nodes)."""
+    diagonal = lap.diagonal()
+    diagonal = np.where(diagonal > 0, diagonal, 1.0)[:, None]
+    return lambda residual: residual / diagonal
 
 
 def laplacian_product(lap: sp.csr_matrix, x: np.ndarray, fast: bool = False,
@@ -295,7 +303,7 @@ def _approximate_solve(lap, labels, rhs: np.ndarray, rtol: float):
     """
     from ._approx_cholesky import ApproximateCholesky
 
-    factor = ApproximateCholesky(lap)
+    factor = ApproximateCholesky(lap, memory_budget=MEMORY_BUDGET)
     n_labels = int(labels.max(initial=-1)) + 1
 
     def precondition(residual):  # L̃⁺ r, projected on the range (no drift along constants)
