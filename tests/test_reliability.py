@@ -120,7 +120,8 @@ def test_ipo_weights_over_six_hundred_decades():
             for i in rows:
                 win, lose, c = winners[i], losers[i], mp.mpf(weights[i])
                 target = 1 / (2 * mp.mpf(tau)) + mp.log(pi_ref[win]) - mp.log(pi_ref[lose])
-                for a, b, sign in ((win, win, 1), (lose, lose, 1), (win, lose, -1), (lose, win, -1)):
+                pairs = ((win, win, 1), (lose, lose, 1), (win, lose, -1), (lose, win, -1))
+                for a, b, sign in pairs:
                     normal[a, b] += sign * c
                 rhs[win] += c * target
                 rhs[lose] -= c * target
