@@ -261,7 +261,7 @@ def _optax_adam_step(theta, g, m, v, t, lr=0.01, b1=0.9, b2=0.999, eps=0.0):
         return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
 
 
-def test_eps_zero_on_a_never_compared_action():
+def test_eps_zero_on_a_never_compared_action(engine):
     """D3 as printed compares only a and b: c's gradient is always 0. optax with eps = 0
     divides 0 by 0 (NaN); simulate, as documented, leaves c's logit where it started."""
     data = px.paper_dataset("D3")
@@ -272,7 +272,7 @@ def test_eps_zero_on_a_never_compared_action():
     assert "0/0" in px.simulate.__doc__ and "zero step" in px.simulate.__doc__
 
 
-def test_eps_zero_when_the_gradient_square_underflows():
+def test_eps_zero_when_the_gradient_square_underflows(engine):
     """A DPO logit gap of 400 at τ = 1: the gradient σ(−400) ≈ 2e-174 is nonzero but its
     square underflows, so √v̂ = 0 with m̂ ≠ 0: optax's step is ∓∞, simulate's is 0."""
     data = px.Dataset([0], [1], 2)

@@ -104,18 +104,6 @@ def _reference_run(data, loss, tau, batches, *, lr=0.01, b1=0.9, b2=0.999, eps=1
 # ----------------------------------------------------------------- Adam and sampler exactness
 
 
-@pytest.fixture(params=["numpy", "numba"])
-def engine(request, monkeypatch):
-    """``simulate`` on its NumPy layouts, or on the compiled kernel of the ``numba`` extra
-    (skipped when numba is not installed); both must give the references' bits."""
-    if request.param == "numba":
-        pytest.importorskip("numba")
-        monkeypatch.delenv("PSIPO_EXACT_NO_NUMBA", raising=False)
-        assert importlib.import_module("psipo_exact.simulate._compiled").kernel() is not None
-    else:
-        monkeypatch.setenv("PSIPO_EXACT_NO_NUMBA", "1")
-    return request.param
-
 
 
 

@@ -84,8 +84,10 @@ def block(theta, mv, datum, weight, start, stop, n_loss, n_tau, win, lose, offse
                 mv[0, r, k], mv[1, r, k] = m, v
                 den = math.sqrt(v * c2) + eps
                 m_hat = m * c1
-                if positive_eps or den > 0.0:  # eps = 0: m̂ = 0 is the step where v̂ = 0
+                if positive_eps or den > 0.0:
                     m_hat = m_hat / den
+                else:  # eps = 0 and √v̂ = 0: no step, also where m̂ ≠ 0 (g² underflowed)
+                    m_hat = 0.0
                 theta[r, k] = theta[r, k] + m_hat * neg_lr
             if slot >= 0:
                 for k in range(n_logits):
