@@ -272,6 +272,15 @@ def memory_budget(needed: int, budget: int, what: str, advice: str) -> None:
                           f"budget of {budget / 2**20:.3g} MiB; {advice}")
 
 
+def representable(x: np.ndarray, what: str, advice: str, *, finite: bool = False) -> np.ndarray:
+    """``x``, or a ValueError if float overflow made it NaN (∞ − ∞), or, with ``finite``, +∞."""
+    bad = np.isnan(x) | (np.isposinf(x) if finite else False)
+    if bad.any():
+        raise ValueError(f"{what} is not representable (float overflow at index "
+                         f"{list(_where(bad))}): {advice}")
+    return x
+
+
 def flag(value, name: str) -> bool:
     """Validate a boolean flag (numbers and strings are rejected, not read as truth values)."""
     if not isinstance(value, (bool, np.bool_)):

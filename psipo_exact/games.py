@@ -164,13 +164,15 @@ def _gap_from_logs(log_pi: np.ndarray, A: np.ndarray, pi_ref, t: np.ndarray) -> 
     """
     pi = np.exp(log_pi)
     score = _against(A, pi)  # p(·≻π) − ½
-    shape = np.broadcast_shapes(t.shape, score.shape[:-1])
+    ref_lead = () if pi_ref is None else np.shape(pi_ref)[:-1]
+    shape = np.broadcast_shapes(t.shape, score.shape[:-1], ref_lead)
     regular = t > 0
     gap = np.zeros(shape)
     if regular.any():
         safe = np.where(regular, t, 1.0)
         log_br = gibbs_log_policy(pi_ref, score, safe)
-        gap = np.where(regular, 2.0 * safe * kl_from_logs(log_pi, log_br), gap)
+        with np.errstate(over="ignore"):  # 2τ·KL above the float maximum: +∞
+            gap = np.where(regular, 2.0 * safe * kl_from_logs(log_pi, log_br), gap)
     if not regular.all():
         if pi_ref is None:
             best = np.max(score, axis=-1)
@@ -336,7 +338,8 @@ def exploitability(pi, prefs, pi_ref, tau) -> np.ndarray:
     Returns
     -------
     ndarray
-        ``≥ 0``; ``+∞`` where π puts mass outside Supp(πref).
+        ``≥ 0``; ``+∞`` where π puts mass outside Supp(πref), or where the gap exceeds the
+        largest float (τ near the float maximum).
 
     Raises
     ------
@@ -651,9 +654,12 @@ def _online_ipo_gradient(log_pi, log_mu, log_ref, A, tau) -> np.ndarray:
     mu = np.exp(log_mu)
     live = mu > 0
     with np.errstate(invalid="ignore"):
-        d = np.where(live, log_pi - log_ref - _against(A, mu) / tau[..., None], 0.0)
-    centred = d - np.sum(mu * d, axis=-1, keepdims=True)
-    return 4.0 * mu * np.where(live, centred, 0.0)
+        ratio = np.where(live, log_pi - log_ref, 0.0)  # finite on Supp(µ)
+    score = _against(A, mu)
+    with np.errstate(over="ignore"):  # tiny τ: the centred p(·≻µ)/τ overflows to ±∞, no NaN
+        centred = (ratio - np.sum(mu * ratio, axis=-1, keepdims=True)
+                   - (score - np.sum(mu * score, axis=-1, keepdims=True)) / tau[..., None])
+        return 4.0 * mu * np.where(live, centred, 0.0)
 
 
 def online_ipo(prefs, pi_ref, tau, eta, steps, init=None, *, beta=0.0,
@@ -692,7 +698,8 @@ def online_ipo(prefs, pi_ref, tau, eta, steps, init=None, *, beta=0.0,
     Raises
     ------
     ValueError
-        On invalid input.
+        On invalid input, or when a step ``η·∇`` overflows (η/τ near the float maximum;
+        the message says "not representable").
 
     Examples
     --------
@@ -719,7 +726,11 @@ def online_ipo(prefs, pi_ref, tau, eta, steps, init=None, *, beta=0.0,
     def step(log_pi):
         log_mu = _geometric_mixture(log_pi, setup.log_ref, b)
         grad = _online_ipo_gradient(log_pi, log_mu, setup.log_ref, setup.A, setup.tau)
-        return _log_normalise(log_pi - eta_b * grad)
+        with np.errstate(over="ignore"):
+            moved = log_pi - eta_b * grad
+        _checks.representable(moved, "the online IPO step log pi - eta * grad", "eta / tau "
+                              "is too large (the step limit shrinks like tau^2)", finite=True)
+        return _log_normalise(moved)
 
     return _run(setup, step, steps, record_every)
 
@@ -780,12 +791,19 @@ def online_ipo_step_limit(pi, prefs, tau) -> np.ndarray:
     pi = np.broadcast_to(pi, lead + (n,))
     cov = pi[..., :, None] * np.eye(n) - pi[..., :, None] * pi[..., None, :]
     A = np.broadcast_to(_skew(prefs), lead + (n, n))
-    M = 4.0 * (cov - cov @ A @ cov / np.broadcast_to(t, lead)[..., None, None])
-    mu = np.linalg.eigvals(M)
+    # The eigenvalues µ_s of s·M, s = min(τ, 1) (no overflow in C A C / τ for tiny τ), and
+    # the limit s · 2 cos(arg µ_s) / |µ_s| (no overflow in |µ|²; +∞ past the float maximum).
+    t = np.broadcast_to(t, lead)
+    s = np.minimum(t, 1.0)
+    per_tau = np.where(t <= 1.0, 1.0, 1.0 / np.maximum(t, 1.0))  # s / τ
+    mu = np.linalg.eigvals(4.0 * (cov * s[..., None, None]
+                                  - cov @ A @ cov * per_tau[..., None, None]))
     size = np.abs(mu)
     live = size > 1e-12 * np.max(size, axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        limit = np.where(live, 2.0 * np.maximum(mu.real, 0.0) / np.where(live, size, 1.0) ** 2,
+    size = np.where(live, size, 1.0)
+    cos = np.maximum(mu.real, 0.0) / size
+    with np.errstate(over="ignore"):
+        limit = np.where(live, np.where(cos > 0, 2.0 * cos * (s[..., None] / size), 0.0),
                          np.inf)
     return np.min(limit, axis=-1)
 

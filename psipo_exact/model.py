@@ -488,10 +488,11 @@ class Dataset:
         counts = _checks.count_matrix(wins, "wins")
         tie_counts = None
         if ties is not None:
-            tie_counts = _checks.count_matrix(ties, "ties") if np.any(ties) else np.zeros(
-                counts.shape)
+            tie_counts = _checks.as_float_array(ties, "ties")
             if tie_counts.shape != counts.shape:
                 raise ValueError(f"ties has shape {tie_counts.shape}, wins has {counts.shape}")
+            if tie_counts.any():  # all zero: no tie datum
+                _checks.count_matrix(tie_counts, "ties")
             asym = tie_counts != np.swapaxes(tie_counts, -1, -2)
             if asym.any():
                 i = tuple(int(k) for k in np.argwhere(asym)[0])

@@ -141,12 +141,12 @@ TIE_MODELS = {
 }
 
 
-def resolve_tie_model(name) -> TieModel:
+def resolve_tie_model(tie_model) -> TieModel:
     """The :class:`TieModel` named ``"rao_kupper"`` or ``"davidson"``.
 
     Parameters
     ----------
-    name : str
+    tie_model : str
         ``"rao_kupper"`` (also ``"rao-kupper"``) or ``"davidson"``, any case.
 
     Returns
@@ -156,7 +156,7 @@ def resolve_tie_model(name) -> TieModel:
     Raises
     ------
     TypeError
-        If ``name`` is not a string.
+        If ``tie_model`` is not a string.
     ValueError
         On an unknown name.
 
@@ -169,12 +169,12 @@ def resolve_tie_model(name) -> TieModel:
     ----------
     Rao & Kupper (1967); Davidson (1970).
     """
-    if not isinstance(name, str):
-        raise TypeError(f"tie_model must be a string, got {type(name).__name__}")
+    if not isinstance(tie_model, str):
+        raise TypeError(f"tie_model must be a string, got {type(tie_model).__name__}")
     try:
-        return TIE_MODELS[name.lower().replace("-", "_")]
+        return TIE_MODELS[tie_model.lower().replace("-", "_")]
     except KeyError:
-        raise ValueError(f"tie_model = {name!r}, must be one of {sorted(TIE_MODELS)}") from None
+        raise ValueError(f"tie_model = {tie_model!r}, must be one of {sorted(TIE_MODELS)}") from None
 
 
 def tie_parameter_value(model: TieModel, value) -> float:
