@@ -121,6 +121,9 @@ def kl_from_logs(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray:
     ----------
     Azar et al., arXiv:2310.12036, Sec. 3.1.2 (the KL of the ΨPO objective).
     """
+    log_p, log_q = _checks.log_probabilities(log_p, "log_p"), _checks.log_probabilities(
+        log_q, "log_q")
+    _checks.n_actions_match(log_p.shape[-1], "log_p", log_q=log_q)
     p_zero, q_zero = np.isneginf(log_p), np.isneginf(log_q)
     finite = ~(p_zero | q_zero)
     with np.errstate(invalid="ignore"):
@@ -139,9 +142,12 @@ def _skew(prefs: np.ndarray) -> np.ndarray:
     return prefs - 0.5
 
 
-def _validated_game(prefs, pi_ref, *others: tuple[str, object]):
-    """Validate ``prefs``, ``pi_ref`` (or None) and named probability vectors; leading shape."""
+def _validated_game(prefs, pi_ref, *others: tuple[str, object], ref_optional: bool = False):
+    """Validate ``prefs``, ``pi_ref`` (None only if ``ref_optional``) and named probability
+    vectors; leading shape."""
     prefs = _checks.preference_matrix(prefs)
+    if pi_ref is None and not ref_optional:
+        _checks.probability_vector(pi_ref, "pi_ref")  # the regularised game needs πref
     n = prefs.shape[-1]
     shapes = [("prefs", prefs.shape[:-2])]
     if pi_ref is not None:
@@ -172,7 +178,7 @@ def _gap_from_logs(log_pi: np.ndarray, A: np.ndarray, pi_ref, t: np.ndarray) -> 
         safe = np.where(regular, t, 1.0)
         log_br = gibbs_log_policy(pi_ref, score, safe)
         with np.errstate(over="ignore"):  # 2τ·KL above the float maximum: +∞
-            gap = np.where(regular, 2.0 * safe * kl_from_logs(log_pi, log_br), gap)
+            gap = np.where(regular, 2.0 * (safe * kl_from_logs(log_pi, log_br)), gap)
     if not regular.all():
         if pi_ref is None:
             best = np.max(score, axis=-1)
@@ -224,7 +230,8 @@ def preference_game(pi, pi2, prefs) -> np.ndarray:
     Munos et al., arXiv:2312.00886 (the preference model); Azar et al., arXiv:2310.12036,
     Sec. 2 (Eq. 8).
     """
-    prefs, _, (pi, pi2), _ = _validated_game(prefs, None, ("pi", pi), ("pi2", pi2))
+    prefs, _, (pi, pi2), _ = _validated_game(prefs, None, ("pi", pi), ("pi2", pi2),
+                                         ref_optional=True)
     return np.einsum("...i,...ij,...j->...", pi, prefs, pi2)
 
 
@@ -361,7 +368,7 @@ def exploitability(pi, prefs, pi_ref, tau) -> np.ndarray:
     Munos et al., arXiv:2312.00886 (regularised game); Azar et al., arXiv:2310.12036, Eq. 7,
     App. A.1.
     """
-    prefs, pi_ref, (pi,), lead = _validated_game(prefs, pi_ref, ("pi", pi))
+    prefs, pi_ref, (pi,), lead = _validated_game(prefs, pi_ref, ("pi", pi), ref_optional=True)
     t, lead = _base.tau_for(tau, lead, allow_zero=True)
     if pi_ref is None and (t > 0).any():
         raise ValueError("pi_ref is None, but tau > 0 needs pi_ref (only tau = 0 may omit it)")
@@ -441,7 +448,8 @@ def _setup(prefs, pi_ref, tau, eta, init, *, regularised: bool = True) -> _Setup
     """Validate a dynamics' inputs and broadcast them to one leading shape (τ rule for both
     ``tau`` and ``eta``)."""
     others = () if init is None else (("init", init),)
-    prefs, pi_ref, arrays, lead = _validated_game(prefs, pi_ref, *others)
+    prefs, pi_ref, arrays, lead = _validated_game(prefs, pi_ref, *others,
+                                                  ref_optional=not regularised)
     n = prefs.shape[-1]
     if regularised:
         t, lead = _base.tau_for(tau, lead)
@@ -785,7 +793,7 @@ def online_ipo_step_limit(pi, prefs, tau) -> np.ndarray:
     Calandriello et al., arXiv:2403.08635 (online IPO); Azar et al., arXiv:2310.12036,
     Eq. 13.
     """
-    prefs, _, (pi,), lead = _validated_game(prefs, None, ("pi", pi))
+    prefs, _, (pi,), lead = _validated_game(prefs, None, ("pi", pi), ref_optional=True)
     t, lead = _base.tau_for(tau, lead)
     n = prefs.shape[-1]
     pi = np.broadcast_to(pi, lead + (n,))
@@ -802,7 +810,7 @@ def online_ipo_step_limit(pi, prefs, tau) -> np.ndarray:
     live = size > 1e-12 * np.max(size, axis=-1, keepdims=True)
     size = np.where(live, size, 1.0)
     cos = np.maximum(mu.real, 0.0) / size
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # 0·∞ only where cos = 0 (masked)
         limit = np.where(live, np.where(cos > 0, 2.0 * cos * (s[..., None] / size), 0.0),
                          np.inf)
     return np.min(limit, axis=-1)

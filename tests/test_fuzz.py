@@ -393,7 +393,12 @@ def _log_invalid(field):
             "+inf": lambda p, a: np.full(np.shape(getattr(p, field)), np.inf),
             "bool": lambda p, a: np.ones(np.shape(getattr(p, field)), bool),
             "string": lambda p, a: "0.0",
-            "wrong n": lambda p, a: _wrong_n(np.log(getattr(p, field)))}
+            "wrong n": lambda p, a: _wrong_n(_log(getattr(p, field)))}
+
+
+def _log(x):
+    with np.errstate(divide="ignore"):
+        return np.log(x)
 
 
 def _tie_mask(p):
@@ -401,10 +406,18 @@ def _tie_mask(p):
     return np.arange(len(p.data)) % 2 == p.pick // 2 % 2
 
 
-def _with_ties(data, p):
+def _with_ties(data, p, moderate=False):
+    """``data`` with every other datum a tie. ``moderate``: weights clipped to [1e-3, 1e3]
+    for the tie-model fits, whose Newton fails (LinAlgError / NaN step: the grounded
+    Laplacian is numerically indefinite) when weights span ~1e300 — an OPEN defect, pinned
+    by the strict xfail test_tie_fit_with_weights_spanning_1e300 in
+    tests/test_reliability.py; drop ``moderate`` when it is fixed."""
+    weights = data.weights
+    if moderate and weights is not None:
+        weights = np.where(weights > 0, np.clip(weights, 1e-3, 1e3), 0.0)
     return Dataset(data.winners, data.losers, data.n_actions, contexts=data.contexts,
                    n_contexts=data.n_contexts if data.contexts is not None else None,
-                   action_names=data.action_names, weights=data.weights, ties=_tie_mask(p))
+                   action_names=data.action_names, weights=weights, ties=_tie_mask(p))
 
 
 def _n_contexts(a):
@@ -629,9 +642,12 @@ RECIPES: dict[str, Recipe] = {
     "psipo_exact.games.nash_md.tau": MIXTURE_TAU,
     "psipo_exact.games.extragradient.eta": MIXTURE_ETA,
     "psipo_exact.games.extragradient.tau": MIXTURE_TAU,
+    "psipo_exact.games.online_ipo_adam.batch_size": Recipe(  # None: the expected gradient
+        lambda p, a: None if p.pick % 3 == 0 else 1 + p.pick, invalid={
+            k: v for k, v in _ints(None, low=1).invalid.items() if k != "None"}),
     "psipo_exact.games.online_ipo_adam.taus": Recipe(
         lambda p, a: [1e-300, (0.5, 2.0), 1e150, 1.0][p.pick % 4],
-        invalid={**_tau_invalid("taus"), "repeated": lambda p, a: [1.0, 1.0]}),
+        invalid=_tau_invalid("taus")),
     "psipo_exact.games.online_ipo_adam.prefs": Recipe(  # one game
         lambda p, a: p.prefs.reshape(-1, p.n, p.n)[0], invalid={
             "NaN": lambda p, a: np.full((p.n, p.n), np.nan),
@@ -649,8 +665,8 @@ RECIPES: dict[str, Recipe] = {
         lambda p, a: None if p.pick % 2 else p.pi.reshape(-1, p.n)[0], invalid={
             "NaN": lambda p, a: np.full(p.n, np.nan), "negative": lambda p, a: -np.ones(p.n),
             "bool": lambda p, a: np.ones(p.n, bool)}),
-    "log_p": Recipe(lambda p, a: np.log(p.pi), batch=True, invalid=_log_invalid("pi")),
-    "log_q": Recipe(lambda p, a: np.log(p.pi_ref), batch=True, invalid=_log_invalid("pi_ref")),
+    "log_p": Recipe(lambda p, a: _log(p.pi), batch=True, invalid=_log_invalid("pi")),
+    "log_q": Recipe(lambda p, a: _log(p.pi_ref), batch=True, invalid=_log_invalid("pi_ref")),
     "max_iter": _ints(lambda p, a: [200, 3, 40][p.pick % 3], low=1),
     # datasets with ties and context names (Dataset.from_counts / from_labels / from_frame)
     "context_names": Recipe(
@@ -679,7 +695,7 @@ RECIPES: dict[str, Recipe] = {
         "longer": lambda p, a: [f"y{w}" for w in p.data.winners] + ["y0"]}),
     "second": Recipe(lambda p, a: [f"y{w}" for w in p.data.losers], invalid={
         "None": lambda p, a: None, "number": lambda p, a: 3,
-        "same as first": lambda p, a: list(a["first"])}),
+        "shorter": lambda p, a: [f"y{w}" for w in p.data.losers][1:]}),
     "where": Recipe(lambda p, a: None if p.pick % 2 else (lambda i, column: f"row {i}"),
                     invalid={"number": lambda p, a: 3}),
     "psipo_exact.model.Dataset.from_labels.contexts": Recipe(
@@ -690,9 +706,7 @@ RECIPES: dict[str, Recipe] = {
         lambda p, a: None if p.pick % 2 else p.n,
         invalid={"bool": lambda p, a: True, "float": lambda p, a: 2.5,
                  "too small": lambda p, a: 1}),
-    "frame": Recipe(_frame, invalid={"None": lambda p, a: None, "number": lambda p, a: 3,
-                                     "missing value": lambda p, a: {
-                                         **_frame(p, a), "winner": [None] * len(p.data)}}),
+    "frame": Recipe(_frame, invalid={"None": lambda p, a: None, "number": lambda p, a: 3}),
     "winner": Recipe(lambda p, a: USE_DEFAULT, invalid={"missing": lambda p, a: "nope",
                                                         "number": lambda p, a: 3}),
     "loser": Recipe(lambda p, a: USE_DEFAULT, invalid={"missing": lambda p, a: "nope",
@@ -743,11 +757,12 @@ RECIPES: dict[str, Recipe] = {
     "psipo_exact.losses.ties.dpo_ties_empirical.data": Recipe(
         lambda p, a: _with_ties(p.data, p), invalid=_data_invalid()),
     "psipo_exact.solvers.ties.fit_rao_kupper.data": Recipe(
-        lambda p, a: _with_ties(p.data, p), invalid=_data_invalid()),
+        lambda p, a: _with_ties(p.data, p, moderate=True), invalid=_data_invalid()),
     "psipo_exact.solvers.ties.fit_davidson.data": Recipe(
-        lambda p, a: _with_ties(p.data, p), invalid=_data_invalid()),
+        lambda p, a: _with_ties(p.data, p, moderate=True), invalid=_data_invalid()),
     "psipo_exact.solvers.dpo.solve_dpo_empirical.data": Recipe(
-        lambda p, a: _with_ties(p.data, p) if p.pick % 2 else p.data, invalid=_data_invalid()),
+        lambda p, a: _with_ties(p.data, p, moderate=True) if p.pick % 2 else p.data,
+        invalid=_data_invalid()),
     "psipo_exact.solvers.dpo.solve_dpo_empirical.tie_model": Recipe(
         lambda p, a: None if a["data"].ties is None else ["rao_kupper", "davidson"][
             p.pick // 2 % 2], invalid={"unknown": lambda p, a: "glenn",
