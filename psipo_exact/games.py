@@ -70,7 +70,9 @@ def _against(A: np.ndarray, pi: np.ndarray) -> np.ndarray:
 def _log_normalise(x: np.ndarray) -> np.ndarray:
     """``x − log Σ exp(x)`` on the last axis; ``−∞`` entries stay ``−∞``."""
     top = np.max(x, axis=-1, keepdims=True)
-    return x - top - np.log(np.sum(np.exp(x - top), axis=-1, keepdims=True))
+    with np.errstate(over="ignore"):  # x − top below −1.8e308: −∞, mass exactly 0
+        shifted = x - top
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
 def _geometric_mixture(log_p: np.ndarray, log_q: np.ndarray, beta) -> np.ndarray:

@@ -419,6 +419,9 @@ class Dataset:
         if where is None:
             def where(i, j):
                 return f"datum {i}"
+        elif not callable(where):
+            raise TypeError(f"where must be a callable where(i, column) -> str, got "
+                            f"{type(where).__name__}")
         first, second = _checks.label_list(first, "first"), _checks.label_list(second, "second")
         if not first:
             raise ValueError("first is empty: a dataset needs at least one comparison")
@@ -432,7 +435,8 @@ class Dataset:
                                      lambda k: where(k % size, k // size))
         kwargs["action_names"] = names
         if contexts is not None:
-            ctx, ctx_names = _encode_labels(_checks.label_list(contexts, "contexts"), kwargs.pop("context_names", None),
+            ctx, ctx_names = _encode_labels(_checks.label_list(contexts, "contexts"),
+                                           kwargs.pop("context_names", None),
                                            lambda k: where(k, 2))
             kwargs["context_names"] = ctx_names
             if ctx_names is not None:

@@ -454,7 +454,7 @@ def _frame(p, a):
 def _ranking_lists(p, a):
     """One ranking per datum of ``data1``; with odd ``pick`` the first ranks every compared
     action (best first), so rankings longer than two occur."""
-    lists = [[int(w), int(l)] for w, l in zip(p.data1.winners, p.data1.losers)]
+    lists = [[int(w), int(lo)] for w, lo in zip(p.data1.winners, p.data1.losers)]
     if p.pick % 2:
         compared = np.unique(np.r_[p.data1.winners, p.data1.losers]).tolist()
         lists[0] += [y for y in compared if y not in lists[0]]
@@ -630,9 +630,10 @@ RECIPES: dict[str, Recipe] = {
     # sizes, starting policies and mixture weights
     "pi2": _probability_recipe("mu"),
     "eta": Recipe(lambda p, a: [0.1, 1e-300, 1.0, 30.0][p.pick % 4], invalid=_step_invalid()),
-    "init": Recipe(lambda p, a: None if p.pick % 2 else (p.pi + p.pi_ref) / 2, invalid=_invalid(
-        "pi", {k: v for k, v in {**NUMERIC, **FINITE}.items() if k != "None"}, negative=lambda p, a: -p.pi,
-        wrong_n=lambda p, a: _wrong_n(p.pi))),
+    "init": Recipe(  # None is the default start (πref)
+        lambda p, a: None if p.pick % 2 else (p.pi + p.pi_ref) / 2, invalid=_invalid(
+            "pi", {k: v for k, v in {**NUMERIC, **FINITE}.items() if k != "None"},
+            negative=lambda p, a: -p.pi, wrong_n=lambda p, a: _wrong_n(p.pi))),
     "psipo_exact.games.exploitability.tau": TAU_OR_ZERO,
     "psipo_exact.games.exploitability.pi_ref": Recipe(  # None: the whole game, τ = 0 only
         lambda p, a: p.pi_ref, batch=True, invalid={
@@ -771,6 +772,8 @@ RECIPES: dict[str, Recipe] = {
         lambda p, a: None if a.get("tie_model") is None else [None, 2.0][p.pick // 4 % 2],
         invalid={"NaN": lambda p, a: np.nan, "negative": lambda p, a: -1.0}),
     # bootstrap (statistics.py)
+    "psipo_exact.statistics.bootstrap_policy.tau": Recipe(  # not batched here: the resample
+        lambda p, a: p.tau, invalid=_tau_invalid("tau")),  # axis leads, τ follows it
     "solver": Recipe(lambda p, a: ["ipo", "dpo"][p.pick % 2], invalid={
         "unknown": lambda p, a: "kto", "number": lambda p, a: 1}),
     "n_resamples": _ints(lambda p, a: 2 + p.pick % 4, low=1),
@@ -978,7 +981,8 @@ def test_batched_equals_one_at_a_time(qual, data):
     args, kwargs = _draw_args(qual, fn, first)
     other, _ = _draw_args(qual, fn, second)
     population = any(k in args for k in ("prefs", "mu", "pi", "g", "rewards", "f", "p", "q"))
-    lead = first.lead if population or ("pi_ref" in args and "data" not in args) else ()
+    one_ref = "data" in args or "rankings" in args  # πref: one vector (or one per context)
+    lead = first.lead if population or ("pi_ref" in args and not one_ref) else ()
     for name in _batchable(qual, fn):
         if name not in args or np.shape(args[name]) != np.shape(other[name]):
             continue

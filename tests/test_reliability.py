@@ -433,3 +433,15 @@ def test_tie_fit_with_weights_spanning_1e300():
         warnings.simplefilter("error")
         for fit in (px.fit_rao_kupper, px.fit_davidson):
             assert np.isfinite(fit(data).loglik)
+
+
+def test_solve_dpo_rankings_tau_grid_follows_the_tau_rule():
+    """A τ grid of shape (2,) gives policies of shape (2, n), slice k = the solve at τ_k
+    (was (2, 1, n))."""
+    rankings = px.Rankings.from_lists([[0, 1, 2], [1, 0], [2, 0, 1]])
+    taus = np.array([0.5, 2.0])
+    grid = px.solve_dpo_rankings(rankings, np.ones(3) / 3, taus).policy
+    assert grid.shape == (2, 3)
+    for k, tau in enumerate(taus):
+        np.testing.assert_allclose(grid[k], px.solve_dpo_rankings(rankings, np.ones(3) / 3,
+                                                                  tau).policy, rtol=1e-14)

@@ -177,7 +177,8 @@ def resolve_tie_model(tie_model) -> TieModel:
     try:
         return TIE_MODELS[tie_model.lower().replace("-", "_")]
     except KeyError:
-        raise ValueError(f"tie_model = {tie_model!r}, must be one of {sorted(TIE_MODELS)}") from None
+        raise ValueError(f"tie_model = {tie_model!r}, must be one of "
+                         f"{sorted(TIE_MODELS)}") from None
 
 
 def tie_parameter_value(model: TieModel, value) -> float:

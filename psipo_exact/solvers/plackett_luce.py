@@ -208,7 +208,7 @@ def solve_dpo_rankings(rankings, pi_ref, tau) -> Solution:
     if not (pi_ref[data.items] > 0).all():
         raise ValueError("pi_ref vanishes on a ranked action: log pi_ref must be finite there")
     t = _checks.tau(tau)
-    log_policy = gibbs_log_policy(pi_ref, fit.rewards, t[..., None] if t.ndim else t)
+    log_policy = gibbs_log_policy(pi_ref, fit.rewards, t)  # τ rule: a grid leads
     return bt_solution(fit, (), data.n_actions, pi_ref > 0, lambda k: "", data,
                        np.exp(log_policy), log_policy,
                        limit_note="; listwise DPO drives their probability to 0 for every tau",
