@@ -272,6 +272,77 @@ def memory_budget(needed: int, budget: int, what: str, advice: str) -> None:
                           f"budget of {budget / 2**20:.3g} MiB; {advice}")
 
 
+def representable(x: np.ndarray, what: str, advice: str, *, finite: bool = False) -> np.ndarray:
+    """``x``, or a ValueError if float overflow made it NaN (∞ − ∞), or, with ``finite``, +∞."""
+    bad = np.isnan(x) | (np.isposinf(x) if finite else False)
+    if bad.any():
+        raise ValueError(f"{what} is not representable (float overflow at index "
+                         f"{list(_where(bad))}): {advice}")
+    return x
+
+
+def label_list(values, name: str) -> list:
+    """A sequence (of labels, or of sequences) as a list; a string or a scalar is rejected."""
+    if isinstance(values, (str, bytes)) or isinstance(values, np.ndarray) and values.ndim == 0:
+        raise TypeError(f"{name} must be a sequence, got {type(values).__name__} {values!r}")
+    try:
+        return list(values)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence, got {type(values).__name__} "
+                        f"{values!r}") from None
+
+
+def table(frame, name: str) -> None:
+    """Validate a table: a DataFrame or a mapping of columns (``keys`` or ``columns``)."""
+    if not (hasattr(frame, "__getitem__") and (hasattr(frame, "columns")
+                                               or hasattr(frame, "keys"))):
+        raise TypeError(f"{name} must be a DataFrame or a mapping of columns, got "
+                        f"{type(frame).__name__}")
+
+
+def instance(value, cls: type, name: str) -> None:
+    """Validate that ``value`` is a ``cls`` (e.g. a Dataset), naming the argument."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be a {cls.__module__.split('.')[0]}.{cls.__name__}, "
+                        f"got {type(value).__name__}")
+
+
+def generator(value, name: str) -> np.random.Generator:
+    """A numpy Generator from ``value``: a Generator, a seed (an integer >= 0) or None."""
+    if isinstance(value, np.random.Generator):
+        return value
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+                              or value < 0):
+        raise TypeError(f"{name} must be a numpy.random.Generator, a seed (an integer >= 0) "
+                        f"or None, got {type(value).__name__} {value!r}")
+    return np.random.default_rng(value)
+
+
+def needs(value, name: str, other, other_name: str) -> None:
+    """Reject ``value`` (not None) given without ``other`` (None), which gives it a meaning."""
+    if value is not None and other is None:
+        raise ValueError(f"{name} = {value!r} is given without {other_name}: it has no "
+                         f"meaning then (pass {other_name} too, or drop {name})")
+
+
+def log_probabilities(x, name: str) -> np.ndarray:
+    """Validate log-probabilities ``(..., n)``: finite or −∞ (zero mass), never NaN or +∞."""
+    arr = as_float_array(x, name, min_ndim=1, allow_inf=True)
+    bad = np.isposinf(arr)
+    if bad.any():
+        i = _where(bad)
+        raise ValueError(f"{name}{_fmt(i)} = inf, must be a log-probability (finite or -inf)")
+    return arr
+
+
+def draw_count(total: float, name: str) -> int:
+    """``round(total)`` as a count of multinomial draws, or a ValueError above 2**62."""
+    if not total <= 2.0**62:
+        raise ValueError(f"{name} = {total:g} is not representable as a number of draws "
+                         "(at most 2**62): rescale the weights to counts")
+    return int(round(total))
+
+
 def flag(value, name: str) -> bool:
     """Validate a boolean flag (numbers and strings are rejected, not read as truth values)."""
     if not isinstance(value, (bool, np.bool_)):

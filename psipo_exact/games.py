@@ -70,7 +70,9 @@ def _against(A: np.ndarray, pi: np.ndarray) -> np.ndarray:
 def _log_normalise(x: np.ndarray) -> np.ndarray:
     """``x − log Σ exp(x)`` on the last axis; ``−∞`` entries stay ``−∞``."""
     top = np.max(x, axis=-1, keepdims=True)
-    return x - top - np.log(np.sum(np.exp(x - top), axis=-1, keepdims=True))
+    with np.errstate(over="ignore"):  # x − top below −1.8e308: −∞, mass exactly 0
+        shifted = x - top
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
 def _geometric_mixture(log_p: np.ndarray, log_q: np.ndarray, beta) -> np.ndarray:
@@ -121,6 +123,9 @@ def kl_from_logs(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray:
     ----------
     Azar et al., arXiv:2310.12036, Sec. 3.1.2 (the KL of the ΨPO objective).
     """
+    log_p, log_q = _checks.log_probabilities(log_p, "log_p"), _checks.log_probabilities(
+        log_q, "log_q")
+    _checks.n_actions_match(log_p.shape[-1], "log_p", log_q=log_q)
     p_zero, q_zero = np.isneginf(log_p), np.isneginf(log_q)
     finite = ~(p_zero | q_zero)
     with np.errstate(invalid="ignore"):
@@ -139,9 +144,12 @@ def _skew(prefs: np.ndarray) -> np.ndarray:
     return prefs - 0.5
 
 
-def _validated_game(prefs, pi_ref, *others: tuple[str, object]):
-    """Validate ``prefs``, ``pi_ref`` (or None) and named probability vectors; leading shape."""
+def _validated_game(prefs, pi_ref, *others: tuple[str, object], ref_optional: bool = False):
+    """Validate ``prefs``, ``pi_ref`` (None only if ``ref_optional``) and named probability
+    vectors; leading shape."""
     prefs = _checks.preference_matrix(prefs)
+    if pi_ref is None and not ref_optional:
+        _checks.probability_vector(pi_ref, "pi_ref")  # the regularised game needs πref
     n = prefs.shape[-1]
     shapes = [("prefs", prefs.shape[:-2])]
     if pi_ref is not None:
@@ -164,13 +172,15 @@ def _gap_from_logs(log_pi: np.ndarray, A: np.ndarray, pi_ref, t: np.ndarray) -> 
     """
     pi = np.exp(log_pi)
     score = _against(A, pi)  # p(·≻π) − ½
-    shape = np.broadcast_shapes(t.shape, score.shape[:-1])
+    ref_lead = () if pi_ref is None else np.shape(pi_ref)[:-1]
+    shape = np.broadcast_shapes(t.shape, score.shape[:-1], ref_lead)
     regular = t > 0
     gap = np.zeros(shape)
     if regular.any():
         safe = np.where(regular, t, 1.0)
         log_br = gibbs_log_policy(pi_ref, score, safe)
-        gap = np.where(regular, 2.0 * safe * kl_from_logs(log_pi, log_br), gap)
+        with np.errstate(over="ignore"):  # 2τ·KL above the float maximum: +∞
+            gap = np.where(regular, 2.0 * (safe * kl_from_logs(log_pi, log_br)), gap)
     if not regular.all():
         if pi_ref is None:
             best = np.max(score, axis=-1)
@@ -222,7 +232,8 @@ def preference_game(pi, pi2, prefs) -> np.ndarray:
     Munos et al., arXiv:2312.00886 (the preference model); Azar et al., arXiv:2310.12036,
     Sec. 2 (Eq. 8).
     """
-    prefs, _, (pi, pi2), _ = _validated_game(prefs, None, ("pi", pi), ("pi2", pi2))
+    prefs, _, (pi, pi2), _ = _validated_game(prefs, None, ("pi", pi), ("pi2", pi2),
+                                         ref_optional=True)
     return np.einsum("...i,...ij,...j->...", pi, prefs, pi2)
 
 
@@ -336,7 +347,8 @@ def exploitability(pi, prefs, pi_ref, tau) -> np.ndarray:
     Returns
     -------
     ndarray
-        ``≥ 0``; ``+∞`` where π puts mass outside Supp(πref).
+        ``≥ 0``; ``+∞`` where π puts mass outside Supp(πref), or where the gap exceeds the
+        largest float (τ near the float maximum).
 
     Raises
     ------
@@ -358,7 +370,7 @@ def exploitability(pi, prefs, pi_ref, tau) -> np.ndarray:
     Munos et al., arXiv:2312.00886 (regularised game); Azar et al., arXiv:2310.12036, Eq. 7,
     App. A.1.
     """
-    prefs, pi_ref, (pi,), lead = _validated_game(prefs, pi_ref, ("pi", pi))
+    prefs, pi_ref, (pi,), lead = _validated_game(prefs, pi_ref, ("pi", pi), ref_optional=True)
     t, lead = _base.tau_for(tau, lead, allow_zero=True)
     if pi_ref is None and (t > 0).any():
         raise ValueError("pi_ref is None, but tau > 0 needs pi_ref (only tau = 0 may omit it)")
@@ -438,7 +450,8 @@ def _setup(prefs, pi_ref, tau, eta, init, *, regularised: bool = True) -> _Setup
     """Validate a dynamics' inputs and broadcast them to one leading shape (τ rule for both
     ``tau`` and ``eta``)."""
     others = () if init is None else (("init", init),)
-    prefs, pi_ref, arrays, lead = _validated_game(prefs, pi_ref, *others)
+    prefs, pi_ref, arrays, lead = _validated_game(prefs, pi_ref, *others,
+                                                  ref_optional=not regularised)
     n = prefs.shape[-1]
     if regularised:
         t, lead = _base.tau_for(tau, lead)
@@ -651,9 +664,12 @@ def _online_ipo_gradient(log_pi, log_mu, log_ref, A, tau) -> np.ndarray:
     mu = np.exp(log_mu)
     live = mu > 0
     with np.errstate(invalid="ignore"):
-        d = np.where(live, log_pi - log_ref - _against(A, mu) / tau[..., None], 0.0)
-    centred = d - np.sum(mu * d, axis=-1, keepdims=True)
-    return 4.0 * mu * np.where(live, centred, 0.0)
+        ratio = np.where(live, log_pi - log_ref, 0.0)  # finite on Supp(µ)
+    score = _against(A, mu)
+    with np.errstate(over="ignore"):  # tiny τ: the centred p(·≻µ)/τ overflows to ±∞, no NaN
+        centred = (ratio - np.sum(mu * ratio, axis=-1, keepdims=True)
+                   - (score - np.sum(mu * score, axis=-1, keepdims=True)) / tau[..., None])
+        return 4.0 * mu * np.where(live, centred, 0.0)
 
 
 def online_ipo(prefs, pi_ref, tau, eta, steps, init=None, *, beta=0.0,
@@ -692,7 +708,8 @@ def online_ipo(prefs, pi_ref, tau, eta, steps, init=None, *, beta=0.0,
     Raises
     ------
     ValueError
-        On invalid input.
+        On invalid input, or when a step ``η·∇`` overflows (η/τ near the float maximum;
+        the message says "not representable").
 
     Examples
     --------
@@ -719,7 +736,11 @@ def online_ipo(prefs, pi_ref, tau, eta, steps, init=None, *, beta=0.0,
     def step(log_pi):
         log_mu = _geometric_mixture(log_pi, setup.log_ref, b)
         grad = _online_ipo_gradient(log_pi, log_mu, setup.log_ref, setup.A, setup.tau)
-        return _log_normalise(log_pi - eta_b * grad)
+        with np.errstate(over="ignore"):
+            moved = log_pi - eta_b * grad
+        _checks.representable(moved, "the online IPO step log pi - eta * grad", "eta / tau "
+                              "is too large (the step limit shrinks like tau^2)", finite=True)
+        return _log_normalise(moved)
 
     return _run(setup, step, steps, record_every)
 
@@ -774,18 +795,25 @@ def online_ipo_step_limit(pi, prefs, tau) -> np.ndarray:
     Calandriello et al., arXiv:2403.08635 (online IPO); Azar et al., arXiv:2310.12036,
     Eq. 13.
     """
-    prefs, _, (pi,), lead = _validated_game(prefs, None, ("pi", pi))
+    prefs, _, (pi,), lead = _validated_game(prefs, None, ("pi", pi), ref_optional=True)
     t, lead = _base.tau_for(tau, lead)
     n = prefs.shape[-1]
     pi = np.broadcast_to(pi, lead + (n,))
     cov = pi[..., :, None] * np.eye(n) - pi[..., :, None] * pi[..., None, :]
     A = np.broadcast_to(_skew(prefs), lead + (n, n))
-    M = 4.0 * (cov - cov @ A @ cov / np.broadcast_to(t, lead)[..., None, None])
-    mu = np.linalg.eigvals(M)
+    # The eigenvalues µ_s of s·M, s = min(τ, 1) (no overflow in C A C / τ for tiny τ), and
+    # the limit s · 2 cos(arg µ_s) / |µ_s| (no overflow in |µ|²; +∞ past the float maximum).
+    t = np.broadcast_to(t, lead)
+    s = np.minimum(t, 1.0)
+    per_tau = np.where(t <= 1.0, 1.0, 1.0 / np.maximum(t, 1.0))  # s / τ
+    mu = np.linalg.eigvals(4.0 * (cov * s[..., None, None]
+                                  - cov @ A @ cov * per_tau[..., None, None]))
     size = np.abs(mu)
     live = size > 1e-12 * np.max(size, axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        limit = np.where(live, 2.0 * np.maximum(mu.real, 0.0) / np.where(live, size, 1.0) ** 2,
+    size = np.where(live, size, 1.0)
+    cos = np.maximum(mu.real, 0.0) / size
+    with np.errstate(over="ignore", invalid="ignore"):  # 0·∞ only where cos = 0 (masked)
+        limit = np.where(live, np.where(cos > 0, 2.0 * cos * (s[..., None] / size), 0.0),
                          np.inf)
     return np.min(limit, axis=-1)
 

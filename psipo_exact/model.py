@@ -419,13 +419,24 @@ class Dataset:
         if where is None:
             def where(i, j):
                 return f"datum {i}"
-        first, second = list(first), list(second)
+        elif not callable(where):
+            raise TypeError(f"where must be a callable where(i, column) -> str, got "
+                            f"{type(where).__name__}")
+        first, second = _checks.label_list(first, "first"), _checks.label_list(second, "second")
+        if not first:
+            raise ValueError("first is empty: a dataset needs at least one comparison")
+        if len(second) != len(first):
+            raise ValueError(f"second has {len(second)} labels, first has {len(first)}: must "
+                             "match")
+        if n_actions is not None:
+            n_actions = _checks.positive_int(n_actions, "n_actions", minimum=2)
         size = len(first)
         codes, names = _encode_labels(first + second, kwargs.pop("action_names", None),
                                      lambda k: where(k % size, k // size))
         kwargs["action_names"] = names
         if contexts is not None:
-            ctx, ctx_names = _encode_labels(list(contexts), kwargs.pop("context_names", None),
+            ctx, ctx_names = _encode_labels(_checks.label_list(contexts, "contexts"),
+                                           kwargs.pop("context_names", None),
                                            lambda k: where(k, 2))
             kwargs["context_names"] = ctx_names
             if ctx_names is not None:
@@ -488,10 +499,11 @@ class Dataset:
         counts = _checks.count_matrix(wins, "wins")
         tie_counts = None
         if ties is not None:
-            tie_counts = _checks.count_matrix(ties, "ties") if np.any(ties) else np.zeros(
-                counts.shape)
+            tie_counts = _checks.as_float_array(ties, "ties")
             if tie_counts.shape != counts.shape:
                 raise ValueError(f"ties has shape {tie_counts.shape}, wins has {counts.shape}")
+            if tie_counts.any():  # all zero: no tie datum
+                _checks.count_matrix(tie_counts, "ties")
             asym = tie_counts != np.swapaxes(tie_counts, -1, -2)
             if asym.any():
                 i = tuple(int(k) for k in np.argwhere(asym)[0])
@@ -577,18 +589,20 @@ class Dataset:
         ----------
         Azar et al., arXiv:2310.12036, Sec. 2 (the dataset D).
         """
+        _checks.table(frame, "frame")
         names = [winner, loser] + ([context] if context is not None else [])
-        cols = [_column(frame, c) for c in names]
+        roles = ["winner", "loser", "context"]
+        cols = [_column(frame, c, role) for c, role in zip(names, roles)]
 
         def where(i, j):
             return f"row {i}, column {names[j]!r}"
 
         if weight is not None:
-            kwargs["weights"] = _column(frame, weight)
+            kwargs["weights"] = _column(frame, weight, "weight")
         if tie is not None:
-            kwargs["ties"] = _column(frame, tie)
+            kwargs["ties"] = _column(frame, tie, "tie")
         if outcome is not None:
-            said = _column(frame, outcome)
+            said = _column(frame, outcome, "outcome")
             tie = np.array([isinstance(v, str) and v.startswith("tie") for v in said])
             swap = np.array([v == loser for v in said])
             wrong = ~(tie | swap | np.array([v == winner for v in said]))
@@ -996,13 +1010,15 @@ def _encode_labels(values: list, declared, where) -> tuple[np.ndarray, tuple[str
     return codes, tuple(names)
 
 
-def _column(frame, name) -> list:
-    """Column ``name`` of a table as a list, or a ValueError listing the columns."""
+def _column(frame, name, role: str) -> list:
+    """Column ``name`` (the argument ``role``) of a table as a list, or a ValueError listing
+    the columns."""
     try:
         col = frame[name]
     except (KeyError, IndexError, TypeError):
         columns = list(getattr(frame, "columns", None) or getattr(frame, "keys", list)())
-        raise ValueError(f"the table has no column {name!r} (columns: {columns})") from None
+        raise ValueError(f"{role} = {name!r}: the table has no such column (columns: "
+                         f"{columns})") from None
     return np.asarray(col, dtype=object).reshape(-1).tolist()
 
 
@@ -1110,7 +1126,8 @@ class Rankings:
         lengths = np.diff(offsets)
         if (lengths < 2).any():
             k = int(np.argmax(lengths < 2))
-            raise ValueError(f"ranking {k} has {lengths[k]} actions, must have at least 2")
+            raise ValueError(f"offsets[{k}:{k + 2}] = {offsets[k:k + 2].tolist()} give ranking "
+                             f"{k} {lengths[k]} actions, must give at least 2")
         bad = (items < 0) | (items >= n)
         if bad.any():
             i = int(np.argmax(bad))
@@ -1121,7 +1138,8 @@ class Rankings:
             counts = np.bincount(ranking, minlength=lengths.size)
             distinct = np.bincount(key // n, minlength=lengths.size)
             k = int(np.argmax(distinct < counts))
-            raise ValueError(f"ranking {k} lists an action twice")
+            raise ValueError(f"items[{offsets[k]}:{offsets[k + 1]}] (ranking {k}) lists an "
+                             "action twice")
         weights = None
         if self.weights is not None:
             weights = _checks.as_float_array(self.weights, "weights", min_ndim=1)
@@ -1168,7 +1186,8 @@ class Rankings:
         Plackett (1975), J. R. Stat. Soc. C 24(2), 193-202; Luce (1959), *Individual Choice
         Behavior*.
         """
-        lists = [list(r) for r in rankings]
+        lists = [_checks.label_list(r, f"rankings[{k}]")
+                 for k, r in enumerate(_checks.label_list(rankings, "rankings"))]
         if not lists:
             raise ValueError("rankings is empty")
         flat = [v for r in lists for v in r]
@@ -1179,7 +1198,10 @@ class Rankings:
             lambda k: f"rankings[{ranking[k]}][{k - starts[ranking[k]]}]")
         if n_actions is None:
             n_actions = len(names) if names else max(int(codes.max()) + 1, 2)
-        return cls(codes, starts, n_actions, action_names=names, weights=weights)
+        try:
+            return cls(codes, starts, n_actions, action_names=names, weights=weights)
+        except ValueError as exc:  # name the argument the user gave
+            raise ValueError(f"rankings: {exc}") from None
 
     @classmethod
     def from_dataset(cls, data: Dataset) -> Rankings:
@@ -1221,6 +1243,7 @@ class Rankings:
         Plackett (1975), J. R. Stat. Soc. C 24(2), 193-202; Luce (1959), *Individual Choice
         Behavior*.
         """
+        _checks.instance(data, Dataset, "data")
         if data.contexts is not None:
             raise ValueError("rankings have no contexts: fit each context on its own")
         _checks.no_ties(data, "a ranking", "use the tie models")

@@ -82,7 +82,8 @@ def resample_weights(data: Dataset, n_resamples: int, rng) -> np.ndarray:
     ----------
     data : Dataset
     n_resamples : int
-    rng : numpy.random.Generator
+    rng : numpy.random.Generator or int
+        Source of randomness (an int seeds ``numpy.random.default_rng``).
 
     Returns
     -------
@@ -100,8 +101,11 @@ def resample_weights(data: Dataset, n_resamples: int, rng) -> np.ndarray:
     ----------
     Efron & Tibshirani (1993), ch. 6.
     """
+    _checks.instance(data, Dataset, "data")
+    n_resamples = _checks.positive_int(n_resamples, "n_resamples")
+    rng = _checks.generator(rng, "rng")
     p = data.datum_weights / data.total_weight
-    draws = max(int(round(data.total_weight)), 1)
+    draws = max(_checks.draw_count(data.total_weight, "the total weight of data"), 1)
     return rng.multinomial(draws, p, size=n_resamples).astype(float)
 
 
@@ -128,6 +132,11 @@ def stacked(data: Dataset, weights: np.ndarray) -> Dataset:
     ----------
     Efron & Tibshirani (1993), ch. 6.
     """
+    _checks.instance(data, Dataset, "data")
+    weights = _checks.as_float_array(weights, "weights", min_ndim=2)
+    if weights.ndim != 2 or weights.shape[1] != len(data):
+        raise ValueError(f"weights has shape {weights.shape}, must be (B, {len(data)}): one "
+                         "row of datum weights per resample")
     b, size = weights.shape
     k = data.n_contexts
     contexts = (np.arange(b)[:, None] * k + data.context_index).ravel()
@@ -179,7 +188,9 @@ def bootstrap_policy(data: Dataset, pi_ref, tau, solver="ipo", *, n_resamples: i
     Raises
     ------
     ValueError
-        On an unknown solver name or invalid arguments.
+        On an unknown solver name or invalid arguments; when the data's total weight (the
+        number of comparisons each resample draws) is not representable as a count
+        (above 2⁶², e.g. weights of 1e300).
 
     Examples
     --------
@@ -195,8 +206,7 @@ def bootstrap_policy(data: Dataset, pi_ref, tau, solver="ipo", *, n_resamples: i
     ----------
     Efron & Tibshirani (1993), ch. 13; Azar et al., arXiv:2310.12036, Eq. 4, 17.
     """
-    if not isinstance(data, Dataset):
-        raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
+    _checks.instance(data, Dataset, "data")
     if isinstance(solver, str):
         if solver not in _SOLVERS:
             raise ValueError(f"solver = {solver!r}, must be one of {sorted(_SOLVERS)} or a "
@@ -206,7 +216,8 @@ def bootstrap_policy(data: Dataset, pi_ref, tau, solver="ipo", *, n_resamples: i
         raise TypeError(f"solver must be a name or a callable, got {type(solver).__name__}")
     b = _checks.positive_int(n_resamples, "n_resamples")
     level = _checks.real_in_range(level, "level", 0.0, 1.0, closed_low=False)
-    rng = np.random.default_rng(rng)
+    rng = _checks.generator(rng, "rng")
+    vectorised = _checks.flag(vectorised, "vectorised")
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     estimate = solver(data, pi_ref, tau).policy
     weights = resample_weights(data, b, rng)

@@ -144,7 +144,7 @@ def test_from_frame_trl_and_battles():
     battles = {"model_a": ["x", "y"], "model_b": ["y", "x"], "winner": ["model_b", "oops"]}
     with pytest.raises(ValueError, match="row 1, column 'winner' = 'oops'"):
         px.Dataset.from_frame(battles, winner="model_a", loser="model_b", outcome="winner")
-    with pytest.raises(ValueError, match="no column 'chosen'"):
+    with pytest.raises(ValueError, match="'chosen': the table has no such column"):
         px.Dataset.from_frame(battles, winner="chosen", loser="model_b")
 
 

@@ -44,7 +44,8 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 import psipo_exact
-from psipo_exact.model import Dataset
+import psipo_exact.datasets
+from psipo_exact.model import Dataset, Rankings
 
 # ------------------------------------------------------------------------------ profiles
 
@@ -69,6 +70,8 @@ EXCLUDED_MODULES = {
                                "tests/test_experiments.py",
     "psipo_exact.strategies": "hypothesis strategies: tests/test_strategies.py",
     "psipo_exact.symbolic": "sympy checks on symbols, not arrays: tests/test_symbolic.py",
+    "psipo_exact.gallery": "Markdown/HTML text of the figure gallery (strings, no numerics): "
+                           "tests/test_gallery.py",
 }
 
 #: Public callables of fuzzed modules that are not fuzzed, with the reason.
@@ -93,6 +96,34 @@ EXCLUDED = {
                                                       "(fuzzed through simulate)",
     "psipo_exact.losses.empirical.Link": "a record of two functions (the per-datum loss and "
                                          "its derivative), no validation by design",
+    "psipo_exact.losses.ties.TieModel": "a record of the functions of one tie model (as "
+                                        "Link), built only in TIE_MODELS (tests/test_ties.py)",
+    "psipo_exact.losses.ties.tie_loglik_terms": "per-datum building block of "
+                                                "dpo_ties_empirical and the tie fits, which are "
+                                                "fuzzed (tests/test_ties.py)",
+    "psipo_exact.losses.ties.tie_parameter_value": "validation of tie_parameter for a resolved "
+                                                   "TieModel, fuzzed through the tie fits and "
+                                                   "dpo_ties_empirical",
+    "psipo_exact.simulate.pairwise.PairwiseLoss": "a record of per-datum derivative functions "
+                                                  "(as Link), no arrays to fuzz "
+                                                  "(tests/test_simulate_layouts.py)",
+    "psipo_exact.simulate.pairwise.from_link": "wraps a Link record into a PairwiseLoss "
+                                               "(tests/test_simulate_layouts.py)",
+    "psipo_exact.simulate.batches.BatchStream": "simulate's batch-sampling engine (as "
+                                                "BatchWeights), fuzzed through simulate and "
+                                                "online_ipo_adam",
+    "psipo_exact.solvers.result.TieModelSolution": "result container of the tie fits (as "
+                                                   "BradleyTerrySolution; tests/test_ties.py)",
+    "psipo_exact.games.GameTrajectory": "result container of the game dynamics "
+                                        "(tests/test_games.py)",
+    "psipo_exact.statistics.BootstrapResult": "result container of bootstrap_policy "
+                                              "(tests/test_statistics.py)",
+    "psipo_exact.frames.simulation_frame": "pandas view of a SimulationResult, a result "
+                                           "container (tests/test_frames.py)",
+    "psipo_exact.frames.simulation_xarray": "xarray view of a SimulationResult "
+                                            "(tests/test_frames.py)",
+    "psipo_exact.frames.solution_frame": "pandas view of a solver's Solution, a result "
+                                         "container (tests/test_frames.py)",
 }
 
 
@@ -344,6 +375,108 @@ def _bt_data(p, a):
     return p.data if p.pick % 2 else p.prefs
 
 
+def _step_invalid():
+    return {"NaN": lambda p, a: np.nan, "+inf": lambda p, a: np.inf,
+            "zero": lambda p, a: 0.0, "negative": lambda p, a: -0.1, "bool": lambda p, a: True,
+            "string": lambda p, a: "0.1", "None": lambda p, a: None}
+
+
+def _unit_invalid(**extra):
+    out = {"negative": lambda p, a: -0.1, "above one": lambda p, a: 1.5,
+           "NaN": lambda p, a: np.nan, "string": lambda p, a: "0.5"}
+    out.update({k: (lambda p, a, v=v: v) for k, v in extra.items()})
+    return out
+
+
+def _log_invalid(field):
+    return {"NaN": lambda p, a: np.full(np.shape(getattr(p, field)), np.nan),
+            "+inf": lambda p, a: np.full(np.shape(getattr(p, field)), np.inf),
+            "bool": lambda p, a: np.ones(np.shape(getattr(p, field)), bool),
+            "string": lambda p, a: "0.0",
+            "wrong n": lambda p, a: _wrong_n(_log(getattr(p, field)))}
+
+
+def _log(x):
+    with np.errstate(divide="ignore"):
+        return np.log(x)
+
+
+def _tie_mask(p):
+    """Every other datum a tie (which half: by ``pick``)."""
+    return np.arange(len(p.data)) % 2 == p.pick // 2 % 2
+
+
+def _with_ties(data, p, moderate=False):
+    """``data`` with every other datum a tie. ``moderate``: weights clipped to [1e-3, 1e3]
+    for the tie-model fits, whose Newton fails (LinAlgError / NaN step: the grounded
+    Laplacian is numerically indefinite) when weights span ~1e300 — an OPEN defect, pinned
+    by the strict xfail test_tie_fit_with_weights_spanning_1e300 in
+    tests/test_reliability.py; drop ``moderate`` when it is fixed."""
+    weights = data.weights
+    if moderate and weights is not None:
+        weights = np.where(weights > 0, np.clip(weights, 1e-3, 1e3), 0.0)
+    return Dataset(data.winners, data.losers, data.n_actions, contexts=data.contexts,
+                   n_contexts=data.n_contexts if data.contexts is not None else None,
+                   action_names=data.action_names, weights=weights, ties=_tie_mask(p))
+
+
+def _n_contexts(a):
+    if "wins" in a:
+        return a["wins"].shape[0] if np.ndim(a["wins"]) == 3 else None
+    return a.get("n_contexts") if a.get("contexts") is not None else None
+
+
+def _wins(p, a):
+    """Counts (fractions allowed, 1e-300 to 1e300) with a zero diagonal; contexts on lead."""
+    wins = p.prefs * [1.0, 3.0, 1e-300, 1e300][p.pick % 4]
+    idx = np.arange(p.n)
+    wins[..., idx, idx] = 0.0
+    return wins
+
+
+def _count_ties(wins):
+    return (1.0 - np.eye(wins.shape[-1])) * np.ones_like(wins)
+
+
+def _frame(p, a):
+    """A mapping of columns (the pandas-free form of a frame), columns as in the dataset."""
+    frame = {"winner": [f"y{w}" for w in p.data.winners],
+             "loser": [f"y{w}" for w in p.data.losers]}
+    if p.data.contexts is not None:
+        frame["context"] = [f"c{x}" for x in p.data.contexts]
+    if p.data.weights is not None:
+        frame["weight"] = list(p.data.weights)
+    if p.pick % 2:
+        frame["tie"] = list(_tie_mask(p))
+    return frame
+
+
+def _ranking_lists(p, a):
+    """One ranking per datum of ``data1``; with odd ``pick`` the first ranks every compared
+    action (best first), so rankings longer than two occur."""
+    lists = [[int(w), int(lo)] for w, lo in zip(p.data1.winners, p.data1.losers)]
+    if p.pick % 2:
+        compared = np.unique(np.r_[p.data1.winners, p.data1.losers]).tolist()
+        lists[0] += [y for y in compared if y not in lists[0]]
+    return lists
+
+
+def _bundled_name(p, a):
+    return psipo_exact.datasets.names()[p.pick % 4]
+
+
+def _name_invalid():
+    return {"unknown": lambda p, a: "D9", "number": lambda p, a: 1}
+
+
+#: τ ≥ 0 (τ = 0: the unregularised game) for the game-theoretic functions.
+TAU_OR_ZERO = Recipe(lambda p, a: 0.0 if p.pick % 3 == 0 else p.tau, batch=True,
+                     invalid={k: v for k, v in _tau_invalid("tau").items() if k != "zero"})
+#: η and τ ≤ 1 of a dynamics whose default mixture weight is β = ητ ≤ 1.
+MIXTURE_ETA = Recipe(lambda p, a: [0.5, 1e-3, 1.0][p.pick % 3], invalid=_step_invalid())
+MIXTURE_TAU = Recipe(lambda p, a: np.minimum(p.tau, 1.0), batch=True,
+                     invalid=_tau_invalid("tau"))
+
 RECIPES: dict[str, Recipe] = {
     # population problems (Sec. 2)
     "prefs": Recipe(lambda p, a: p.prefs, batch=True, invalid=_invalid("prefs", {
@@ -352,7 +485,7 @@ RECIPES: dict[str, Recipe] = {
         vector=lambda p, a: p.mu)),
     "mu": _probability_recipe("mu"),
     "pi_ref": _probability_recipe("pi_ref", lambda p, a: p.pi_ref.reshape(-1, p.n)[0]
-                                  if "data" in a else p.pi_ref),
+                                  if "data" in a or "rankings" in a else p.pi_ref),
     "pi": _probability_recipe("pi"),
     "p": Recipe(lambda p, a: p.pi, batch=True, invalid=_invalid("pi", {**NUMERIC, **FINITE},
                 negative=lambda p, a: -p.pi, wrong_n=lambda p, a: _wrong_n(p.pi))),
@@ -493,6 +626,185 @@ RECIPES: dict[str, Recipe] = {
         "negative variance": lambda p, a: -np.eye(p.n)}),
     "psipo_exact.model.PreferenceModel.rho": Recipe(lambda p, a: p.rho, invalid={
         "NaN": lambda p, a: np.full(2, np.nan), "2-D": lambda p, a: np.ones((1, 2)) / 2}),
+    # games (Munos et al. 2312.00886; Calandriello et al. 2403.08635): a second policy, step
+    # sizes, starting policies and mixture weights
+    "pi2": _probability_recipe("mu"),
+    "eta": Recipe(lambda p, a: [0.1, 1e-300, 1.0, 30.0][p.pick % 4], invalid=_step_invalid()),
+    "init": Recipe(  # None is the default start (πref)
+        lambda p, a: None if p.pick % 2 else (p.pi + p.pi_ref) / 2, invalid=_invalid(
+            "pi", {k: v for k, v in {**NUMERIC, **FINITE}.items() if k != "None"},
+            negative=lambda p, a: -p.pi, wrong_n=lambda p, a: _wrong_n(p.pi))),
+    "psipo_exact.games.exploitability.tau": TAU_OR_ZERO,
+    "psipo_exact.games.exploitability.pi_ref": Recipe(  # None: the whole game, τ = 0 only
+        lambda p, a: p.pi_ref, batch=True, invalid={
+            k: v for k, v in _probability_recipe("pi_ref").invalid.items() if k != "None"}),
+    "psipo_exact.solvers.nash.solve_nash.tau": TAU_OR_ZERO,
+    "psipo_exact.games.nash_md.eta": MIXTURE_ETA,
+    "psipo_exact.games.nash_md.tau": MIXTURE_TAU,
+    "psipo_exact.games.extragradient.eta": MIXTURE_ETA,
+    "psipo_exact.games.extragradient.tau": MIXTURE_TAU,
+    "psipo_exact.games.online_ipo_adam.batch_size": Recipe(  # None: the expected gradient
+        lambda p, a: None if p.pick % 3 == 0 else 1 + p.pick, invalid={
+            k: v for k, v in _ints(None, low=1).invalid.items() if k != "None"}),
+    "psipo_exact.games.online_ipo_adam.taus": Recipe(
+        lambda p, a: [1e-300, (0.5, 2.0), 1e150, 1.0][p.pick % 4],
+        invalid=_tau_invalid("taus")),
+    "psipo_exact.games.online_ipo_adam.prefs": Recipe(  # one game
+        lambda p, a: p.prefs.reshape(-1, p.n, p.n)[0], invalid={
+            "NaN": lambda p, a: np.full((p.n, p.n), np.nan),
+            "not complementary": lambda p, a: np.full((p.n, p.n), 0.7),
+            "batch": lambda p, a: np.stack([a["prefs"]] * 2)}),
+    "psipo_exact.games.online_ipo_adam.pi_ref": Recipe(
+        lambda p, a: p.pi_ref.reshape(-1, p.n)[0], invalid={
+            "NaN": lambda p, a: np.full(p.n, np.nan), "negative": lambda p, a: -np.ones(p.n),
+            "wrong n": lambda p, a: np.ones(p.n + 1) / (p.n + 1)}),
+    "psipo_exact.games.nash_md.beta": Recipe(lambda p, a: [None, 0.0, 0.5, 1.0][p.pick % 4],
+                                             invalid=_unit_invalid()),
+    "psipo_exact.games.online_ipo.beta": Recipe(lambda p, a: [0.0, 0.5, 0.999][p.pick % 3],
+                                                invalid=_unit_invalid(one=1.0)),
+    "psipo_exact.games.online_ipo_adam.init": Recipe(
+        lambda p, a: None if p.pick % 2 else p.pi.reshape(-1, p.n)[0], invalid={
+            "NaN": lambda p, a: np.full(p.n, np.nan), "negative": lambda p, a: -np.ones(p.n),
+            "bool": lambda p, a: np.ones(p.n, bool)}),
+    "log_p": Recipe(lambda p, a: _log(p.pi), batch=True, invalid=_log_invalid("pi")),
+    "log_q": Recipe(lambda p, a: _log(p.pi_ref), batch=True, invalid=_log_invalid("pi_ref")),
+    "max_iter": _ints(lambda p, a: [200, 3, 40][p.pick % 3], low=1),
+    # datasets with ties and context names (Dataset.from_counts / from_labels / from_frame)
+    "context_names": Recipe(
+        lambda p, a: None if p.pick % 2 or _n_contexts(a) is None
+        else tuple(f"x{k}" for k in range(_n_contexts(a))),
+        invalid={"too many": lambda p, a: ("a", "b", "c"), "string": lambda p, a: "ab",
+                 "repeated": lambda p, a: ("a", "a")}),
+    "ties": Recipe(lambda p, a: None if p.pick % 2 else _tie_mask(p), invalid={
+        "wrong N": lambda p, a: np.zeros(len(p.data) + 1, bool),
+        "float": lambda p, a: np.full(len(p.data), 0.5),
+        "2-D": lambda p, a: np.zeros((1, len(p.data)), bool)}),
+    "wins": Recipe(_wins, invalid={
+        "NaN": lambda p, a: np.full((p.n, p.n), np.nan), "negative": lambda p, a: -_wins(p, a),
+        "diagonal": lambda p, a: _wins(p, a) + np.eye(p.n), "+inf": lambda p, a: np.full(
+            (p.n, p.n), np.inf), "not square": lambda p, a: _wins(p, a)[..., :-1],
+        "zero": lambda p, a: np.zeros((p.n, p.n)), "string": lambda p, a: "1",
+        "bool": lambda p, a: np.ones((p.n, p.n), bool), "vector": lambda p, a: np.ones(p.n)}),
+    "psipo_exact.model.Dataset.from_counts.ties": Recipe(
+        lambda p, a: None if p.pick % 2 else _count_ties(a["wins"]), invalid={
+            "asymmetric": lambda p, a: np.triu(np.ones_like(a["wins"]), 1),
+            "negative": lambda p, a: -_count_ties(a["wins"]),
+            "NaN": lambda p, a: np.full_like(a["wins"], np.nan),
+            "wrong shape": lambda p, a: np.zeros((p.n + 1, p.n + 1))}),
+    "first": Recipe(lambda p, a: [f"y{w}" for w in p.data.winners], invalid={
+        "None": lambda p, a: None, "number": lambda p, a: 3, "empty": lambda p, a: [],
+        "longer": lambda p, a: [f"y{w}" for w in p.data.winners] + ["y0"]}),
+    "second": Recipe(lambda p, a: [f"y{w}" for w in p.data.losers], invalid={
+        "None": lambda p, a: None, "number": lambda p, a: 3,
+        "shorter": lambda p, a: [f"y{w}" for w in p.data.losers][1:]}),
+    "where": Recipe(lambda p, a: None if p.pick % 2 else (lambda i, column: f"row {i}"),
+                    invalid={"number": lambda p, a: 3}),
+    "psipo_exact.model.Dataset.from_labels.contexts": Recipe(
+        lambda p, a: None if p.data.contexts is None else [f"c{x}" for x in p.data.contexts],
+        invalid={"wrong N": lambda p, a: ["c0"] * (len(p.data) + 1),
+                 "number": lambda p, a: 3}),
+    "psipo_exact.model.Dataset.from_labels.n_actions": Recipe(
+        lambda p, a: None if p.pick % 2 else p.n,
+        invalid={"bool": lambda p, a: True, "float": lambda p, a: 2.5,
+                 "too small": lambda p, a: 1}),
+    "frame": Recipe(_frame, invalid={"None": lambda p, a: None, "number": lambda p, a: 3}),
+    "winner": Recipe(lambda p, a: USE_DEFAULT, invalid={"missing": lambda p, a: "nope",
+                                                        "number": lambda p, a: 3}),
+    "loser": Recipe(lambda p, a: USE_DEFAULT, invalid={"missing": lambda p, a: "nope",
+                                                       "number": lambda p, a: 3}),
+    "psipo_exact.model.Dataset.from_frame.context": Recipe(
+        lambda p, a: None if "context" not in a["frame"] else "context",
+        invalid={"missing": lambda p, a: "nope"}),
+    "outcome": Recipe(lambda p, a: None, invalid={"missing": lambda p, a: "nope"}),
+    "weight": Recipe(lambda p, a: "weight" if "weight" in a["frame"] else None,
+                     invalid={"missing": lambda p, a: "nope"}),
+    "tie": Recipe(lambda p, a: "tie" if "tie" in a["frame"] else None,
+                  invalid={"missing": lambda p, a: "nope"}),
+    # rankings (Plackett–Luce)
+    "items": Recipe(lambda p, a: np.ravel(np.c_[p.data1.winners, p.data1.losers]), invalid={
+        "out of range": lambda p, a: a["items"] + p.n, "negative": lambda p, a: -1 - a["items"],
+        "float": lambda p, a: a["items"] + 0.5, "2-D": lambda p, a: a["items"][None],
+        "repeated": lambda p, a: np.zeros_like(a["items"])}),
+    "offsets": Recipe(lambda p, a: np.arange(0, len(a["items"]) + 1, 2), invalid={
+        "short ranking": lambda p, a: np.r_[0, 1, 2:len(a["items"]) + 1:2],
+        "not from 0": lambda p, a: np.arange(0, len(a["items"]) + 1, 2) + 1,
+        "float": lambda p, a: np.arange(0, len(a["items"]) + 1, 2) + 0.5}),
+    "psipo_exact.model.Rankings.n_actions": Recipe(lambda p, a: p.n, invalid={
+        "bool": lambda p, a: True, "float": lambda p, a: 2.5, "too small": lambda p, a: 1}),
+    "psipo_exact.model.Rankings.from_lists.rankings": Recipe(_ranking_lists, invalid={
+        "empty": lambda p, a: [], "number": lambda p, a: 3,
+        "repeated action": lambda p, a: [[0, 0]], "one action": lambda p, a: [[0]]}),
+    "rankings": Recipe(lambda p, a: Rankings.from_lists(_ranking_lists(p, a), p.n),
+                       invalid={"None": lambda p, a: None, "number": lambda p, a: 3}),
+    "psipo_exact.model.Rankings.from_dataset.data": Recipe(lambda p, a: p.data1,
+                                                           invalid=_data_invalid()),
+    "psipo_exact.solvers.plackett_luce.dpo_rankings_empirical.logits": Recipe(
+        lambda p, a: p.logits.reshape(-1, p.n)[0], batch=True, invalid={
+            "NaN": lambda p, a: np.full(p.n, np.nan), "wrong n": lambda p, a: np.zeros(p.n + 1),
+            "bool": lambda p, a: np.ones(p.n, bool)}),
+    "reference": Recipe(lambda p, a: [None, p.pick % p.n][p.pick % 2], invalid={
+        "out of range": lambda p, a: p.n, "bool": lambda p, a: True, "float": lambda p, a: 0.5,
+        "unknown name": lambda p, a: "no such action"}),
+    # tie models (Rao–Kupper, Davidson)
+    "tie_model": Recipe(lambda p, a: ["rao_kupper", "davidson"][p.pick % 2], invalid={
+        "unknown": lambda p, a: "glenn", "number": lambda p, a: 1}),
+    "tie_parameter": Recipe(lambda p, a: [None, 2.0, 1e6][p.pick % 3], invalid={
+        "NaN": lambda p, a: np.nan, "negative": lambda p, a: -1.0, "inf": lambda p, a: np.inf,
+        "bool": lambda p, a: True, "string": lambda p, a: "2"}),
+    "psipo_exact.losses.ties.dpo_ties_empirical.tie_parameter": Recipe(
+        lambda p, a: [2.0, 1.5, 1e6][p.pick % 3], invalid={
+            "NaN": lambda p, a: np.nan, "negative": lambda p, a: -1.0,
+            "None": lambda p, a: None, "bool": lambda p, a: True}),
+    "psipo_exact.losses.ties.dpo_ties_empirical.data": Recipe(
+        lambda p, a: _with_ties(p.data, p), invalid=_data_invalid()),
+    "psipo_exact.solvers.ties.fit_rao_kupper.data": Recipe(
+        lambda p, a: _with_ties(p.data, p, moderate=True), invalid=_data_invalid()),
+    "psipo_exact.solvers.ties.fit_davidson.data": Recipe(
+        lambda p, a: _with_ties(p.data, p, moderate=True), invalid=_data_invalid()),
+    "psipo_exact.solvers.dpo.solve_dpo_empirical.data": Recipe(
+        lambda p, a: _with_ties(p.data, p, moderate=True) if p.pick % 2 else p.data,
+        invalid=_data_invalid()),
+    "psipo_exact.solvers.dpo.solve_dpo_empirical.tie_model": Recipe(
+        lambda p, a: None if a["data"].ties is None else ["rao_kupper", "davidson"][
+            p.pick // 2 % 2], invalid={"unknown": lambda p, a: "glenn",
+                                       "number": lambda p, a: 1}),
+    "psipo_exact.solvers.dpo.solve_dpo_empirical.tie_parameter": Recipe(
+        lambda p, a: None if a.get("tie_model") is None else [None, 2.0][p.pick // 4 % 2],
+        invalid={"NaN": lambda p, a: np.nan, "negative": lambda p, a: -1.0}),
+    # bootstrap (statistics.py)
+    "psipo_exact.statistics.bootstrap_policy.tau": Recipe(  # not batched here: the resample
+        lambda p, a: p.tau, invalid=_tau_invalid("tau")),  # axis leads, τ follows it
+    "solver": Recipe(lambda p, a: ["ipo", "dpo"][p.pick % 2], invalid={
+        "unknown": lambda p, a: "kto", "number": lambda p, a: 1}),
+    "n_resamples": _ints(lambda p, a: 2 + p.pick % 4, low=1),
+    "level": Recipe(lambda p, a: [0.95, 0.5, 0.999][p.pick % 3], invalid={
+        "zero": lambda p, a: 0.0, "one": lambda p, a: 1.0, "NaN": lambda p, a: np.nan,
+        "bool": lambda p, a: True, "above one": lambda p, a: 95.0}),
+    "rng": Recipe(lambda p, a: p.pick, invalid={  # an int seed: reproducible across calls
+        "string": lambda p, a: "seed", "float": lambda p, a: 1.5,
+        "negative": lambda p, a: -1}),
+    "vectorised": Recipe(lambda p, a: bool(p.pick % 2), invalid={
+        "number": lambda p, a: 1, "string": lambda p, a: "yes"}),
+    "psipo_exact.statistics.stacked.weights": Recipe(
+        lambda p, a: np.ones((1 + p.pick % 3, len(p.data))), invalid={
+            "negative": lambda p, a: -np.ones((2, len(p.data))),
+            "NaN": lambda p, a: np.full((2, len(p.data)), np.nan),
+            "wrong N": lambda p, a: np.ones((2, len(p.data) + 1)),
+            "1-D": lambda p, a: np.ones(len(p.data))}),
+    "psipo_exact.simulate.batches.sample_batches.weights": Recipe(
+        lambda p, a: None if p.pick % 2 else np.linspace(1.0, 2.0, a["n_data"]), invalid={
+            "negative": lambda p, a: -np.ones(a["n_data"]),
+            "NaN": lambda p, a: np.full(a["n_data"], np.nan),
+            "wrong N": lambda p, a: np.ones(a["n_data"] + 1)}),
+    # bundled data sets (datasets/)
+    "psipo_exact.datasets.read_table.name": Recipe(_bundled_name, invalid=_name_invalid()),
+    "psipo_exact.datasets.load.name": Recipe(_bundled_name, invalid=_name_invalid()),
+    "options": DEFAULT,  # the **options of load are football's, fuzzed there
+    "season": Recipe(lambda p, a: [None, "2008-9", ("2009-10", "2012-13")][p.pick % 3],
+                     invalid={"unknown": lambda p, a: "1999-0", "number": lambda p, a: 2009,
+                              "empty": lambda p, a: []}),
+    "psipo_exact.datasets.football.contexts": Recipe(lambda p, a: bool(p.pick % 2), invalid={
+        "number": lambda p, a: 1, "string": lambda p, a: "yes"}),
 }
 
 #: Valid inputs whose mathematics is undefined or not representable: the documented errors
@@ -502,6 +814,7 @@ DOMAIN_ERRORS = [
     r"not representable",        # an empirical loss overflows to ∞ − ∞ (|logits| ~ 1e308)
     r"vanishes for every action",  # Gibbs policy with πref·e^{g/τ} = 0 everywhere
     r"h_pi needs pi > 0",        # log_ratio_gap of a policy with zeros
+    r"tie parameter is \+inf",   # every comparison of a component a tie: the MLE is at ∞
 ]
 
 
@@ -668,7 +981,8 @@ def test_batched_equals_one_at_a_time(qual, data):
     args, kwargs = _draw_args(qual, fn, first)
     other, _ = _draw_args(qual, fn, second)
     population = any(k in args for k in ("prefs", "mu", "pi", "g", "rewards", "f", "p", "q"))
-    lead = first.lead if population or ("pi_ref" in args and "data" not in args) else ()
+    one_ref = "data" in args or "rankings" in args  # πref: one vector (or one per context)
+    lead = first.lead if population or ("pi_ref" in args and not one_ref) else ()
     for name in _batchable(qual, fn):
         if name not in args or np.shape(args[name]) != np.shape(other[name]):
             continue

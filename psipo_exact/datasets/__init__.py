@@ -27,6 +27,7 @@ from importlib import resources
 
 import numpy as np
 
+from .. import _checks
 from ..model import Dataset
 
 _NAMES = ("citations", "baseball", "football", "icehockey")
@@ -242,7 +243,10 @@ def football(season=None, *, contexts: bool = False) -> Dataset:
     t = read_table("football")
     seasons = tuple(dict.fromkeys(t["season"].tolist()))
     chosen = seasons if season is None else ((season,) if isinstance(season, str)
-                                            else tuple(season))
+                                            else tuple(_checks.label_list(season, "season")))
+    if not chosen:
+        raise ValueError("season is empty: choose at least one season")
+    contexts = _checks.flag(contexts, "contexts")
     unknown = [s for s in chosen if s not in seasons]
     if unknown:
         raise ValueError(f"season = {unknown[0]!r}, must be one of {list(seasons)}")

@@ -104,9 +104,12 @@ def _lse_terms(z, a_d, a_b, offset_d, offset_b):
     """``f = LSE(z) − offset_d·d − offset_b·β``, ``z`` linear in (d, β) with rows a_d, a_b."""
     q = np.exp(z - logsumexp(z, axis=0))
     mean_d, mean_b = np.tensordot(a_d, q, 1), np.tensordot(a_b, q, 1)
-    f_dd = np.tensordot(a_d**2, q, 1) - mean_d**2
-    f_db = np.tensordot(a_d * a_b, q, 1) - mean_d * mean_b
-    f_bb = np.tensordot(a_b**2, q, 1) - mean_b**2
+    # Covariances of (a_d, a_b) under q from centred rows: E[a²] − E[a]² would cancel to
+    # a negative curvature when q is concentrated (e.g. ν ≫ 1), breaking Newton's Cholesky.
+    axes = (-1,) + (1,) * (q.ndim - 1)
+    c_d, c_b = a_d.reshape(axes) - mean_d, a_b.reshape(axes) - mean_b
+    f_dd, f_db, f_bb = (np.sum(q * x * y, axis=0) for x, y in ((c_d, c_d), (c_d, c_b),
+                                                                 (c_b, c_b)))
     return logsumexp(z, axis=0), mean_d - offset_d, mean_b - offset_b, f_dd, f_db, f_bb
 
 
@@ -141,12 +144,12 @@ TIE_MODELS = {
 }
 
 
-def resolve_tie_model(name) -> TieModel:
+def resolve_tie_model(tie_model) -> TieModel:
     """The :class:`TieModel` named ``"rao_kupper"`` or ``"davidson"``.
 
     Parameters
     ----------
-    name : str
+    tie_model : str
         ``"rao_kupper"`` (also ``"rao-kupper"``) or ``"davidson"``, any case.
 
     Returns
@@ -156,7 +159,7 @@ def resolve_tie_model(name) -> TieModel:
     Raises
     ------
     TypeError
-        If ``name`` is not a string.
+        If ``tie_model`` is not a string.
     ValueError
         On an unknown name.
 
@@ -169,12 +172,13 @@ def resolve_tie_model(name) -> TieModel:
     ----------
     Rao & Kupper (1967); Davidson (1970).
     """
-    if not isinstance(name, str):
-        raise TypeError(f"tie_model must be a string, got {type(name).__name__}")
+    if not isinstance(tie_model, str):
+        raise TypeError(f"tie_model must be a string, got {type(tie_model).__name__}")
     try:
-        return TIE_MODELS[name.lower().replace("-", "_")]
+        return TIE_MODELS[tie_model.lower().replace("-", "_")]
     except KeyError:
-        raise ValueError(f"tie_model = {name!r}, must be one of {sorted(TIE_MODELS)}") from None
+        raise ValueError(f"tie_model = {tie_model!r}, must be one of "
+                         f"{sorted(TIE_MODELS)}") from None
 
 
 def tie_parameter_value(model: TieModel, value) -> float:
@@ -274,7 +278,8 @@ def dpo_ties_empirical(logits, data: Dataset, pi_ref, tau, tie_model: str,
     ------
     ValueError
         On an unknown tie model or an invalid parameter, or the inputs of
-        :func:`~psipo_exact.losses.dpo_empirical`.
+        :func:`~psipo_exact.losses.dpo_empirical`; when float overflow makes the loss not
+        representable (∞ − ∞).
 
     Examples
     --------
@@ -296,7 +301,11 @@ def dpo_ties_empirical(logits, data: Dataset, pi_ref, tau, tie_model: str,
     check_trailing(theta, data, "logits")
     lead = theta.shape[: theta.ndim - len(data.logits_shape)]
     t, lead = _base.tau_for(tau, lead)
-    d = t[..., None] * (datum_gap(theta, data) - gap_ref)
     tie = np.zeros(len(data), bool) if data.ties is None else data.ties
     w = data.datum_weights / data.total_weight
-    return np.sum(w * np.where(w > 0, tie_loglik_terms(model, d, phi, tie), 0.0), axis=-1)
+    # Logits near the float maximum or tiny τ overflow to ±∞ (as empirical_loss); ∞ − ∞ raises.
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = t[..., None] * (datum_gap(theta, data) - gap_ref)
+        loss = np.sum(w * np.where(w > 0, tie_loglik_terms(model, d, phi, tie), 0.0), axis=-1)
+    return _checks.representable(loss, f"the DPO-{model.name} loss", "the logits or 1/tau "
+                                 "are too close to the float maximum")

@@ -86,7 +86,10 @@ def _newton(model, wins, ties, size, labels, phi, fixed):
         norm = max(np.abs(grad).max(initial=0.0), 0.0 if fixed else abs(g_phi))
         if norm <= 1e-13 * scale or (not fixed and abs(phi) > PHI_LIMIT):
             break
-        lap = pattern.laplacian(curvature)
+        # Safeguarded Newton: curvature that underflowed to 0 (|d| ≫ 1 at an early iterate)
+        # would split a component's Laplacian (singular Cholesky); a floor of 1e-14·scale
+        # only changes the direction, the stopping test uses the exact gradient.
+        lap = pattern.laplacian(np.maximum(curvature, 1e-14 * scale))
         if fixed:
             step_r, step_phi = laplacian_solve(lap, labels, -grad[:, None])[:, 0], 0.0
         else:

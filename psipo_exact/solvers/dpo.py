@@ -117,6 +117,7 @@ def solve_dpo_empirical(data: Dataset, pi_ref, tau, *, tie_model=None,
         raise TypeError(f"data must be a psipo_exact.Dataset, got {type(data).__name__}")
     pi_ref, _ = context_pi_ref(pi_ref, data)
     t = tau_axes(tau, data)[..., 0]
+    _checks.needs(tie_parameter, "tie_parameter", tie_model, "tie_model")
     if tie_model is None:
         _checks.no_ties(data, "DPO (Eq. 4)", "pass tie_model='rao_kupper' or 'davidson' "
                         "(Chen et al., 2024), use IPO")

@@ -123,7 +123,8 @@ def dpo_rankings_empirical(logits, rankings, pi_ref, tau) -> np.ndarray:
     Raises
     ------
     ValueError
-        On invalid inputs.
+        On invalid inputs, or when float overflow makes the loss not representable
+        (∞ − ∞).
 
     Examples
     --------
@@ -139,17 +140,24 @@ def dpo_rankings_empirical(logits, rankings, pi_ref, tau) -> np.ndarray:
     """
     data = _as_rankings(rankings)
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
+    if pi_ref.ndim != 1:
+        raise ValueError(f"pi_ref must have shape ({data.n_actions},), got {pi_ref.shape}")
     theta = _checks.as_float_array(logits, "logits", min_ndim=1)
     _checks.n_actions_match(data.n_actions, logits=theta, pi_ref=pi_ref)
     t, lead = _base.tau_for(tau, theta.shape[:-1])
     log_ref = _base.log(pi_ref)
     if not np.isfinite(log_ref[data.items]).all():
         raise ValueError("pi_ref vanishes on a ranked action: log pi_ref must be finite there")
-    r = np.broadcast_to(t[..., None] * (theta - log_ref), lead + (data.n_actions,))
     stage, member, chosen, w = stages(data.items, data.offsets, data.ranking_weights)
-    flat = r.reshape(-1, data.n_actions)
-    out = np.array([evaluate(row, stage, member, chosen, w, data.n_actions)[0] for row in flat])
-    return out.reshape(lead) / data.ranking_weights.sum()
+    # Logits near the float maximum or tiny τ overflow to ±∞ (as empirical_loss); ∞ − ∞ raises.
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = np.broadcast_to(t[..., None] * (theta - log_ref), lead + (data.n_actions,))
+        flat = r.reshape(-1, data.n_actions)
+        out = np.array([evaluate(row, stage, member, chosen, w, data.n_actions)[0]
+                        for row in flat])
+    return _checks.representable(out.reshape(lead) / data.ranking_weights.sum(),
+                                 "the listwise DPO loss", "the logits or 1/tau are too close "
+                                 "to the float maximum")
 
 
 def solve_dpo_rankings(rankings, pi_ref, tau) -> Solution:
@@ -200,7 +208,7 @@ def solve_dpo_rankings(rankings, pi_ref, tau) -> Solution:
     if not (pi_ref[data.items] > 0).all():
         raise ValueError("pi_ref vanishes on a ranked action: log pi_ref must be finite there")
     t = _checks.tau(tau)
-    log_policy = gibbs_log_policy(pi_ref, fit.rewards, t[..., None] if t.ndim else t)
+    log_policy = gibbs_log_policy(pi_ref, fit.rewards, t)  # τ rule: a grid leads
     return bt_solution(fit, (), data.n_actions, pi_ref > 0, lambda k: "", data,
                        np.exp(log_policy), log_policy,
                        limit_note="; listwise DPO drives their probability to 0 for every tau",
