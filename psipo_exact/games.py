@@ -55,6 +55,8 @@ from .simulate.adam import Adam
 
 #: Steps of random numbers drawn at once per seed by :func:`online_ipo_adam`.
 CHUNK_STEPS = 256
+#: Largest gradient whose square is finite in float64 (Adam's second moment).
+_SQRT_MAX = float(np.sqrt(np.finfo(float).max))
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -912,6 +914,19 @@ def _sampled_gradient(theta, log_ref, prefs, tau, draws, batch_size):
     return grad.reshape(runs, n)
 
 
+def _adam_representable(grad: np.ndarray, tau_runs: np.ndarray, t: int) -> None:
+    """A ValueError naming ``taus`` where Adam's second moment ``g²`` would overflow.
+
+    The online IPO gradient scales like 1/τ; past ``√(float max)`` its square is ``∞`` and
+    Adam would silently take no step where exact arithmetic takes ``≈ ±lr``.
+    """
+    big = np.abs(grad).max(axis=-1) > _SQRT_MAX
+    if big.any():
+        raise ValueError(f"taus = {float(tau_runs[big][0])!r} is too small for Adam in "
+                         f"float64: the online IPO gradient (∝ 1/τ) exceeds 1.3e154 at step "
+                         f"{t}: its square is not representable in Adam's second moment")
+
+
 def online_ipo_adam(prefs, pi_ref, taus, seeds, *, steps: int = 2000, batch_size=16,
                     lr: float = 0.01, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
                     init=None, record_every: int = 10) -> GameTrajectory:
@@ -954,7 +969,8 @@ def online_ipo_adam(prefs, pi_ref, taus, seeds, *, steps: int = 2000, batch_size
     Raises
     ------
     ValueError
-        On invalid input, duplicate seeds or a preference matrix with leading axes.
+        On invalid input, duplicate seeds or a preference matrix with leading axes; when a
+        τ is so small that the gradient's square overflows (Adam would silently stop).
 
     Examples
     --------
@@ -1018,6 +1034,7 @@ def online_ipo_adam(prefs, pi_ref, taus, seeds, *, steps: int = 2000, batch_size
                                  axis=2).reshape(chunk, -1, batch_size, 3)
             g2[0] = _sampled_gradient(theta, log_ref, prefs, tau_runs, draws[t % CHUNK_STEPS],
                                       batch_size)
+        _adam_representable(g2[0], tau_runs, t)
         update(t)
         if t + 1 in keep:
             logs.append(_log_normalise(theta))

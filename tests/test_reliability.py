@@ -338,6 +338,23 @@ def test_online_ipo_rejects_a_step_that_overflows():
         games.online_ipo(P, [0.5, 0.5], 5e-324, 1.0, 3)
 
 
+@pytest.mark.parametrize("batch_size", [None, 4])
+def test_online_ipo_adam_rejects_a_gradient_whose_square_overflows(batch_size):
+    """τ = 1e-300: the online IPO gradient ~1e300 has g² = ∞, so Adam's step m̂/√v̂ would be 0
+    (an overflow warning and a silently frozen run, found by the fuzz harness); now an error
+    naming taus. At τ = 1e-100 (g² ~ 1e200 finite) the run moves."""
+    from psipo_exact import games
+
+    P = np.array([[0.5, 0.9], [0.1, 0.5]])
+    with pytest.raises(ValueError, match=r"taus = 1e-300 .*not representable"):
+        games.online_ipo_adam(P, [0.5, 0.5], 1e-300, 0, steps=3, batch_size=batch_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run = games.online_ipo_adam(P, [0.5, 0.5], 1e-100, 0, steps=3, batch_size=batch_size,
+                                    record_every=1)
+    assert np.isfinite(run.logits).all() and (run.logits[0, 0, -1] != run.logits[0, 0, 0]).all()
+
+
 def test_regularised_games_need_pi_ref():
     """pi_ref=None: an error naming pi_ref (was 'q must be …' / a TypeError from '*')."""
     from psipo_exact import games
