@@ -179,3 +179,19 @@ def index_array(x, name: str) -> np.ndarray:
             i = int(np.argmax(big))
             raise ValueError(f"{name}[{i}] = {arr[i]}, must be an index of int64 size")
     return arr.astype(np.int64, copy=False)
+
+
+def choice(value, name: str, options) -> str:
+    """Validate a string option: one of ``options`` (the message lists them)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
+    if value not in options:
+        raise ValueError(f"{name} = {value!r}, must be one of {list(options)}")
+    return value
+
+
+def no_positive_inf(arr: np.ndarray, name: str) -> None:
+    """Reject ``+∞`` entries (``−∞`` allowed)."""
+    bad = np.isposinf(arr)
+    if bad.any():
+        raise ValueError(f"{name}{_fmt(_where(bad))} = inf, must be finite or -inf")
