@@ -20,6 +20,7 @@ from .closed_form import (
     softmax_policy,
     total_preference,
 )
+from .losses import f_regularised_policy
 from .model import Dataset, PreferenceModel, bradley_terry_prefs, paper_dataset
 from .psi import resolve_psi
 from .simulate import SimulationResult, simulate
@@ -31,6 +32,8 @@ from .solvers import (
     solve_dpo_population,
     solve_ipo_empirical,
     solve_ipo_population,
+    solve_pairwise_empirical,
+    solve_pairwise_population,
 )
 
 _LAZY = {"verify_all", "Check"}  # psipo_exact.symbolic imports sympy: only on first use
@@ -51,6 +54,7 @@ __all__ = [
     "PreferenceModel",
     "bradley_terry_prefs",
     "expected_psi",
+    "f_regularised_policy",
     "gibbs_log_policy",
     "gibbs_policy",
     "kl_divergence",
@@ -73,6 +77,8 @@ __all__ = [
     "solve_dpo_population",
     "solve_ipo_empirical",
     "solve_ipo_population",
+    "solve_pairwise_empirical",
+    "solve_pairwise_population",
     "total_preference",
     "verify_all",
 ]

@@ -48,6 +48,7 @@ from .pairwise import (
     pairwise_derivatives,
     pairwise_loss,
 )
+from .targets import pair_objective, pair_target
 from .population import (
     bt_reward_population,
     dpo_population,
@@ -82,6 +83,8 @@ __all__ = [
     "pairwise_empirical",
     "pairwise_loss",
     "pairwise_population",
+    "pair_objective",
+    "pair_target",
     "reference_gap",
     "resolve_link",
     "scatter_to_logits",

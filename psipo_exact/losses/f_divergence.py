@@ -246,25 +246,16 @@ def _normaliser_policy(transform: ScoreTransform, r, pi_ref, live, t) -> np.ndar
             mass = np.where(live, pi_ref * np.exp(transform.log_ratio(v)), 0.0)
         return mass.sum(-1, keepdims=True) - 1.0
 
-    # The mass decreases in x for sign −1 and increases for sign +1: orient the bracket.
+    # The mass decreases in x for sign −1 and increases for sign +1: orient it increasing.
+    rising = (lambda log_x: -excess(log_x)) if sign < 0 else excess
     lo = np.full(rmax.shape, -1.0)
     hi = np.full(rmax.shape, 1.0)
-    below = lambda e: (e > 0) if sign < 0 else (e < 0)  # noqa: E731  (root lies above x)
-    for _ in range(64):  # widen until lo is below the root and hi above it
-        e_lo, e_hi = excess(lo), excess(hi)
-        ok = below(e_lo) & ~below(e_hi)
-        if ok.all():
+    for _ in range(64):  # widen until the root is bracketed
+        low_ok, high_ok = rising(lo) <= 0, rising(hi) >= 0
+        if (low_ok & high_ok).all():
             break
-        lo = np.where(below(e_lo), lo, 2 * lo - 1)
-        hi = np.where(~below(e_hi), hi, 2 * hi + 1)
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        done = (mid == lo) | (mid == hi)
-        if done.all():
-            break
-        up = below(excess(mid))
-        lo, hi = np.where(up & ~done, mid, lo), np.where(~up & ~done, mid, hi)
-    x = np.exp(0.5 * (lo + hi))
+        lo, hi = np.where(low_ok, lo, 2 * lo - 1), np.where(high_ok, hi, 2 * hi + 1)
+    x = np.exp(_base.bisect(rising, lo, hi))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         v = -x - d if sign < 0 else x - d
         pi = np.where(live, pi_ref * np.exp(transform.log_ratio(v)), 0.0)

@@ -366,12 +366,12 @@ class PairwiseLoss:
             out[raw] = one
         return out
 
-    def _evaluate(self, s_w, s_l, tau, params: dict, order: int):
-        """Value (order 0), gradient (1) or Hessian (2) in ``(s_w, s_l)``, summed over terms.
+    def evaluate(self, s_w, s_l, tau, p: LossParams, order: int) -> tuple[np.ndarray, ...]:
+        """Value (``order=0``, a 1-tuple), gradient (1) or Hessian (2) in ``(s_w, s_l)``, with
+        parameters already validated by :meth:`parameters` (the solvers' fast path).
 
         Zero coefficients ``a``, ``b`` are skipped (never ``0 · ∞``).
         """
-        p = self.parameters(**params)
         s_w, s_l = np.asarray(s_w, dtype=float), np.asarray(s_l, dtype=float)
         t = np.asarray(tau, dtype=float)
         scores = self._scores(s_w, s_l, p, order)
@@ -402,15 +402,15 @@ class PairwiseLoss:
 
     def value(self, s_w, s_l, tau, **params) -> np.ndarray:
         """``ℓ(s_w, s_l; τ)`` per datum (numpy broadcasting)."""
-        return self._evaluate(s_w, s_l, tau, params, 0)[0]
+        return self.evaluate(s_w, s_l, tau, self.parameters(**params), 0)[0]
 
     def grad(self, s_w, s_l, tau, **params) -> tuple[np.ndarray, np.ndarray]:
         """``(∂ℓ/∂s_w, ∂ℓ/∂s_l)`` per datum."""
-        return self._evaluate(s_w, s_l, tau, params, 1)
+        return self.evaluate(s_w, s_l, tau, self.parameters(**params), 1)
 
     def hessian(self, s_w, s_l, tau, **params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(∂²ℓ/∂s_w², ∂²ℓ/∂s_w∂s_l, ∂²ℓ/∂s_l²)`` per datum."""
-        return self._evaluate(s_w, s_l, tau, params, 2)
+        return self.evaluate(s_w, s_l, tau, self.parameters(**params), 2)
 
     def margin_shape(self) -> Shape:
         """The shape ``ℓ(h)`` of a margin loss (``reverse_kl``)."""

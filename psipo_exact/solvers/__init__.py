@@ -5,6 +5,8 @@ One module per problem family, one result contract:
 * :mod:`.ipo`: IPO, population (Eq. 13/14, O(n)) and empirical (Eq. 17, a Laplacian solve);
 * :mod:`.bradley_terry`: Bradley–Terry maximum likelihood (Eq. 2) with existence and limits;
 * :mod:`.dpo`: DPO (Eq. 4/5) through Proposition 4;
+* :mod:`.pairwise`: the preference-loss family (TRL's ``loss_type``s, GPO's losses) on the
+  comparison graph (``_margin``, ``_face``) or with one Lagrange multiplier (``_separable``);
 * :mod:`.result`: :class:`Solution`, its status codes and the one table of messages;
 * ``_laplacian``, ``_groups``, ``_problem``: graph linear algebra, free-group bookkeeping and
   the problems' inputs as graphs on global nodes.
@@ -22,6 +24,7 @@ File input for ``psipo-exact solve`` lives in :mod:`psipo_exact.files`.
 from .bradley_terry import fit_bradley_terry
 from .dpo import solve_dpo_empirical, solve_dpo_population
 from .ipo import solve_ipo_empirical, solve_ipo_population
+from .pairwise import solve_pairwise_empirical, solve_pairwise_population
 from .result import STATUS_MESSAGES, BradleyTerrySolution, Solution
 
 __all__ = [
@@ -33,4 +36,6 @@ __all__ = [
     "solve_dpo_population",
     "solve_ipo_empirical",
     "solve_ipo_population",
+    "solve_pairwise_empirical",
+    "solve_pairwise_population",
 ]
