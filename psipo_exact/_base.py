@@ -131,8 +131,11 @@ def newton_root(fun, lo: np.ndarray, hi: np.ndarray, max_iter: int = 200) -> np.
     """
     lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
     eps = np.finfo(float).eps
-    # Roots at an end of the bracket (no sign change) are settled before iterating.
-    at_lo, at_hi = fun(lo)[0] >= 0, fun(hi)[0] <= 0
+    # Roots at an end of the bracket, or within 4 ulp of one, are settled before iterating.
+    near_lo = lo + 4 * eps * np.maximum(1.0, np.abs(lo))
+    near_hi = hi - 4 * eps * np.maximum(1.0, np.abs(hi))
+    at_lo = (fun(lo)[0] >= 0) | (fun(np.minimum(near_lo, hi))[0] >= 0)
+    at_hi = ~at_lo & ((fun(hi)[0] <= 0) | (fun(np.maximum(near_hi, lo))[0] <= 0))
     lo, hi = np.where(at_hi, hi, lo), np.where(at_lo, lo, hi)
     x = 0.5 * (lo + hi)
     for _ in range(max_iter):

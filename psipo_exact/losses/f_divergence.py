@@ -201,7 +201,8 @@ def f_regularised_policy(rewards, pi_ref, tau, f_divergence: str = "reverse_kl",
     >>> import numpy as np
     >>> import psipo_exact as px
     >>> pi = px.f_regularised_policy([1.0, 0.0], [0.5, 0.5], 1.0, "forward_kl")
-    >>> bool(np.isclose(1 / pi[0] - 1 / pi[1], -1.0))  # f′(t) = 1 − 1/t: 2 (f′(2π₀) − f′(2π₁)) = 1
+    >>> # f′(t) = 1 − 1/t and f′(2π₀) − f′(2π₁) = (r₀ − r₁)/τ = 1, so 1/π₁ − 1/π₀ = 2
+    >>> bool(np.isclose(1 / pi[1] - 1 / pi[0], 2.0))
     True
 
     References
