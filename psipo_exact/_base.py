@@ -146,8 +146,9 @@ def newton_root(fun, lo: np.ndarray, hi: np.ndarray, max_iter: int = 200) -> np.
         inside = np.isfinite(step) & (step > lo) & (step < hi)
         new = np.where(value == 0, x, np.where(inside, step, 0.5 * (lo + hi)))
         tol = 4 * eps * np.maximum(1.0, np.abs(x))
-        done = (np.abs(new - x) <= tol) | (hi - lo <= tol) | (np.abs(value) <= tol)
-        x = new
+        at_root = np.abs(value) <= tol  # keep x: the value is at its rounding floor
+        done = at_root | (np.abs(new - x) <= tol) | (hi - lo <= tol)
+        x = np.where(at_root, x, new)
         if done.all():
             break
     return x

@@ -373,11 +373,16 @@ def _local_fit(loss, p, f, heads, tails, weights, size) -> MarginFit:
     values = [np.sum(w * f.value(r[h] - r[t])) for r, _ in fits]
     rewards, residual = fits[int(np.argmin(values))]
     rewards = rewards - component_mean(rewards, *means)
-    certified = certify_pairs(loss, p, rewards, h, t, w, size)
+    certified, twofold = certify_pairs(loss, p, rewards, h, t, w, size)
     rewards = np.where(sinking, -np.inf, rewards)
-    status = None if certified else STATIONARY
+    status = None if certified else (STATIONARY if residual <= 1e-8 else NOT_CONVERGED)
     detail = ("every pair of actions sits at its own per-pair minimiser: globally optimal"
-              if certified else "")
+              if certified else "damped Newton (negative curvature floored) from three "
+              "starts; the best end point is reported")
+    if certified and twofold:  # ±z at p = 1/2: the minimiser is not unique
+        groups = np.where(sinking, -1, np.arange(size))
+        detail += ("; a pair compared as often each way has two per-pair minimisers +-z "
+                   "(discopop), so the optimum is not unique (reported: one of them)")
     return MarginFit(rewards, groups, exists, residual, status, "local", detail, sinking)
 
 
@@ -392,12 +397,16 @@ def start_rewards(loss, p, heads, tails, weights, size, labels) -> np.ndarray:
     return laplacian_solve(laplacian(a, b, total, size), labels, rhs[:, None])[:, 0]
 
 
-def certify_pairs(loss, p, rewards, heads, tails, weights, size) -> bool:
-    """True when every pair of actions sits at its own per-pair minimum (a global
-    certificate: the loss is at least the sum of the per-pair minima)."""
+def certify_pairs(loss, p, rewards, heads, tails, weights, size) -> tuple[bool, bool]:
+    """``(certified, twofold)``: every pair of actions sits at its own per-pair minimum (a
+    global certificate: the loss is at least the sum of the per-pair minima); some pair has
+    two per-pair minimisers (``discopop`` at ``p̂ = ½`` with a bump at 0)."""
     a, b, forward, backward = pair_counts(heads, tails, weights, size)
     total = forward + backward
     q = forward / total
-    best = total * objective(loss, target_margin(loss, q, p), q, p)
+    target = target_margin(loss, q, p)
+    best = total * objective(loss, target, q, p)
     at = total * objective(loss, rewards[a] - rewards[b], q, p)
-    return bool(np.all(at <= best + 1e-10 * (total + np.abs(best))))
+    tol = 1e-10 * (total + np.abs(best))
+    twofold = (q == 0.5) & (total * objective(loss, np.zeros_like(q), q, p) > best + tol)
+    return bool(np.all(at <= best + tol)), bool(twofold.any())

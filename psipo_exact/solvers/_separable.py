@@ -33,8 +33,9 @@ from ..losses import PairwiseLoss
 #: Losses handled here, and those whose ``G_y`` is convex in ``s`` (under ``reverse_kl``).
 SEPARABLE = ("nca_pair", "bco_pair", "sppo_hard", "apo_zero")
 CONVEX_IN_S = ("nca_pair", "bco_pair", "sppo_hard")
-#: ``s`` below this is zero probability in double precision (``e^{−800} = 0``).
-S_LOW = -800.0
+#: ``s`` at or below this is reported as probability 0 (``e^{−700} ≈ 1e-304``; the derivatives
+#: of the losses stay representable there).
+S_LOW = -700.0
 
 
 @dataclass(frozen=True)

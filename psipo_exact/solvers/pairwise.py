@@ -47,11 +47,17 @@ STATIONARY_TOL = 1e-8
 
 
 class _Problem:
-    """The data of one call: leading shape, πref, τ and how to evaluate the loss."""
+    """The data of one call: leading shape, πref, τ and how to evaluate the loss.
 
-    def __init__(self, lead, n, pi_ref, tau, desc, names, evaluate):
+    ``evaluate(logits)`` gives the loss and its gradient for all problems at once (logits of
+    shape ``out_shape``); ``evaluate_one(k, x)`` for the ``k``-th problem alone (flat index
+    over ``out_shape[:-1]``, ``x`` its logits), or None if no datum involves it.
+    """
+
+    def __init__(self, lead, n, pi_ref, tau, desc, names, evaluate, evaluate_one):
         self.lead, self.n, self.pi_ref, self.tau = lead, n, pi_ref, tau
-        self.desc, self.names, self.evaluate = desc, names, evaluate
+        self.desc, self.names = desc, names
+        self.evaluate, self.evaluate_one = evaluate, evaluate_one
 
 
 def solve_pairwise_empirical(name: str, data: Dataset, pi_ref, tau, **params) -> Solution:
@@ -116,7 +122,18 @@ def solve_pairwise_empirical(name: str, data: Dataset, pi_ref, tau, **params) ->
         return pairwise_empirical(loss.name, logits, data, pi_ref_b, tau_arr, return_grad=True,
                                   **params)
 
-    problem = _Problem(lead, n, pi_ref_b, t, lead_description(lead, "context"), data, evaluate)
+    def evaluate_one(k, x):
+        t_index, x_index = divmod(k, data.n_contexts)
+        mine = data.context_index == x_index
+        if not mine.any():
+            return None
+        sub = Dataset(data.winners[mine], data.losers[mine], n,
+                      weights=data.datum_weights[mine])
+        return pairwise_empirical(loss.name, x, sub, pi_ref_b.reshape(-1, n)[x_index],
+                                  tau_arr.ravel()[t_index], return_grad=True, **params)
+
+    problem = _Problem(lead, n, pi_ref_b, t, lead_description(lead, "context"), data, evaluate,
+                       evaluate_one)
     if loss.margin:
         return _margin_solution(loss, prm, params, fit_margin(loss, prm, *data_edges(data)),
                                 problem)
@@ -174,12 +191,21 @@ def solve_pairwise_population(name: str, prefs, mu, pi_ref, tau, **params) -> So
     n = prefs.shape[-1]
     t, full = _base.tau_for(tau, lead)
     ref_b = np.broadcast_to(pi_ref, lead + (n,))
+    t = np.asarray(t, dtype=float)
 
     def evaluate(logits):
         return pairwise_population(loss.name, softmax_policy(logits), prefs, mu, pi_ref, t,
                                    return_grad=True, **params)
 
-    problem = _Problem(lead, n, ref_b, t, lead_description(lead, "problem"), None, evaluate)
+    def evaluate_one(k, x):
+        rows = [np.broadcast_to(a, full + a.shape[a.ndim - tail:]).reshape(
+            (-1,) + a.shape[a.ndim - tail:])[k] for a, tail in ((prefs, 2), (mu, 1), (pi_ref, 1))]
+        return pairwise_population(loss.name, softmax_policy(x), *rows,
+                                   np.broadcast_to(t, full).ravel()[k], return_grad=True,
+                                   **params)
+
+    problem = _Problem(lead, n, ref_b, t, lead_description(lead, "problem"), None, evaluate,
+                       evaluate_one)
     if loss.margin:
         return _margin_solution(loss, prm, params, fit_margin(
             loss, prm, *population_edges(prefs, mu, lead)), problem)
@@ -279,10 +305,9 @@ def _score_solution(loss, prm, params, wins, losses, problem: _Problem) -> Solut
         log_policy = _normalised_log(fit.log_ratio, flat[2]).reshape(shape)
         if fit.exact.all():
             return _exact_score_solution(loss, fit, log_policy, problem, shape)
-        start = log_policy
-    else:
-        start = np.broadcast_to(_base.log(problem.pi_ref), shape)
-    return _stationary_solution(loss, problem, start)
+        return _stationary_solution(loss, problem, log_policy, np.flatnonzero(~fit.exact))
+    return _stationary_solution(loss, problem, np.broadcast_to(_base.log(problem.pi_ref),
+                                                               shape))
 
 
 def _normalised_log(log_ratio, pi_ref):
@@ -326,42 +351,50 @@ _SCORE_DETAIL = {
 }
 
 
-def _stationary_solution(loss, problem: _Problem, start) -> Solution:
-    """L-BFGS-B with the exact gradient in the logits from several starts, best kept.
+def _stationary_solution(loss, problem: _Problem, start, todo=None) -> Solution:
+    """One L-BFGS-B run per problem (``todo``: flat problem indices; default all) with the
+    exact gradient in the logits, from several starts, the best kept.
 
     Starts: ``start`` (−∞ replaced by −50), ``log πref``, and ``log πref`` raised by 5 on
-    each of the first six actions in turn (mass moved towards one action). The best value is kept per
-    leading index of the loss (per τ, and per problem of a population).
+    each of the first six actions in turn (mass moved towards one action). Problems outside
+    ``todo`` keep ``start``.
     """
     shape = np.shape(start)
     n = shape[-1]
+    flat = np.array(np.broadcast_to(start, shape), dtype=float).reshape(-1, n)
     log_ref = np.broadcast_to(np.where(problem.pi_ref > 0, _base.log(problem.pi_ref), -50.0),
-                              shape)
-    starts = [np.where(np.isfinite(start), start, -50.0), log_ref]
-    starts += [log_ref + 5.0 * np.eye(n)[k] for k in range(min(n, 6))]  # mass to one action
+                              shape).reshape(-1, n)
+    todo = range(flat.shape[0]) if todo is None else todo
+    worst = 0.0
+    for k in todo:  # independent non-convex problems: one optimisation each
+        if problem.evaluate_one(k, log_ref[k]) is None:
+            flat[k] = log_ref[k]
+            continue
+        starts = [np.where(np.isfinite(flat[k]), flat[k], -50.0), log_ref[k]]
+        starts += [log_ref[k] + 5.0 * np.eye(n)[j] for j in range(min(n, 6))]
+        flat[k], residual = _best_local(lambda x, k=k: problem.evaluate_one(k, x), starts)
+        worst = max(worst, residual)
+    logits = flat.reshape(shape)
+    logits = logits - logits.max(-1, keepdims=True)
+    status = STATIONARY if worst <= STATIONARY_TOL else NOT_CONVERGED
+    detail = (f"{loss.name} is not convex here; per problem, L-BFGS-B with the exact gradient "
+              "from several starts (the exact solution of the convex relaxation where one "
+              "exists, log pi_ref, and mass moved to each action), the best kept")
+    return make_solution(softmax_policy(logits), logits, exists=True, free=(),
+                         residual=worst, detail=detail, status=status)
+
+
+def _best_local(evaluate, starts) -> tuple[np.ndarray, float]:
+    """The best L-BFGS-B end point over ``starts`` and its max-norm gradient."""
 
     def fun(x):
-        value, grad = problem.evaluate(x.reshape(shape))
-        return float(np.sum(value)), np.asarray(grad, dtype=float).ravel()
+        value, grad = evaluate(x)
+        return float(value), np.asarray(grad, dtype=float)
 
-    best_value, best = None, None
+    best = None
     for x0 in starts:
-        res = minimize(fun, np.asarray(x0, dtype=float).ravel(), jac=True, method="L-BFGS-B",
+        res = minimize(fun, np.asarray(x0, dtype=float), jac=True, method="L-BFGS-B",
                        options={"maxiter": 3000, "maxcor": 30, "ftol": 1e-16, "gtol": 1e-12})
-        logits = res.x.reshape(shape)
-        value = np.asarray(problem.evaluate(logits)[0], dtype=float)
-        if best is None:
-            best_value, best = value, logits
-            continue
-        better = value < best_value
-        best_value = np.where(better, value, best_value)
-        best = np.where(better.reshape(better.shape + (1,) * (len(shape) - better.ndim)),
-                        logits, best)
-    best = best - best.max(-1, keepdims=True)
-    residual = float(np.max(np.abs(fun(best.ravel())[1]), initial=0.0))
-    status = STATIONARY if residual <= STATIONARY_TOL else NOT_CONVERGED
-    detail = (f"{loss.name} is not convex here; L-BFGS-B with the exact gradient from "
-              f"{len(starts)} starts (the convex relaxation's solution, log pi_ref, and mass "
-              "moved to each action), the best kept")
-    return make_solution(softmax_policy(best), best, exists=True, free=(),
-                         residual=residual, detail=detail, status=status)
+        if best is None or res.fun < best.fun:
+            best = res
+    return best.x, float(np.max(np.abs(fun(best.x)[1]), initial=0.0))
