@@ -143,7 +143,8 @@ def _cmd_solve(args) -> int:
 
     from .files import solve_file
 
-    result = solve_file(args.file, args.loss, args.tau, args.pi_ref)
+    result = solve_file(args.file, args.loss, args.tau, args.pi_ref,
+                        params=_loss_params(args.param))
     print(json.dumps(result, indent=2, allow_nan=False))
     return 0
 
@@ -155,12 +156,38 @@ def _add_solve(sub) -> None:
         "JSON list) or a JSON preference model {prefs, mu, pi_ref}; prints JSON. Action "
         "names are indexed in order of first appearance unless a JSON 'actions' list is given.")
     p.add_argument("file", help="comparisons (.csv or .json) or a JSON preference model")
-    p.add_argument("--loss", choices=["ipo", "dpo", "bt"], required=True,
-                   help="ipo (Eq. 17/13), dpo (Eq. 4/5) or bt (Bradley-Terry MLE, Eq. 2)")
+    p.add_argument("--loss", choices=_loss_choices(), required=True, metavar="LOSS",
+                   help="ipo (Eq. 17/13), dpo (Eq. 4/5), bt (Bradley-Terry MLE, Eq. 2) or any "
+                   "loss of the family: " + ", ".join(_loss_choices()[3:]))
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a parameter of the loss, TRL's name (repeatable), e.g. "
+                   "label_smoothing=0.1, discopop_tau=0.05, f_divergence_type=js_divergence, "
+                   "f_alpha_divergence_coef=0.5")
     p.add_argument("--tau", type=float, default=None, help="τ > 0 (required for ipo, dpo)")
     p.add_argument("--pi-ref", default=None, metavar="FILE",
                    help="JSON list with pi_ref (default: uniform, or the model's pi_ref)")
     p.set_defaults(func=_cmd_solve)
+
+
+def _loss_choices() -> list[str]:
+    from .losses import PAIRWISE_ALIASES, PAIRWISE_LOSSES
+
+    family = [name for name in (*PAIRWISE_LOSSES, *PAIRWISE_ALIASES) if name not in ("ipo", "dpo")]
+    return ["ipo", "dpo", "bt", *family]
+
+
+def _loss_params(items: list[str]) -> dict:
+    """``--param NAME=VALUE`` options as keyword arguments (numbers where they parse)."""
+    params = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--param {item!r}: expected NAME=VALUE, e.g. label_smoothing=0.1")
+        try:
+            params[name.strip()] = float(value)
+        except ValueError:
+            params[name.strip()] = value.strip()
+    return params
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _checks
+from .losses import PAIRWISE_ALIASES, PAIRWISE_LOSSES
 from .model import Dataset
 from .solvers import (
     BradleyTerrySolution,
@@ -23,6 +24,8 @@ from .solvers import (
     solve_dpo_population,
     solve_ipo_empirical,
     solve_ipo_population,
+    solve_pairwise_empirical,
+    solve_pairwise_population,
 )
 
 _LOSSES = ("ipo", "dpo", "bt")
@@ -159,7 +162,7 @@ def _json_ready(value):
     return np.where(np.isneginf(arr), None, arr).tolist() if arr.ndim else float(arr)
 
 
-def solve_file(path, loss: str, tau=None, pi_ref_path=None) -> dict:
+def solve_file(path, loss: str, tau=None, pi_ref_path=None, params=None) -> dict:
     """Solve the problem in a file for ``psipo-exact solve`` and return a JSON-ready dict.
 
     Parameters
@@ -167,13 +170,17 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None) -> dict:
     path : path-like
         A comparison file (see :func:`read_comparisons`) or a JSON preference model
         ``{"prefs": [[...]], "mu": [...], "pi_ref": [...] (optional)}``.
-    loss : {"ipo", "dpo", "bt"}
-        Eq. 17/13 (IPO), Eq. 4/5 (DPO) or Eq. 2 (Bradley–Terry maximum likelihood).
+    loss : str
+        ``"ipo"`` (Eq. 17/13), ``"dpo"`` (Eq. 4/5), ``"bt"`` (Eq. 2, Bradley–Terry maximum
+        likelihood) or any loss of :data:`psipo_exact.losses.PAIRWISE_LOSSES`.
     tau : float, optional
         Required for ``ipo`` and ``dpo``.
     pi_ref_path : path-like, optional
         JSON list (one list per context for contextual data) with πref; default uniform,
         or the model's ``"pi_ref"``.
+    params : dict, optional
+        Parameters of a loss of the family (TRL names); with them, ``ipo``/``dpo`` are
+        solved as the family's ``ipo``/``sigmoid``.
 
     Returns
     -------
@@ -181,14 +188,17 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None) -> dict:
         ``loss, tau, actions, policy, logits, exists, unique, free, residual, message`` (and
         ``rewards`` for ``bt``); ``free`` groups are lists of action names (``[context,
         name]`` pairs with contexts); ``None`` stands for ``−∞`` in logits and rewards.
+        Losses of the family add ``params`` and ``status``.
 
     Raises
     ------
     ValueError
         On malformed files, unknown actions, empty data, a missing τ or an unknown loss.
     """
-    if loss not in _LOSSES:
-        raise ValueError(f"--loss = {loss!r}, must be one of {list(_LOSSES)}")
+    family = _family(loss, params)
+    if loss not in _LOSSES and family is None:
+        raise ValueError(f"--loss = {loss!r}, must be one of {list(_LOSSES)} or a loss of "
+                         f"the family {list(PAIRWISE_LOSSES)}")
     if loss != "bt" and tau is None:
         raise ValueError(f"--tau is required for --loss {loss}")
     pi_ref = None
@@ -202,17 +212,29 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None) -> dict:
         obj = _load_json(path.read_text(encoding="utf-8"), path.name)
         model = obj if isinstance(obj, dict) and "prefs" in obj else None
     if model is not None:
-        sol, names = _solve_model(model, loss, tau, pi_ref, path.name)
+        sol, names = _solve_model(model, loss, tau, pi_ref, path.name, family)
     else:
         n = None if pi_ref is None else np.shape(pi_ref)[-1]
         data = read_comparisons(path, n)
         names = data.action_names
         pi_ref = np.full(data.n_actions, 1.0 / data.n_actions) if pi_ref is None else pi_ref
-        sol = _solve_data(data, loss, tau, pi_ref)
-    return _solution_dict(sol, loss, tau, names)
+        sol = _solve_data(data, loss, tau, pi_ref, family)
+    out = _solution_dict(sol, loss, tau, names)
+    if family is not None:
+        out.update(params=family[1], status=sol.status)
+    return out
 
 
-def _solve_model(model: dict, loss: str, tau, pi_ref, where: str):
+def _family(loss: str, params) -> tuple[str, dict] | None:
+    """``(name, params)`` when the loss of the family solves the problem (not ``bt``, and not
+    a paper loss without parameters), else None."""
+    if loss == "bt" or (loss in ("ipo", "dpo") and not params) or not isinstance(loss, str):
+        return None
+    name = PAIRWISE_ALIASES.get(loss.lower(), loss.lower())
+    return (name, dict(params or {})) if name in PAIRWISE_LOSSES else None
+
+
+def _solve_model(model: dict, loss: str, tau, pi_ref, where: str, family=None):
     for key in ("prefs", "mu"):
         if key not in model:
             raise ValueError(f"{where}: a preference model needs {key!r}")
@@ -229,6 +251,8 @@ def _solve_model(model: dict, loss: str, tau, pi_ref, where: str):
     names = tuple(str(a) for a in actions)
     if len(names) != n:
         raise ValueError(f"{where}: 'actions' has {len(names)} names, prefs has {n} actions")
+    if family is not None:
+        return solve_pairwise_population(family[0], prefs, mu, pi_ref, tau, **family[1]), names
     if loss == "bt":
         return fit_bradley_terry(prefs, mu), names
     solver = solve_ipo_population if loss == "ipo" else solve_dpo_population
@@ -244,7 +268,9 @@ def _in_file(where: str, check, *args):
         raise type(exc)(f"{where}: {exc}") from None
 
 
-def _solve_data(data: Dataset, loss: str, tau, pi_ref):
+def _solve_data(data: Dataset, loss: str, tau, pi_ref, family=None):
+    if family is not None:
+        return solve_pairwise_empirical(family[0], data, pi_ref, tau, **family[1])
     if loss == "bt":
         return fit_bradley_terry(data)
     solver = solve_ipo_empirical if loss == "ipo" else solve_dpo_empirical

@@ -48,7 +48,6 @@ from .pairwise import (
     pairwise_derivatives,
     pairwise_loss,
 )
-from .targets import pair_objective, pair_target
 from .population import (
     bt_reward_population,
     dpo_population,
@@ -56,6 +55,7 @@ from .population import (
     ipo_sampled_population,
     pairwise_population,
 )
+from .targets import pair_objective, pair_target
 
 __all__ = [
     "F_DIVERGENCES",

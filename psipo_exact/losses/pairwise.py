@@ -16,27 +16,29 @@ Every loss is a sum of terms ``c · g_k(a u_w + b u_l; τ)`` with ``(a, b)`` one
 log-ratios ``s`` instead of ``u`` in some terms. So every value and derivative below comes from
 one definition of each formula.
 
-========================  ================================================  ===============
-name (alias)              ℓ(s_w, s_l), ``x = τ g``                            parameters
-========================  ================================================  ===============
+========================  =====================================================
+name (alias)              ℓ(s_w, s_l), ``x = τ g``
+========================  =====================================================
 ``sigmoid`` (``dpo``)     ``−log σ(x)`` (Eq. 4)
 ``hinge`` (``slic``)      ``max(0, 1 − x)``
 ``ipo``                   ``(g − 1/(2τ))²`` (Eq. 17)
-``exo_pair``              ``KL(Bern(σ(x)) ‖ Bern(1 − ε))``                  ``label_smoothing`` ε ∈ (0, ½)
+``exo_pair``              ``KL(Bern(σ(x)) ‖ Bern(1 − ε))``
 ``nca_pair``              ``−log σ(τu_w) − ½ log σ(−τu_w) − ½ log σ(−τu_l)``
-``robust``                ``[−(1−ε) log σ(x) + ε log σ(−x)]/(1 − 2ε)``      ``label_smoothing`` ε ∈ [0, ½)
+``robust``                ``[−(1−ε) log σ(x) + ε log σ(−x)]/(1 − 2ε)``
 ``bco_pair``              ``−log σ(τu_w) − log σ(−τu_l)``
 ``sppo_hard``             ``(u_w − 1/(2τ))² + (u_l + 1/(2τ))²``
 ``apo_zero``              ``1 − σ(τs_w) + σ(τs_l)`` (raw log-ratios)
 ``apo_down``              ``σ(τs_w) + 1 − σ(x)`` (``s_w`` raw)
-``discopop``              ``−log σ(x) (1 − m) + e^{−x} m``, ``m = σ(x/δ)``    ``discopop_tau`` δ > 0
-``cdpo``                  ``−(1−ε) log σ(x) − ε log σ(−x)``                 ``label_smoothing`` ε ∈ [0, ½)
+``discopop``              ``−log σ(x) (1 − m) + e^{−x} m``, ``m = σ(x/δ)``
+``cdpo``                  ``−(1−ε) log σ(x) − ε log σ(−x)``
 ``exponential``           ``e^{−x}`` (GPO)
 ``truncated_quadratic``   ``max(0, 1 − x)²`` (GPO)
 ``savage``                ``σ(−x)²`` (GPO)
 ``squared``               ``(x − 1)²`` (GPO)
-========================  ================================================  ===============
+========================  =====================================================
 
+Parameters: ``label_smoothing`` ε ∈ [0, ½) for ``cdpo`` and ``robust``, ε ∈ (0, ½) for
+``exo_pair``; ``discopop_tau`` δ > 0 for ``discopop``.
 Every loss also takes ``f_divergence_type`` (default ``"reverse_kl"``) and
 ``f_alpha_divergence_coef`` (default 0.5). Defaults are TRL's: ``label_smoothing = 0``,
 ``discopop_tau = 0.05``; as in TRL, ``exo_pair`` requires ``label_smoothing > 0`` (the EXO

@@ -105,12 +105,14 @@ def face_groups(face: Face, size: int) -> np.ndarray:
         if k <= MAX_DENSE:
             li, lj = local[: face.i.size], local[face.i.size:]
             # c_j − c_i ≤ −d: an edge i → j of weight −d; dist(i, j) = max (c_j − c_i).
+            # Each constraint relaxed by `slack` so that rounding cannot create a negative
+            # cycle; a pinned pair then has a cycle of length ≤ 2 (k − 1) slacks.
+            slack = 1e-9 * (1.0 + np.abs(face.d).max())
             graph = np.full((k, k), np.inf)
-            np.minimum.at(graph, (li, lj), -face.d)
+            np.minimum.at(graph, (li, lj), -face.d + slack)
             dist = shortest_path(csgraph_from_dense(graph, null_value=np.inf), method="J",
                                  directed=True)
-            tol = 1e-9 * (1.0 + np.abs(face.d).max())
-            pinned = (dist + dist.T) <= tol
+            pinned = (dist + dist.T) <= 2 * k * slack
             _, cls = connected_components(sp.csr_matrix(pinned), directed=False)
             _, first = np.unique(cls, return_index=True)
             label[involved] = involved[first][cls]

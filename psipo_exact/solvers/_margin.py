@@ -182,6 +182,9 @@ def weak_components(heads, tails, size) -> tuple[int, np.ndarray]:
 def fit_margin(loss: PairwiseLoss, p: LossParams, heads, tails, weights, size: int) -> MarginFit:
     """Fit rewards with a margin loss (module docstring) on the beats-edges ``heads → tails``."""
     kind = KINDS[loss.name]
+    if heads.size == 0:  # nothing compared: every policy is optimal, every action free
+        return MarginFit(np.zeros(size), np.arange(size), True, 0.0, None, "coercive", "",
+                         np.zeros(size, bool))
     if kind == "coercive" and loss.name == "cdpo" and p.label_smoothing == 0.0:
         kind = "zermelo"  # cdpo(0) is sigmoid
     if kind == "robust":
@@ -347,10 +350,15 @@ def _hinge_fit(heads, tails, weights, size) -> MarginFit:
     scale = degree_scale(h, t, w, size)
     gap = abs(res.fun - alpha.sum())
     residual = max(gap, np.abs(pull_back(alpha, h, t, size)).max()) / scale
-    tol = 1e-9 * w
-    inner = (alpha > tol) & (alpha < w - tol)
-    return _face_fit(rewards, h, t, inner, np.ones(m), alpha <= tol, float(residual), "hinge",
-                     size, below=alpha >= w - tol)
+    # The side of each edge from the primal where z ≠ 1 (robust for tiny weights, whose dual
+    # values HiGHS resolves only to an absolute tolerance), from the dual where z = 1.
+    z, tol = rewards[h] - rewards[t], 1e-9 * w.max()
+    near = np.abs(z - 1.0) <= 1e-9 * (1.0 + np.abs(z))
+    inner = near & (alpha > tol) & (alpha < w - tol)
+    above = (z > 1.0) & ~near | near & ~inner & (alpha <= tol)
+    below = ~inner & ~above
+    return _face_fit(rewards, h, t, inner, np.ones(m), above, float(residual), "hinge", size,
+                     below=below)
 
 
 def _local_fit(loss, p, f, heads, tails, weights, size) -> MarginFit:

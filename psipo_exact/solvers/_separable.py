@@ -13,7 +13,13 @@ and one constraint ``Σ_y πref(y) e^{s_y} = 1`` per problem. With a Lagrange mu
   form with the Lambert W function), the mass decreases in μ, and the root in μ is the
   unique global minimiser. If the mass is below 1 and some action is never compared
   (``G_y = 0``), those actions share the rest of the mass (undetermined split). Otherwise
-  the problem is not convex: a stationary point is computed by the caller.
+  the mass must increase (``μ = −κ < 0``), a reverse-convex problem: in ``u = π/πref`` each
+  ``G_y(log u)`` is convex up to an inflection ``ŝ_y`` (``G″ = G′``) and concave beyond,
+  ``log κ = L_y(s) = log G′_y(s) − s − log πref(y)`` has one root on each branch, and at a
+  local minimiser at most one action is on its concave branch. The solver enumerates the
+  n + 1 patterns (all convex, or action k concave), solves each pattern's mass equation in
+  ``log κ`` (monotone for the all-convex pattern; a 48-point sign scan refined by bisection
+  for the others) and keeps the best candidate: exact when the scan brackets every root.
 * ``apo_zero``: ``G_y = W⁺_y + (W⁻_y − W⁺_y) σ(τ s)``. Net losers (and, if some action wins
   on balance, the balanced and never-compared actions) get probability 0 in the limit; the
   net winners maximise ``Σ |d_y| σ(τ s_y)``, concave in ``π`` for τ ≤ 1 (the same root
@@ -33,6 +39,11 @@ from ..losses import PairwiseLoss
 #: Losses handled here, and those whose ``G_y`` is convex in ``s`` (under ``reverse_kl``).
 SEPARABLE = ("nca_pair", "bco_pair", "sppo_hard", "apo_zero")
 CONVEX_IN_S = ("nca_pair", "bco_pair", "sppo_hard")
+#: Largest number of actions for which the mass-increase case is enumerated (its cost grows as
+#: n² per problem); beyond it the caller computes a stationary point.
+MAX_ENUMERATED = 32
+#: Points of the sign scan of each branch pattern's mass equation in ``log κ``.
+SCAN = 48
 #: ``s`` at or below this is reported as probability 0 (``e^{−700} ≈ 1e-304``; the derivatives
 #: of the losses stay representable there).
 S_LOW = -700.0
@@ -58,12 +69,7 @@ def fit_separable(loss: PairwiseLoss, params: dict, wins, losses, pi_ref, tau) -
         s_hi = np.where(live, -np.log(np.where(live, pi_ref, 1.0)), 0.0)  # π(y) = 1
     compared = (wins + losses) > 0
 
-    def g12(s):
-        """``(G′(s), G″(s))`` per action from the registry's derivatives (separable loss:
-        ``∂ℓ/∂s_w`` is the winner part's derivative, ``∂ℓ/∂s_l`` the loser part's)."""
-        d = loss.evaluate(s, s, tau, prm, 1)
-        h = loss.evaluate(s, s, tau, prm, 2)
-        return wins * d[0] + losses * d[1], wins * h[0] + losses * h[2]
+    g12 = _Derivatives(loss, prm, wins, losses, tau)
 
     closed = _sppo_root(wins, losses, pi_ref, tau) if loss.name == "sppo_hard" else None
     if loss.name == "apo_zero":
@@ -85,6 +91,12 @@ def fit_separable(loss: PairwiseLoss, params: dict, wins, losses, pi_ref, tau) -
     inactive_s = np.where(absorber, absorbed, np.where(live & compared, s_star, -np.inf))
     s = np.where(active[:, None], s, inactive_s)
     exact = active | absorber.any(-1)
+    increase = ~exact & (loss.name in CONVEX_IN_S) & (s.shape[-1] <= MAX_ENUMERATED)
+    if increase.any():  # mass must increase: enumerate the branch patterns
+        rows = np.flatnonzero(increase)
+        s[rows] = _mass_increase(g12.rows(rows), pi_ref[rows], live[rows] & compared[rows],
+                                 s_star[rows], s_hi[rows])
+        exact = exact | increase
     zero = live & (np.isneginf(s) | (s <= S_LOW))
     # Free groups: the compared actions (masses determined) and, when two or more
     # never-compared actions share a positive rest, each of those on its own.
@@ -193,3 +205,118 @@ def _apo_zero(g12, wins, losses, pi_ref, live, s_hi, tau) -> SeparableFit:
     groups = np.where(any_winner[:, None], np.where(live & ~zero, n, -1),
                       np.where(live, np.arange(n), -1))
     return SeparableFit(np.where(zero, -np.inf, s), exact, zero.any(-1), groups)
+
+
+class _Derivatives:
+    """``G′_y(s)``, ``G″_y(s)`` and ``G_y(s)`` (up to a constant per problem) of every action,
+    from the registry's per-datum loss (separable: ``∂ℓ/∂s_w`` is the winner part's
+    derivative, ``∂ℓ/∂s_l`` the loser part's). ``s`` has shape (P, ..., n)."""
+
+    def __init__(self, loss, prm, wins, losses, tau):
+        self.loss, self.prm, self.wins, self.losses, self.tau = loss, prm, wins, losses, tau
+
+    def rows(self, index) -> _Derivatives:
+        return _Derivatives(self.loss, self.prm, self.wins[index], self.losses[index],
+                            self.tau[index])
+
+    def _fit(self, s):
+        middle = (1,) * (s.ndim - 2)
+        p, n = self.wins.shape
+        return (self.wins.reshape((p,) + middle + (n,)), self.losses.reshape((p,) + middle + (n,)),
+                self.tau.reshape((p,) + middle + (1,)))
+
+    def __call__(self, s):
+        wins, losses, tau = self._fit(s)
+        d = self.loss.evaluate(s, s, tau, self.prm, 1)
+        h = self.loss.evaluate(s, s, tau, self.prm, 2)
+        return wins * d[0] + losses * d[1], wins * h[0] + losses * h[2]
+
+    def value(self, s):
+        """``W⁺ ℓ(s, 0) + W⁻ ℓ(0, s)`` = ``G(s)`` + a constant per problem."""
+        wins, losses, tau = self._fit(s)
+        zero = np.zeros_like(s)
+        return (wins * self.loss.evaluate(s, zero, tau, self.prm, 0)[0]
+                + losses * self.loss.evaluate(zero, s, tau, self.prm, 0)[0])
+
+
+def _mass_increase(der: _Derivatives, pi_ref, mask, s_star, s_hi) -> np.ndarray:
+    """The mass-increase case (module docstring): best of the n + 1 branch patterns."""
+    p, n = pi_ref.shape
+    lo = np.where(mask, np.maximum(s_star, S_LOW), S_LOW)
+    hi = np.where(mask, s_hi, S_LOW)
+    with np.errstate(divide="ignore"):
+        log_ref = np.log(np.where(mask, pi_ref, 1.0))
+
+    def level(s, ref=log_ref):  # L(s) = log G′ − s − log πref and L′ = G″/G′ − 1
+        g1, g2 = der(s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(np.maximum(g1, 0.0)) - s - ref, g2 / g1 - 1.0
+
+    inflection = _base.bisect(lambda s: der(s)[0] - der(s)[1], lo, hi)
+    has_inner = mask & (inflection > lo)
+    has_outer = mask & (inflection < hi)
+    top_inner = np.where(has_inner, level(inflection)[0], np.inf)
+    # Candidate axis c = 0 (all convex) or 1 + k (action k concave); ℓ = log κ per candidate.
+    concave = np.eye(n, dtype=bool)[None, :, :] & has_outer[:, None, :]
+    concave = np.concatenate([np.zeros((p, 1, n), bool), concave], axis=1)
+    inner = has_inner[:, None, :] & ~concave
+    cap = np.min(np.where(inner, top_inner[:, None, :], np.inf), axis=-1)
+    outer_top = np.where(concave, level(np.broadcast_to(inflection[:, None, :], concave.shape),
+                                        log_ref[:, None, :])[0], np.inf).min(-1)
+    outer_low = np.where(concave, level(np.broadcast_to(hi[:, None, :], concave.shape),
+                                        log_ref[:, None, :])[0], -np.inf).max(-1)
+    upper = np.minimum(cap, outer_top)
+    lower = np.where(np.arange(n + 1) == 0, upper - 1500.0, outer_low)
+    valid = np.isfinite(upper) & np.isfinite(lower) & (upper > lower)
+    upper, lower = np.where(valid, upper, 0.0), np.where(valid, lower, 0.0)
+    grid = lower[..., None] + (upper - lower)[..., None] * np.linspace(0.0, 1.0, SCAN)
+
+    def branch_s(ell):
+        """``s`` of every action at ``ℓ`` (shape (p, C, G)) under each pattern, and ``ds/dℓ``
+        (``1/L′(s)`` on either branch, from ``L(s) = ℓ``)."""
+        e = ell[..., None]
+        shape = e.shape[:-1] + (n,)
+        b = lambda a: np.broadcast_to(a[:, None, None, :], shape)  # noqa: E731
+        ref = b(log_ref)
+
+        def rising(s):  # L(s) − ℓ on the convex branch (increasing)
+            value, slope = level(s, ref)
+            return value - e, slope
+
+        def falling(s):  # ℓ − L(s) on the concave branch (increasing)
+            value, slope = level(s, ref)
+            return e - value, -slope
+
+        s_in = _base.newton_root(rising, b(lo), b(inflection))
+        s_out = _base.newton_root(falling, b(inflection), b(hi))
+        pattern_concave = np.broadcast_to(concave[:, :, None, :], shape)
+        pattern_inner = np.broadcast_to(inner[:, :, None, :], shape)
+        s = np.where(pattern_concave, s_out, np.where(pattern_inner, s_in, -np.inf))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ds = np.where(np.isfinite(s), 1.0 / level(np.where(np.isfinite(s), s, 0.0), ref)[1],
+                          0.0)
+        return s, np.where(np.isfinite(ds), ds, 0.0)
+
+    def excess(ell):
+        s, ds = branch_s(ell)
+        mass = np.where(np.isfinite(s), np.exp(s + log_ref[:, None, None, :]), 0.0)
+        return mass.sum(-1) - 1.0, np.sum(mass * ds, -1)
+
+    values = excess(grid)[0]
+    change = (np.sign(values[..., :-1]) != np.sign(values[..., 1:])) & np.isfinite(
+        values[..., :-1]) & np.isfinite(values[..., 1:]) & valid[..., None]
+    left, right = grid[..., :-1], grid[..., 1:]
+    sign = np.where(values[..., 1:] > values[..., :-1], 1.0, -1.0)
+
+    def oriented(ell):
+        value, slope = excess(ell)
+        return sign * value, sign * slope
+
+    roots = _base.newton_root(oriented, np.where(change, left, 0.0),
+                              np.where(change, right, 0.0))
+    s = branch_s(roots)[0]  # (p, C, G − 1, n): a candidate per sign change
+    objective = np.sum(np.where(mask[:, None, None, :],
+                                der.value(np.where(np.isfinite(s), s, S_LOW)), 0.0), -1)
+    objective = np.where(change, objective, np.inf).reshape(p, -1)
+    best = np.argmin(objective, axis=-1)
+    return s.reshape(p, -1, n)[np.arange(p), best]

@@ -200,6 +200,7 @@ def solve_pairwise_population(name: str, prefs, mu, pi_ref, tau, **params) -> So
     def evaluate_one(k, x):
         rows = [np.broadcast_to(a, full + a.shape[a.ndim - tail:]).reshape(
             (-1,) + a.shape[a.ndim - tail:])[k] for a, tail in ((prefs, 2), (mu, 1), (pi_ref, 1))]
+        x = np.maximum(x, x.max() - 700.0)  # keep π > 0 (the loss needs log π)
         return pairwise_population(loss.name, softmax_policy(x), *rows,
                                    np.broadcast_to(t, full).ravel()[k], return_grad=True,
                                    **params)
