@@ -20,6 +20,14 @@ CLAIMS = [
     ("App. A.1 (Eq. 7/9)", "L_τ(δ)/τ = −KL(δ‖δ*) + log-partition, so δ* is the argmax"),
     ("App. A.2", "Loss depends on π only via π(y₁)/π(y₂) when Supp(µ) ⊊ Supp(π)"),
     ("Prop. 4, App. B", "DPO loss at π*_r equals the Bradley–Terry loss at r"),
+    ("losses.targets; GPO Table 1", "Per-pair targets z*(p) of the margin losses"),
+    ("losses.pairwise (convex flags)", "Convex margin losses have f'' >= 0"),
+    ("Prop. 4, App. B; Eq. 4, 17; Chowdhury et al. 2024",
+     "Equivalences: cdpo, robust, squared/ipo, Eq. 4, Prop. 4 analogue"),
+    ("Wang et al. 2023, Table 1; TRL f_divergence_type",
+     "TRL's f-divergence scores are f'(e^s) + constant"),
+    ("SPPO (arXiv:2405.00675) Eq. 4.7; solvers._separable",
+     "sppo_hard: Lambert W root of the stationarity equation"),
 ]
 
 

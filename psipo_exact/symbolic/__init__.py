@@ -24,6 +24,10 @@ Where things are (every name is also importable from this package):
   ``check_section531``.
 * :mod:`~psipo_exact.symbolic.appendix` — Appendix A.1: ``check_appendix_a1``; Appendix
   A.2: ``check_appendix_a2``; Proposition 4 (Appendix B): ``check_proposition4``.
+* :mod:`~psipo_exact.symbolic.loss_family` — the preference-loss family: per-pair targets
+  (``check_pair_targets``), convexity (``check_convexity``), equivalences
+  (``check_equivalences``), f-divergence scores (``check_f_divergence_scores``), the Lambert W
+  root of ``sppo_hard`` (``check_sppo_lambert``).
 * ``Check`` (the outcome of a check) and ``format_checks`` (its table).
 """
 
@@ -54,6 +58,13 @@ from .algebra import (
     softmax,
 )
 from .appendix import check_appendix_a1, check_appendix_a2, check_proposition4
+from .loss_family import (
+    check_convexity,
+    check_equivalences,
+    check_f_divergence_scores,
+    check_pair_targets,
+    check_sppo_lambert,
+)
 from .section4 import check_proposition1
 from .section5 import (
     check_eq17,
@@ -69,7 +80,8 @@ def verify_all() -> list[Check]:
     """Run every symbolic check with the paper's statement.
 
     Covers Proposition 3, Proposition 1, Eq. 17, Theorem 2, Sec. 5.3.1, Appendix A.1,
-    Appendix A.2 and Proposition 4 (Appendix B).
+    Appendix A.2 and Proposition 4 (Appendix B), then the preference-loss family (per-pair
+    targets, convexity, equivalences, f-divergence scores, sppo_hard's Lambert W root).
 
     Returns
     -------
@@ -85,6 +97,11 @@ def verify_all() -> list[Check]:
         check_appendix_a1(),
         check_appendix_a2(),
         check_proposition4(),
+        check_pair_targets(),
+        check_convexity(),
+        check_equivalences(),
+        check_f_divergence_scores(),
+        check_sppo_lambert(),
     ]
 
 
@@ -98,11 +115,16 @@ __all__ = [
     "bradley_terry_loss",
     "check_appendix_a1",
     "check_appendix_a2",
+    "check_convexity",
     "check_eq17",
+    "check_equivalences",
+    "check_f_divergence_scores",
+    "check_pair_targets",
     "check_proposition1",
     "check_proposition3",
     "check_proposition4",
     "check_section531",
+    "check_sppo_lambert",
     "check_theorem2",
     "dpo_population_loss",
     "expected_psi",
