@@ -34,7 +34,7 @@ from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
+from scipy.optimize import linprog, minimize
 from scipy.sparse.csgraph import connected_components
 
 from ..losses import PairwiseLoss, pairwise
@@ -150,7 +150,11 @@ def newton(f: EdgeLoss, heads, tails, weights, size: int, labels=None, start=Non
             curvature = np.maximum(curvature, floor * np.abs(weights))
         comps = _curved_components(heads, tails, curvature, size) if labels is None else labels
         rtol = min(1e-2, float(norm / scale) ** 2 + RTOL)
-        step = laplacian_solve(pattern.laplacian(curvature), comps, -grad[:, None], rtol)[:, 0]
+        try:
+            step = laplacian_solve(pattern.laplacian(curvature), comps, -grad[:, None],
+                                   rtol)[:, 0]
+        except np.linalg.LinAlgError:  # curvature underflowed: the iterates ran away
+            break
         trial = _line_search(f, state, step, heads, tails, weights)
         progress = np.abs(trial[2]).max() < 0.5 * norm
         if trial[1] > value and not progress:
@@ -253,12 +257,15 @@ def _robust_fit(eps, heads, tails, weights, size) -> MarginFit:
     if (dw >= 0).all():
         keep = dw > 0
         return _zermelo_fit(logistic, dh[keep], dt[keep], dw[keep], size, kind="robust_zermelo")
-    unbounded = _robust_unbounded_set(a, b, up + down, down, size)
-    if unbounded is not None:
-        return MarginFit(np.zeros(size), np.arange(size), False, 0.0, UNBOUNDED, "robust",
-                         _unbounded_detail(unbounded), np.zeros(size, bool))
+    # A stationary point of a convex function certifies boundedness and optimality, so the
+    # linear program is needed only when Newton does not reach one.
     n_comp, labels = weak_components(dh, dt, size)
     rewards, residual = newton(logistic, dh, dt, dw, size, labels=labels)
+    if residual > 1e-10:
+        unbounded = _robust_unbounded_set(a, b, up + down, down, size)
+        if unbounded is not None:
+            return MarginFit(np.zeros(size), np.arange(size), False, 0.0, UNBOUNDED, "robust",
+                             _unbounded_detail(unbounded), np.zeros(size, bool))
     rewards = rewards - component_mean(rewards, labels, n_comp)
     status = None if residual <= 1e-10 else NOT_CONVERGED
     detail = "" if status is None else (
@@ -377,7 +384,7 @@ def _local_fit(loss, p, f, heads, tails, weights, size) -> MarginFit:
     # Three starts: least squares on the per-pair targets, the logistic (DPO) fit, zero.
     starts = [start_rewards(loss, p, h, t, w, size, labels),
               newton(_logistic_edges(), h, t, w, size, labels=labels)[0], np.zeros(size)]
-    fits = [newton(f, h, t, w, size, labels=labels, start=x0, floor=1e-3) for x0 in starts]
+    fits = [_local_newton(f, h, t, w, size, labels, x0) for x0 in starts]
     values = [np.sum(w * f.value(r[h] - r[t])) for r, _ in fits]
     rewards, residual = fits[int(np.argmin(values))]
     rewards = rewards - component_mean(rewards, *means)
@@ -418,3 +425,20 @@ def certify_pairs(loss, p, rewards, heads, tails, weights, size) -> tuple[bool, 
     tol = 1e-10 * (total + np.abs(best))
     twofold = (q == 0.5) & (total * objective(loss, np.zeros_like(q), q, p) > best + tol)
     return bool(np.all(at <= best + tol)), bool(twofold.any())
+
+
+def _local_newton(f, heads, tails, weights, size, labels, start):
+    """Damped Newton with floored curvature; where it stalls above the target, L-BFGS-B on
+    the same reward objective (exact gradient) and Newton again from its end point."""
+    rewards, residual = newton(f, heads, tails, weights, size, labels=labels, start=start,
+                               floor=1e-3)
+    if residual <= 1e-10 or heads.size == 0:
+        return rewards, residual
+
+    def fun(r):
+        _, value, grad, _ = _state(f, r, heads, tails, weights)
+        return value, grad
+
+    res = minimize(fun, rewards, jac=True, method="L-BFGS-B",
+                   options={"maxiter": 5000, "gtol": 1e-14, "ftol": 0.0})
+    return newton(f, heads, tails, weights, size, labels=labels, start=res.x, floor=1e-3)

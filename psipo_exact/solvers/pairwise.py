@@ -122,14 +122,17 @@ def solve_pairwise_empirical(name: str, data: Dataset, pi_ref, tau, **params) ->
         return pairwise_empirical(loss.name, logits, data, pi_ref_b, tau_arr, return_grad=True,
                                   **params)
 
+    subsets = {}  # context → its own dataset (built once)
+
     def evaluate_one(k, x):
         t_index, x_index = divmod(k, data.n_contexts)
-        mine = data.context_index == x_index
-        if not mine.any():
+        if x_index not in subsets:
+            mine = data.context_index == x_index
+            subsets[x_index] = Dataset(data.winners[mine], data.losers[mine], n,
+                                       weights=data.datum_weights[mine]) if mine.any() else None
+        if subsets[x_index] is None:
             return None
-        sub = Dataset(data.winners[mine], data.losers[mine], n,
-                      weights=data.datum_weights[mine])
-        return pairwise_empirical(loss.name, x, sub, pi_ref_b.reshape(-1, n)[x_index],
+        return pairwise_empirical(loss.name, x, subsets[x_index], pi_ref_b.reshape(-1, n)[x_index],
                                   tau_arr.ravel()[t_index], return_grad=True, **params)
 
     problem = _Problem(lead, n, pi_ref_b, t, lead_description(lead, "context"), data, evaluate,
