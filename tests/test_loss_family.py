@@ -90,9 +90,10 @@ def test_registry_names_aliases_and_errors():
         losses.PAIRWISE_LOSSES)
     assert losses.pairwise("dpo") is losses.pairwise("sigmoid")
     assert losses.pairwise("SLiC") is losses.pairwise("hinge")
-    with pytest.raises(ValueError, match=r"loss = 'kto'.*'sigmoid'.*'squared'"):
+    with pytest.raises(ValueError,
+                       match=r"name = 'kto' is not a registered loss.*'sigmoid'.*'squared'"):
         losses.pairwise("kto")
-    with pytest.raises(TypeError, match="loss must be a string"):
+    with pytest.raises(TypeError, match="name .of a loss. must be a string"):
         losses.pairwise(3)
 
 

@@ -148,9 +148,10 @@ def score_transform(f_divergence_type: str = "reverse_kl",
     Wang et al. 2023, arXiv:2309.16240, Table 1; TRL ``DPOTrainer`` (``f_divergence_type``).
     """
     name = _checks.choice(f_divergence_type, "f_divergence_type", F_DIVERGENCES)
+    # checked whatever the type (TRL ignores it unless alpha_divergence): never NaN accepted
+    alpha = _checks.real_in_range(f_alpha_divergence_coef, "f_alpha_divergence_coef",
+                                  -np.inf, np.inf, closed_low=False)
     if name == "alpha_divergence":
-        alpha = _checks.real_in_range(f_alpha_divergence_coef, "f_alpha_divergence_coef",
-                                      -np.inf, np.inf, closed_low=False)
         if alpha == 0.0:
             raise ValueError("f_alpha_divergence_coef = 0.0: the alpha-divergence generator "
                              "(t^a - a t - (1 - a)) / (a (a - 1)) is undefined at a = 0 (use "
@@ -209,13 +210,14 @@ def f_regularised_policy(rewards, pi_ref, tau, f_divergence: str = "reverse_kl",
     ----------
     Wang et al. 2023, arXiv:2309.16240, Theorem 1; Azar et al., arXiv:2310.12036, Eq. 3.
     """
-    transform = score_transform(f_divergence, f_alpha_divergence_coef)
+    transform = score_transform(_checks.choice(f_divergence, "f_divergence", F_DIVERGENCES),
+                                f_alpha_divergence_coef)
     if transform.identity:
         return rlhf_policy(rewards, pi_ref, tau)
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     r = _checks.as_float_array(rewards, "rewards", min_ndim=1, allow_inf=True)
     _checks.no_positive_inf(r, "rewards")
-    _checks.n_actions_match(pi_ref.shape[-1], rewards=r)
+    _checks.n_actions_match(pi_ref.shape[-1], "pi_ref", rewards=r)
     lead = _checks.broadcastable(("pi_ref", pi_ref.shape[:-1]), ("rewards", r.shape[:-1]))
     t, lead = _base.tau_for(tau, lead)
     shape = lead + pi_ref.shape[-1:]
@@ -281,6 +283,12 @@ def f_regularised_objective(pi, rewards, pi_ref, tau, f_divergence: str = "rever
     -------
     ndarray, shape (...)
 
+    Raises
+    ------
+    ValueError
+        On invalid arguments (naming them), or where the value is not representable
+        (``∞ − ∞``: rewards or τ near the float maximum).
+
     Examples
     --------
     >>> import numpy as np
@@ -292,11 +300,12 @@ def f_regularised_objective(pi, rewards, pi_ref, tau, f_divergence: str = "rever
     ----------
     Wang et al. 2023, arXiv:2309.16240, Eq. 4; Azar et al., arXiv:2310.12036, Eq. 3.
     """
-    transform = score_transform(f_divergence, f_alpha_divergence_coef)
+    transform = score_transform(_checks.choice(f_divergence, "f_divergence", F_DIVERGENCES),
+                                f_alpha_divergence_coef)
     pi = _checks.probability_vector(pi, "pi")
     pi_ref = _checks.probability_vector(pi_ref, "pi_ref")
     r = _checks.as_float_array(rewards, "rewards", min_ndim=1)
-    _checks.n_actions_match(pi.shape[-1], rewards=r, pi_ref=pi_ref)
+    _checks.n_actions_match(pi.shape[-1], "pi", rewards=r, pi_ref=pi_ref)
     lead = _checks.broadcastable(("pi", pi.shape[:-1]), ("pi_ref", pi_ref.shape[:-1]),
                                  ("rewards", r.shape[:-1]))
     t, _ = _base.tau_for(tau, lead)
@@ -304,4 +313,9 @@ def f_regularised_objective(pi, rewards, pi_ref, tau, f_divergence: str = "rever
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         divergence = np.sum(np.where(pi_ref > 0, pi_ref * transform.generator(ratio), 0.0), -1)
     divergence = np.where(((pi > 0) & (pi_ref == 0)).any(-1), np.inf, divergence)
-    return np.sum(pi * r, -1) - t * divergence
+    with np.errstate(over="ignore", invalid="ignore"):  # rewards or 1/τ near the float max
+        value = np.sum(pi * r, -1) - t * divergence
+    if np.isnan(value).any():
+        raise ValueError("the f-regularised objective is not representable (inf - inf): the "
+                         "rewards or tau are too close to the float maximum")
+    return value

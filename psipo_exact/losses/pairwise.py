@@ -376,9 +376,9 @@ class PairwiseLoss:
         """
         s_w, s_l = np.asarray(s_w, dtype=float), np.asarray(s_l, dtype=float)
         t = np.asarray(tau, dtype=float)
-        scores = self._scores(s_w, s_l, p, order)
         totals = [0.0] * (order + 1)
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # ±∞ scores: their limits
+            scores = self._scores(s_w, s_l, p, order)
             for term in self.terms:
                 (uw, dw, ddw), (ul, dl, ddl) = scores[term.raw]
                 parts = [(term.a, uw, dw, ddw), (term.b, ul, dl, ddl)]
@@ -519,10 +519,12 @@ def pairwise(name: str) -> PairwiseLoss:
     TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
     """
     if not isinstance(name, str):
-        raise TypeError(f"loss must be a string, got {type(name).__name__} {name!r}")
+        raise TypeError(f"name (of a loss) must be a string, got {type(name).__name__} "
+                        f"{name!r}")
     key = PAIRWISE_ALIASES.get(name.lower(), name.lower())
     if key not in PAIRWISE:
-        raise ValueError(f"loss = {name!r}, must be one of {list(PAIRWISE_LOSSES)} (or an "
+        raise ValueError(f"name = {name!r} is not a registered loss, must be one of "
+                         f"{list(PAIRWISE_LOSSES)} (or an "
                          f"alias: {', '.join(f'{a} = {b}' for a, b in PAIRWISE_ALIASES.items())})")
     return PAIRWISE[key]
 
@@ -607,6 +609,7 @@ def pairwise_derivatives(name: str, chosen_logratio, rejected_logratio, tau, *, 
     ----------
     TRL ``DPOTrainer.dpo_loss``; Azar et al., arXiv:2310.12036, Eq. 4 and 17.
     """
+    order = _checks.positive_int(order, "order")
     if order not in (1, 2):
         raise ValueError(f"order = {order!r}, must be 1 or 2")
     loss = pairwise(name)

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .. import _base, _checks
-from .pairwise import pairwise
+from .pairwise import defined, pairwise
 
 
 def _pair_weights(mu: np.ndarray) -> np.ndarray:
@@ -285,6 +285,7 @@ def pairwise_population(name: str, pi, prefs, mu, pi_ref, tau, rho=None, *,
     """
     loss = pairwise(name)
     loss.parameters(**params)  # validate before any mathematics
+    return_grad = _checks.flag(return_grad, "return_grad")
     prefs, mu = _base.validated_prefs_mu(prefs, mu)
     ratio = _policy_log_ratio(pi, pi_ref, mu)
     t, _ = _base.tau_for(tau, ratio.shape[:-1])
@@ -318,7 +319,8 @@ def pairwise_population(name: str, pi, prefs, mu, pi_ref, tau, rho=None, *,
     g = np.sum(np.where(weights > 0, weights * d_w, 0.0), -1) + np.sum(
         np.where(weights > 0, weights * d_l, 0.0), -2)
     pi_arr = np.broadcast_to(_checks.probability_vector(pi, "pi"), g.shape)
-    grad = g - pi_arr * g.sum(-1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):  # ∞ − ∞ raises in `defined`
+        grad = defined(g - pi_arr * g.sum(-1, keepdims=True), loss.name)
     if rho is not None:
         grad = grad * _checks.probability_vector(rho, "rho")[:, None]
     return value, grad

@@ -90,8 +90,9 @@ def pair_objective(name: str, z, p, **params) -> np.ndarray:
     Tang et al. 2024, arXiv:2402.05749 (GPO); Azar et al., arXiv:2310.12036, Eq. 5.
     """
     loss = pairwise(name)
-    return objective(loss, np.asarray(z, dtype=float), np.asarray(p, dtype=float),
-                     loss.parameters(**params))
+    prm = loss.parameters(**params)
+    z = _checks.as_float_array(z, "z", allow_inf=True)
+    return objective(loss, z, _preference(p), prm)
 
 
 def objective(loss, z, p, prm: LossParams) -> np.ndarray:
@@ -175,9 +176,16 @@ def pair_target(name: str, p, tau=1.0, **params) -> np.ndarray:
         raise ValueError(f"loss {loss.name!r} with these parameters is not a margin loss: "
                          "per-pair targets are defined for losses of h = s_w - s_l")
     prm = loss.parameters(**params)
+    p = _preference(p)
+    t = _checks.tau(tau)
+    with np.errstate(over="ignore"):  # a finite target over a subnormal τ: ±∞, its limit
+        return target_margin(loss, p, prm) / t
+
+
+def _preference(p) -> np.ndarray:
+    """Validate a preference ``p`` in [0, 1]."""
     p = _checks.as_float_array(p, "p")
     bad = (p < 0) | (p > 1)
     if bad.any():
         raise ValueError(f"p = {p[bad].ravel()[0]}, must lie in [0, 1]")
-    t = _checks.tau(tau)
-    return target_margin(loss, p, prm) / t
+    return p

@@ -131,7 +131,7 @@ def _roots(g12, pi_ref, log_mu, top, closed=None):
 
     def psi(s):
         g1, g2 = g12(s)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             neg = np.where(g1 < 0, -g1, 0.0)
             value = s + offset - np.log(neg)
             slope = 1.0 + g2 / neg

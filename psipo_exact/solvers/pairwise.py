@@ -242,7 +242,8 @@ def _margin_solution(loss, prm, params, fit: MarginFit, problem: _Problem) -> So
         policy = f_regularised_policy(rewards, problem.pi_ref, problem.tau,
                                       prm.f_divergence_type,
                                       f_alpha_divergence_coef=prm.f_alpha_divergence_coef)
-        _check_interior(policy, rewards, problem.pi_ref, prm)
+        if prm.f_divergence_type == "alpha_divergence" and prm.f_alpha_divergence_coef > 1:
+            _check_interior(policy, rewards, problem.pi_ref, prm)
         log_policy = _base.log(policy)
     live = np.broadcast_to(problem.pi_ref > 0, lead + (n,)).ravel()
     if fit.kind in ("zermelo", "robust_zermelo"):
