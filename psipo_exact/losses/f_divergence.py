@@ -57,6 +57,19 @@ class ScoreTransform:
     which ``φ`` takes its values: ``−1`` for ``(−∞, 0)``, ``+1`` for ``(0, ∞)``, ``0`` for ``ℝ``.
     ``log_ratio(v)`` is ``φ⁻¹(v)`` (``−∞`` where ``v`` lies at or beyond the lower end of the
     range, the KKT boundary ``π = 0``). ``generator(t)`` is ``f(t)`` of the table above.
+
+    Examples
+    --------
+    JS's score is ``log σ(s)`` (TRL); at ``s = 0`` it is ``−log 2`` with slope ½:
+
+    >>> from psipo_exact.losses import score_transform
+    >>> js = score_transform("js_divergence")
+    >>> js.identity, round(float(js.score(0.0)), 6), float(js.d1(0.0))
+    (False, -0.693147, 0.5)
+
+    References
+    ----------
+    Wang et al. 2023, arXiv:2309.16240, Table 1; TRL ``DPOTrainer`` (``f_divergence_type``).
     """
 
     name: str

@@ -70,7 +70,19 @@ from .f_divergence import DEFAULT_ALPHA, ScoreTransform, score_transform
 
 @dataclass(frozen=True)
 class LossParams:
-    """Validated parameters of a loss, TRL's names, with TRL's defaults filled in."""
+    """Validated parameters of a loss, TRL's names, with TRL's defaults filled in.
+
+    Examples
+    --------
+    >>> from psipo_exact import losses
+    >>> p = losses.pairwise("cdpo").parameters(label_smoothing=0.1)
+    >>> p.label_smoothing, p.discopop_tau, p.f_divergence_type  # TRL's defaults filled in
+    (0.1, 0.05, 'reverse_kl')
+
+    References
+    ----------
+    TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+    """
 
     label_smoothing: float
     discopop_tau: float
@@ -81,7 +93,22 @@ class LossParams:
 
 @dataclass(frozen=True)
 class Shape:
-    """A scalar loss shape ``g(x; τ)`` with its first and second derivatives in ``x``."""
+    """A scalar loss shape ``g(x; τ)`` with its first and second derivatives in ``x``.
+
+    Examples
+    --------
+    The logistic shape of ``sigmoid`` (Eq. 4): ``−log σ(τx)`` and its slope ``−τσ(−τx)``:
+
+    >>> from psipo_exact import losses
+    >>> shape = losses.pairwise("sigmoid").margin_shape()
+    >>> p = losses.pairwise("sigmoid").parameters()
+    >>> round(float(shape.value(0.0, 1.0, p)), 6), float(shape.d1(0.0, 2.0, p))
+    (0.693147, -1.0)
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 4; Tang et al. 2024, arXiv:2402.05749 (GPO).
+    """
 
     value: Callable
     d1: Callable
@@ -90,7 +117,20 @@ class Shape:
 
 @dataclass(frozen=True)
 class Term:
-    """``coef · shape(a u_w + b u_l; τ)``; ``raw`` terms read ``s`` instead of ``u = φ(s)``."""
+    """``coef · shape(a u_w + b u_l; τ)``; ``raw`` terms read ``s`` instead of ``u = φ(s)``.
+
+    Examples
+    --------
+    ``bco_pair`` is two one-score terms, ``−log σ(τu_w)`` and ``−log σ(−τu_l)``:
+
+    >>> from psipo_exact import losses
+    >>> [(t.coef, t.a, t.b) for t in losses.pairwise("bco_pair").terms]
+    [(1.0, 1, 0), (1.0, 0, -1)]
+
+    References
+    ----------
+    TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+    """
 
     coef: float
     shape: Shape
@@ -303,6 +343,19 @@ class PairwiseLoss:
         Loss-specific parameters (besides ``f_divergence_type``, ``f_alpha_divergence_coef``).
     convex : bool
         Convex in the margin ``h`` (margin losses under ``reverse_kl``); False otherwise.
+
+    Examples
+    --------
+    >>> from psipo_exact import losses
+    >>> ipo = losses.pairwise("ipo")
+    >>> ipo.margin, ipo.convex, ipo.params
+    (True, True, ())
+    >>> float(ipo.value(1.0, 0.0, 0.5))  # (h − 1/(2τ))² at its target h = 1
+    0.0
+
+    References
+    ----------
+    TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
     """
 
     name: str
@@ -314,7 +367,18 @@ class PairwiseLoss:
 
     @property
     def margin(self) -> bool:
-        """ℓ depends on ``(s_w, s_l)`` only through ``h`` under ``reverse_kl``."""
+        """ℓ depends on ``(s_w, s_l)`` only through ``h`` under ``reverse_kl``.
+
+        Examples
+        --------
+        >>> from psipo_exact import losses
+        >>> losses.pairwise("hinge").margin, losses.pairwise("nca_pair").margin
+        (True, False)
+
+        References
+        ----------
+        TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+        """
         return len(self.terms) == 1 and (self.terms[0].a, self.terms[0].b) == (1, -1)
 
     def parameters(self, **params) -> LossParams:
@@ -325,6 +389,20 @@ class PairwiseLoss:
         ValueError
             On an unknown parameter name (the message lists the valid ones) or a value out
             of range (the message names the parameter and the value).
+
+        Examples
+        --------
+        >>> from psipo_exact import losses
+        >>> losses.pairwise("discopop").parameters().discopop_tau  # TRL's default
+        0.05
+        >>> losses.pairwise("hinge").parameters(beta=1.0)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown parameter 'beta' for loss 'hinge'; its parameters are [...]
+
+        References
+        ----------
+        TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
         """
         allowed = self.params + ("f_divergence_type", "f_alpha_divergence_coef")
         unknown = sorted(set(params) - set(allowed))
@@ -349,7 +427,19 @@ class PairwiseLoss:
         return LossParams(smoothing, discopop_tau, f_type, float(coef), transform)
 
     def is_margin(self, **params) -> bool:
-        """True when ℓ depends only on ``h = s_w − s_l`` with these parameters."""
+        """True when ℓ depends only on ``h = s_w − s_l`` with these parameters.
+
+        Examples
+        --------
+        >>> from psipo_exact import losses
+        >>> loss = losses.pairwise("sigmoid")
+        >>> loss.is_margin(), loss.is_margin(f_divergence_type="js_divergence")
+        (True, False)
+
+        References
+        ----------
+        TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+        """
         transform = score_transform(params.get("f_divergence_type", "reverse_kl"),
                                     params.get("f_alpha_divergence_coef", DEFAULT_ALPHA))
         return self.margin and transform.identity
@@ -373,6 +463,17 @@ class PairwiseLoss:
         parameters already validated by :meth:`parameters` (the solvers' fast path).
 
         Zero coefficients ``a``, ``b`` are skipped (never ``0 · ∞``).
+
+        Examples
+        --------
+        >>> from psipo_exact import losses
+        >>> loss = losses.pairwise("sigmoid")
+        >>> [float(d) for d in loss.evaluate(0.0, 0.0, 2.0, loss.parameters(), 1)]
+        [-1.0, 1.0]
+
+        References
+        ----------
+        TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
         """
         s_w, s_l = np.asarray(s_w, dtype=float), np.asarray(s_l, dtype=float)
         t = np.asarray(tau, dtype=float)
@@ -403,34 +504,111 @@ class PairwiseLoss:
         return tuple(np.broadcast_to(np.asarray(v, dtype=float), shape) for v in totals)
 
     def value(self, s_w, s_l, tau, **params) -> np.ndarray:
-        """``ℓ(s_w, s_l; τ)`` per datum (numpy broadcasting)."""
+        """``ℓ(s_w, s_l; τ)`` per datum (numpy broadcasting).
+
+        Examples
+        --------
+        >>> from psipo_exact import losses
+        >>> round(float(losses.pairwise("sigmoid").value(0.0, 0.0, 1.0)), 6)  # log 2
+        0.693147
+
+        References
+        ----------
+        TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+        """
         return self.evaluate(s_w, s_l, tau, self.parameters(**params), 0)[0]
 
     def grad(self, s_w, s_l, tau, **params) -> tuple[np.ndarray, np.ndarray]:
-        """``(∂ℓ/∂s_w, ∂ℓ/∂s_l)`` per datum."""
+        """``(∂ℓ/∂s_w, ∂ℓ/∂s_l)`` per datum.
+
+        Examples
+        --------
+        >>> from psipo_exact import losses
+        >>> [float(d) for d in losses.pairwise("bco_pair").grad(0.0, 0.0, 2.0)]  # ∓τ/2
+        [-1.0, 1.0]
+
+        References
+        ----------
+        TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+        """
         return self.evaluate(s_w, s_l, tau, self.parameters(**params), 1)
 
     def hessian(self, s_w, s_l, tau, **params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(∂²ℓ/∂s_w², ∂²ℓ/∂s_w∂s_l, ∂²ℓ/∂s_l²)`` per datum."""
+        """``(∂²ℓ/∂s_w², ∂²ℓ/∂s_w∂s_l, ∂²ℓ/∂s_l²)`` per datum.
+
+        Examples
+        --------
+        >>> from psipo_exact import losses
+        >>> [float(d) for d in losses.pairwise("ipo").hessian(0.3, -0.2, 1.0)]  # (2, −2, 2)
+        [2.0, -2.0, 2.0]
+
+        References
+        ----------
+        TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+        """
         return self.evaluate(s_w, s_l, tau, self.parameters(**params), 2)
 
     def margin_shape(self) -> Shape:
-        """The shape ``ℓ(h)`` of a margin loss (``reverse_kl``)."""
+        """The shape ``ℓ(h)`` of a margin loss (``reverse_kl``).
+
+        Examples
+        --------
+        >>> from psipo_exact import losses
+        >>> losses.pairwise("squared").margin_shape() is losses.pairwise("ipo").margin_shape()
+        False
+
+        References
+        ----------
+        TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+        """
         if not self.margin:
             raise ValueError(f"loss {self.name!r} is not a margin loss: it depends on s_w and "
                              "s_l separately")
         return self.terms[0].shape
 
     def margin_value(self, h, tau, **params) -> np.ndarray:
-        """``ℓ(h; τ)`` of a margin loss, ``h = s_w − s_l``."""
+        """``ℓ(h; τ)`` of a margin loss, ``h = s_w − s_l``.
+
+        Examples
+        --------
+        >>> from psipo_exact import losses
+        >>> float(losses.pairwise("squared").margin_value(2.0, 0.5))  # (τh − 1)² = 0
+        0.0
+
+        References
+        ----------
+        TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+        """
         return self.margin_shape().value(h, tau, self.parameters(**params))
 
     def margin_grad(self, h, tau, **params) -> np.ndarray:
-        """``ℓ′(h; τ)`` of a margin loss."""
+        """``ℓ′(h; τ)`` of a margin loss.
+
+        Examples
+        --------
+        >>> from psipo_exact import losses
+        >>> float(losses.pairwise("exponential").margin_grad(0.0, 2.0))  # −τ e^{−τh}
+        -2.0
+
+        References
+        ----------
+        TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+        """
         return self.margin_shape().d1(h, tau, self.parameters(**params))
 
     def margin_curvature(self, h, tau, **params) -> np.ndarray:
-        """``ℓ″(h; τ)`` of a margin loss."""
+        """``ℓ″(h; τ)`` of a margin loss.
+
+        Examples
+        --------
+        >>> from psipo_exact import losses
+        >>> float(losses.pairwise("ipo").margin_curvature(0.7, 3.0))
+        2.0
+
+        References
+        ----------
+        TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+        """
         return self.margin_shape().d2(h, tau, self.parameters(**params))
 
 
@@ -621,7 +799,23 @@ def pairwise_derivatives(name: str, chosen_logratio, rejected_logratio, tau, *, 
 
 
 def defined(x: np.ndarray, name: str) -> np.ndarray:
-    """``x``, or a ValueError if float overflow made it NaN (``inf − inf``)."""
+    """``x``, or a ValueError if float overflow made it NaN (``inf − inf``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from psipo_exact.losses.pairwise import defined
+    >>> defined(np.array([1.0, np.inf]), "ipo")
+    array([ 1., inf])
+    >>> defined(np.array([np.nan]), "ipo")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: the ipo loss or its gradient is not representable (inf - inf): ...
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 4 and 17 (their float evaluation).
+    """
     if np.isnan(x).any():
         raise ValueError(
             f"the {name} loss or its gradient is not representable (inf - inf): the "
@@ -631,7 +825,19 @@ def defined(x: np.ndarray, name: str) -> np.ndarray:
 
 
 def margin_link(name: str) -> tuple[Callable, Callable]:
-    """``(ℓ(h, τ), ℓ′(h, τ))`` of a parameter-free margin loss, for :data:`~.empirical.LINKS`."""
+    """``(ℓ(h, τ), ℓ′(h, τ))`` of a parameter-free margin loss, for :data:`~.empirical.LINKS`.
+
+    Examples
+    --------
+    >>> from psipo_exact.losses.pairwise import margin_link
+    >>> value, grad = margin_link("ipo")
+    >>> float(value(0.25, 2.0)), float(grad(0.25, 2.0))  # IPO at its target 1/(2τ)
+    (0.0, 0.0)
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+    """
     loss = pairwise(name)
     p = loss.parameters()
     shape = loss.margin_shape()

@@ -96,7 +96,20 @@ def pair_objective(name: str, z, p, **params) -> np.ndarray:
 
 
 def objective(loss, z, p, prm: LossParams) -> np.ndarray:
-    """:func:`pair_objective` for a resolved loss and validated parameters."""
+    """:func:`pair_objective` for a resolved loss and validated parameters.
+
+    Examples
+    --------
+    >>> from psipo_exact import losses
+    >>> from psipo_exact.losses.targets import objective
+    >>> loss = losses.pairwise("ipo")
+    >>> float(objective(loss, 0.5, 1.0, loss.parameters()))  # (z − ½)² at z = ½, p = 1
+    0.0
+
+    References
+    ----------
+    Tang et al. 2024, arXiv:2402.05749 (GPO); Azar et al., arXiv:2310.12036, Eq. 5.
+    """
     shape = loss.margin_shape()
     with np.errstate(invalid="ignore", over="ignore"):
         forward = np.where(p > 0, p * shape.value(z, 1.0, prm), 0.0)
@@ -123,7 +136,24 @@ def _numerical(loss, p: np.ndarray, prm: LossParams) -> np.ndarray:
 
 
 def target_margin(loss, p: np.ndarray, prm: LossParams) -> np.ndarray:
-    """``z* = τ h*`` for a resolved margin loss and validated parameters."""
+    """``z* = τ h*`` for a resolved margin loss and validated parameters.
+
+    Examples
+    --------
+    ``exponential``: ``z* = ½ logit(p)``; at p = e²/(1 + e²), ``z* = 1``:
+
+    >>> import numpy as np
+    >>> from psipo_exact import losses
+    >>> from psipo_exact.losses.targets import target_margin
+    >>> loss = losses.pairwise("exponential")
+    >>> p = np.exp(2) / (1 + np.exp(2))
+    >>> round(float(target_margin(loss, np.array(p), loss.parameters())), 12)
+    1.0
+
+    References
+    ----------
+    Tang et al. 2024, arXiv:2402.05749 (GPO); Azar et al., arXiv:2310.12036, Eq. 13.
+    """
     if loss.name == "discopop":
         return _numerical(loss, p, prm)
     return _closed_form(loss.name, p, prm)

@@ -186,7 +186,19 @@ def from_registry(name: str, **params) -> PairwiseLoss:
 
 
 def is_loss_spec(loss) -> bool:
-    """Whether ``loss`` is one ``(name, params)`` pair (a name and a mapping of parameters)."""
+    """Whether ``loss`` is one ``(name, params)`` pair (a name and a mapping of parameters).
+
+    Examples
+    --------
+    >>> from psipo_exact.simulate.pairwise import is_loss_spec
+    >>> is_loss_spec(("cdpo", {"label_smoothing": 0.1})), is_loss_spec(("dpo", "ipo"))
+    (True, False)
+
+    References
+    ----------
+    TRL ``DPOTrainer`` (``loss_type`` and its parameters); Azar et al., arXiv:2310.12036,
+    Sec. 5.4.
+    """
     return (isinstance(loss, tuple) and len(loss) == 2 and isinstance(loss[0], str)
             and isinstance(loss[1], Mapping))
 

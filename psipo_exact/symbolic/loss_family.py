@@ -103,6 +103,16 @@ def check_pair_targets(targets: dict | None = None) -> Check:
     Returns
     -------
     Check
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import check_pair_targets
+    >>> check_pair_targets().holds
+    True
+
+    References
+    ----------
+    Tang et al. 2024, arXiv:2402.05749 (GPO); Azar et al., arXiv:2310.12036, Eq. 13.
     """
     chosen = {**TARGETS, **(targets or {})}
     bad = [name for name in SHAPES if _pair_slope(name, chosen[name]) != 0
@@ -139,6 +149,16 @@ def check_convexity(names: tuple = CONVEX) -> Check:
     Returns
     -------
     Check
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import check_convexity
+    >>> check_convexity().holds
+    True
+
+    References
+    ----------
+    Tang et al. 2024, arXiv:2402.05749 (GPO), convex supervised losses.
     """
     results = {}
     for name in names:
@@ -177,6 +197,17 @@ def check_equivalences(cdpo_target=None, robust_target=None, ipo_tau_factor=None
     Returns
     -------
     Check
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import check_equivalences
+    >>> check_equivalences().holds
+    True
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 4, 17 and Proposition 4 (App. B); Chowdhury et al.
+    2024, arXiv:2403.00409.
     """
     q_cdpo = (1 - 2 * EPS) * P + EPS if cdpo_target is None else cdpo_target
     q_robust = (P - EPS) / (1 - 2 * EPS) if robust_target is None else robust_target
@@ -237,6 +268,16 @@ def check_f_divergence_scores(alpha_convention: str = "trl") -> Check:
     Returns
     -------
     Check
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import check_f_divergence_scores
+    >>> check_f_divergence_scores().holds
+    True
+
+    References
+    ----------
+    Wang et al. 2023, arXiv:2309.16240, Table 1; TRL ``f_divergence_type``.
     """
     s = sp.Symbol("s", real=True)
     t = sp.Symbol("t", positive=True)
@@ -271,6 +312,16 @@ def check_sppo_lambert(branch: int = 0) -> Check:
     Returns
     -------
     Check
+
+    Examples
+    --------
+    >>> from psipo_exact.symbolic import check_sppo_lambert
+    >>> check_sppo_lambert().holds
+    True
+
+    References
+    ----------
+    Wu et al. 2024 (SPPO), arXiv:2405.00675, Eq. 4.7.
     """
     m = sp.Symbol("m", real=True)
     n, mu, ref, w = sp.symbols("n mu piref w", positive=True)
