@@ -455,7 +455,7 @@ def test_f_regularised_policy_maximises_the_objective(f, coef):
 
 
 def test_f_regularised_policy_bad_input():
-    with pytest.raises(ValueError, match="f_divergence_type = 'tv'"):
+    with pytest.raises(ValueError, match="f_divergence = 'tv', must be one of"):
         px.f_regularised_policy([0.0, 1.0], [0.5, 0.5], 1.0, "tv")
     with pytest.raises(ValueError, match=r"rewards\[1\] = inf"):
         px.f_regularised_policy([0.0, np.inf], [0.5, 0.5], 1.0, "js_divergence")

@@ -482,7 +482,8 @@ def test_robust_with_contexts_reports_unbounded():
 
 def test_solver_bad_input():
     data = px.paper_dataset("D1")
-    with pytest.raises(ValueError, match=r"loss = 'orpo', must be one of \['sigmoid'"):
+    with pytest.raises(ValueError,
+                       match=r"name = 'orpo' is not a registered loss, must be one of \['sigmoid'"):
         px.solve_pairwise_empirical("orpo", data, np.ones(3) / 3, 1.0)
     with pytest.raises(ValueError, match="label_smoothing = 0.7"):
         px.solve_pairwise_population("cdpo", np.full((2, 2), 0.5), [0.5, 0.5], [0.5, 0.5], 1.0,
