@@ -21,6 +21,7 @@ from .closed_form import (
     total_preference,
 )
 from .games import exploitability, preference_game
+from .losses import f_regularised_policy
 from .model import Dataset, PreferenceModel, Rankings, bradley_terry_prefs, paper_dataset
 from .psi import resolve_psi
 from .simulate import SimulationResult, simulate
@@ -39,6 +40,8 @@ from .solvers import (
     solve_ipo_empirical,
     solve_ipo_population,
     solve_nash,
+    solve_pairwise_empirical,
+    solve_pairwise_population,
 )
 
 _LAZY = {"verify_all", "Check"}  # psipo_exact.symbolic imports sympy: only on first use
@@ -61,6 +64,7 @@ __all__ = [
     "Rankings",
     "bradley_terry_prefs",
     "expected_psi",
+    "f_regularised_policy",
     "gibbs_log_policy",
     "gibbs_policy",
     "kl_divergence",
@@ -89,6 +93,8 @@ __all__ = [
     "solve_dpo_population",
     "solve_ipo_empirical",
     "solve_ipo_population",
+    "solve_pairwise_empirical",
+    "solve_pairwise_population",
     "total_preference",
     "verify_all",
     "exploitability",

@@ -97,3 +97,60 @@ def reduce_contexts(values: np.ndarray, rho) -> np.ndarray:
             "has value +inf and another -inf"
         )
     return values @ rho
+
+
+def bisect(fun, lo: np.ndarray, hi: np.ndarray, max_iter: int = 2000) -> np.ndarray:
+    """Vectorised bisection to full double precision: a root of ``fun`` in ``[lo, hi]``.
+
+    ``fun`` maps an array of points (shape of ``lo``) to values; each entry must be
+    increasing in its point and change sign on its bracket (``fun(lo) ≤ 0 ≤ fun(hi)``; an
+    entry positive on its whole bracket is returned at ``lo``, negative at ``hi``). Stops when every
+    bracket is within 4 ulp of ``max(1, |lo|, |hi|)`` (full precision for roots of size ≥ 1,
+    absolute 1e-15 below); returns the bracket midpoints.
+    """
+    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+    eps = np.finfo(float).eps
+    for _ in range(max_iter):
+        mid = 0.5 * (lo + hi)
+        width = 4 * eps * np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi)))
+        done = (mid <= lo) | (mid >= hi) | (hi - lo <= width)
+        if done.all():
+            break
+        up = fun(mid) < 0
+        lo, hi = np.where(up & ~done, mid, lo), np.where(~up & ~done, mid, hi)
+    return 0.5 * (lo + hi)
+
+
+def newton_root(fun, lo: np.ndarray, hi: np.ndarray, max_iter: int = 200) -> np.ndarray:
+    """Vectorised safeguarded Newton: a root of an increasing ``fun`` in ``[lo, hi]``.
+
+    ``fun(x)`` returns ``(value, derivative)``. Newton steps that leave the current bracket
+    are replaced by bisection, so it converges whenever :func:`bisect` does (same bracket
+    rule: an entry without a sign change is returned at the end where ``fun`` is nearer its
+    root), quadratically near simple roots. Stops when every step, or value, is within 4 ulp
+    of ``max(1, |x|)`` (the rounding floor of functions of unit slope, such as
+    ``x + c − log g(x)``) or the bracket has collapsed.
+    """
+    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+    eps = np.finfo(float).eps
+    # Roots at an end of the bracket, or within 4 ulp of one, are settled before iterating.
+    near_lo = lo + 4 * eps * np.maximum(1.0, np.abs(lo))
+    near_hi = hi - 4 * eps * np.maximum(1.0, np.abs(hi))
+    at_lo = (fun(lo)[0] >= 0) | (fun(np.minimum(near_lo, hi))[0] >= 0)
+    at_hi = ~at_lo & ((fun(hi)[0] <= 0) | (fun(np.maximum(near_hi, lo))[0] <= 0))
+    lo, hi = np.where(at_hi, hi, lo), np.where(at_lo, lo, hi)
+    x = 0.5 * (lo + hi)
+    for _ in range(max_iter):
+        value, slope = fun(x)
+        lo, hi = np.where(value < 0, x, lo), np.where(value > 0, x, hi)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            step = x - value / slope
+        inside = np.isfinite(step) & (step > lo) & (step < hi)
+        new = np.where(value == 0, x, np.where(inside, step, 0.5 * (lo + hi)))
+        tol = 4 * eps * np.maximum(1.0, np.abs(x))
+        at_root = np.abs(value) <= tol  # keep x: the value is at its rounding floor
+        done = at_root | (np.abs(new - x) <= tol) | (hi - lo <= tol)
+        x = np.where(at_root, x, new)
+        if done.all():
+            break
+    return x

@@ -360,3 +360,17 @@ def adam_taus(value, name: str) -> np.ndarray:
                          "the gradient, of order 1/tau (IPO) or tau (DPO), which overflows "
                          "float64 beyond")
     return arr
+def choice(value, name: str, options) -> str:
+    """Validate a string option: one of ``options`` (the message lists them)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
+    if value not in options:
+        raise ValueError(f"{name} = {value!r}, must be one of {list(options)}")
+    return value
+
+
+def no_positive_inf(arr: np.ndarray, name: str) -> None:
+    """Reject ``+∞`` entries (``−∞`` allowed)."""
+    bad = np.isposinf(arr)
+    if bad.any():
+        raise ValueError(f"{name}{_fmt(_where(bad))} = inf, must be finite or -inf")

@@ -212,6 +212,8 @@ def _cmd_solve(args) -> int:
     options = dict(fmt=args.format, winner=args.winner, loser=args.loser,
                    context=args.context, header=args.header, psi=args.psi,
                    tie_model=args.tie_model, reference=args.reference)
+    if args.param:
+        options.update(params=_loss_params(args.param))
     if args.bootstrap:
         options.update(bootstrap=args.bootstrap, seed=args.seed, level=args.level)
     result = solve_file(args.file, args.loss, tau, args.pi_ref, **options)
@@ -229,7 +231,7 @@ def _reference_arg(value: str):
 
 
 def _add_solve(sub) -> None:
-    from .files import FORMATS, LOSSES
+    from .files import FAMILY, FORMATS, LOSSES
 
     p = sub.add_parser(
         "solve", help="exact optimum (or its limit) of IPO, DPO or a Bradley-Terry-type fit",
@@ -240,10 +242,16 @@ def _add_solve(sub) -> None:
         "from the content. For bt/davidson/rao_kupper, 'policy' is softmax(rewards): the "
         "strengths normalised per context, not the optimum of a loss.")
     p.add_argument("file", help="comparisons (CSV/TSV/JSON) or a JSON preference model")
-    p.add_argument("--loss", choices=list(LOSSES), required=True,
+    p.add_argument("--loss", choices=list(LOSSES), required=True, metavar="LOSS",
                    help="ipo (Eq. 17/13), dpo (Eq. 4/5), psipo (Eq. 7 with --psi, models "
                    "only); fits without tau: bt (Eq. 2), davidson, rao_kupper (ties); nash "
-                   "(Nash equilibrium of a JSON {prefs, pi_ref} preference game)")
+                   "(Nash equilibrium of a JSON {prefs, pi_ref} preference game); or any "
+                   "loss of the family: " + ", ".join(FAMILY))
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a parameter of a loss of the family, TRL's name (repeatable), e.g. "
+                   "label_smoothing=0.1, discopop_tau=0.05, f_divergence_type=js_divergence, "
+                   "f_alpha_divergence_coef=0.5; with it, ipo/dpo are the family's "
+                   "ipo/sigmoid")
     p.add_argument("--tau", type=float, nargs="+", default=None, metavar="TAU",
                    help="τ > 0, or a grid of them (required for ipo, dpo, psipo); τ >= 0 for "
                    "nash")
@@ -268,6 +276,20 @@ def _add_solve(sub) -> None:
     p.add_argument("--out", default=None, metavar="FILE",
                    help="also write the result to FILE (.json or .csv, atomically)")
     p.set_defaults(func=_cmd_solve)
+
+
+def _loss_params(items: list[str]) -> dict:
+    """``--param NAME=VALUE`` options as keyword arguments (numbers where they parse)."""
+    params = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--param {item!r}: expected NAME=VALUE, e.g. label_smoothing=0.1")
+        try:
+            params[name.strip()] = float(value)
+        except ValueError:
+            params[name.strip()] = value.strip()
+    return params
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):

@@ -42,6 +42,7 @@ import numpy as np
 from . import _checks
 from ._tables import Columns, InputError, Table
 from .closed_form import psipo_policy
+from .losses import PAIRWISE_ALIASES, PAIRWISE_LOSSES
 from .model import Dataset, PreferenceModel
 from .solvers import (
     BradleyTerrySolution,
@@ -54,6 +55,8 @@ from .solvers import (
     solve_ipo_empirical,
     solve_ipo_population,
     solve_nash,
+    solve_pairwise_empirical,
+    solve_pairwise_population,
 )
 from .statistics import bootstrap_policy
 
@@ -62,7 +65,11 @@ TAU_LOSSES = ("ipo", "dpo", "psipo")
 FITS = ("bt", "davidson", "rao_kupper")
 #: Preference games on a JSON ``{"prefs", "pi_ref"?}``: τ >= 0 (:func:`solve_nash`).
 GAMES = ("nash",)
-LOSSES = TAU_LOSSES + FITS + GAMES
+#: The preference-loss family (:data:`psipo_exact.losses.PAIRWISE_LOSSES` and aliases; the
+#: paper's ``ipo``/``dpo`` are solved as the family's ``ipo``/``sigmoid`` when given
+#: parameters). τ > 0 required; parameters by TRL name (``params``).
+FAMILY = tuple(name for name in (*PAIRWISE_LOSSES, *PAIRWISE_ALIASES) if name not in TAU_LOSSES)
+LOSSES = TAU_LOSSES + FITS + GAMES + FAMILY
 FORMATS = ("auto", "pairs", "trl", "arena", "json")
 #: Known column names of each table format: (winner, loser, context, outcome).
 _FORMAT_COLUMNS = {
@@ -524,18 +531,44 @@ def _solve_model(problem: _Problem, loss: str, tau, psi: str):
     return (solve_ipo_population if loss == "ipo" else solve_dpo_population)(model, tau)
 
 
+def _family(loss: str, params) -> tuple[str, dict] | None:
+    """``(registry name, params)`` when the loss family solves the problem: a loss of
+    :data:`FAMILY`, or ``ipo``/``dpo`` given parameters; else None."""
+    if loss in FAMILY or (loss in ("ipo", "dpo") and params):
+        return PAIRWISE_ALIASES.get(loss, loss), dict(params or {})
+    if params:
+        raise ValueError(f"--param applies to the losses of the family ({', '.join(FAMILY)}) "
+                         f"and ipo/dpo, not to --loss {loss}")
+    return None
+
+
+def _solve_family(problem: _Problem, family: tuple[str, dict], tau, pi_ref):
+    name, params = family
+    if problem.model is not None:
+        model = problem.model
+        return solve_pairwise_population(name, model.prefs, model.mu, model.pi_ref, tau,
+                                         **params)
+    data = problem.data
+    if pi_ref is None:
+        pi_ref = np.full(data.n_actions, 1.0 / data.n_actions)
+    return solve_pairwise_empirical(name, data, pi_ref, tau, **params)
+
+
 def _solve_problem(problem: _Problem, loss: str, tau=None, pi_ref=None, *, psi: str = "identity",
-                  **options):
+                  params=None, **options):
     """The exact solution of a problem read by ``read_problem`` (the dispatch point:
     a new ``--loss`` adds a branch here)."""
     if loss not in LOSSES:
         raise ValueError(f"--loss = {loss!r}, must be one of {list(LOSSES)}")
-    if loss in TAU_LOSSES and tau is None:
+    family = _family(loss, params)
+    if (loss in TAU_LOSSES or family is not None) and tau is None:
         raise ValueError(f"--tau is required for --loss {loss}")
     if loss in FITS and tau is not None:
         raise ValueError(f"--loss {loss} is a maximum-likelihood fit without tau: remove --tau")
     if loss != "psipo" and psi != "identity":
         raise ValueError("--psi applies to --loss psipo only (Eq. 7 on a preference model)")
+    if family is not None:
+        return _solve_family(problem, family, tau, pi_ref)
     if problem.model is not None:
         return _solve_model(problem, loss, tau, psi)
     return _solve_data(problem, loss, tau, pi_ref, options)
@@ -584,18 +617,22 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None, **options) -> dict:
     path : path-like
         A comparison file (see :func:`read_comparisons`) or a JSON preference model
         ``{"prefs": [[...]], "mu": [...], "pi_ref": [...] (optional)}``.
-    loss : {"ipo", "dpo", "psipo", "bt", "davidson", "rao_kupper"}
-        Eq. 17/13 (IPO), Eq. 4/5 (DPO), Eq. 7 (ΨPO closed form with ``psi``; preference
-        models only), or the maximum-likelihood fits (Bradley–Terry Eq. 2, Davidson,
-        Rao–Kupper), which take no τ.
+    loss : str
+        Eq. 17/13 (IPO), Eq. 4/5 (DPO), Eq. 7 (``"psipo"``: ΨPO closed form with ``psi``;
+        preference models only), the maximum-likelihood fits (``"bt"``: Bradley–Terry Eq. 2,
+        ``"davidson"``, ``"rao_kupper"``), which take no τ, or any loss of the family
+        (:data:`FAMILY`: :data:`psipo_exact.losses.PAIRWISE_LOSSES` and aliases).
     tau : float or sequence of float, optional
-        Required for ipo, dpo and psipo; a sequence is a τ grid (leading axis of the output).
+        Required for ipo, dpo, psipo and the family; a sequence is a τ grid (leading axis of
+        the output).
     pi_ref_path : path-like, optional
         JSON list (one list per context for contextual data) with πref; default uniform,
         or the model's ``"pi_ref"``.
     **options
         ``fmt``, ``winner``, ``loser``, ``context``, ``header`` (reading, see
-        :func:`read_comparisons`); ``psi``, ``tie_model``, ``reference`` (solving);
+        :func:`read_comparisons`); ``psi``, ``tie_model``, ``reference``, ``params`` (the
+        family's parameters by TRL name; with them ``ipo``/``dpo`` are solved as the
+        family's ``ipo``/``sigmoid``) (solving);
         ``bootstrap`` (number of resamples), ``seed``, ``level`` (percentile bands of the
         policy, ``policy_lower``/``policy_upper``).
 
@@ -604,7 +641,8 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None, **options) -> dict:
     dict
         ``loss, tau, actions, (contexts,) input, policy, logits, exists, unique, free,
         residual, status, message``; for the fits also ``rewards, stderr, loglik, deviance,
-        reference, policy_meaning`` (and the tie parameter). ``None`` stands for ``±∞``.
+        reference, policy_meaning`` (and the tie parameter); the family adds ``params``.
+        ``None`` stands for ``±∞``.
 
     Raises
     ------
@@ -657,6 +695,8 @@ def solve_file(path, loss: str, tau=None, pi_ref_path=None, **options) -> dict:
     problem = _read_problem(path, pi_ref, **reading)
     sol = _solve_problem(problem, loss, tau, pi_ref, **options)
     out = _solution_dict(sol, problem, loss, tau)
+    if _family(loss, options.get("params")) is not None:
+        out["params"] = dict(options.get("params") or {})
     if resampling.get("bootstrap"):
         out.update(_bootstrap(problem, loss, tau, pi_ref, options, **resampling))
     return out

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from hypothesis.strategies import SearchStrategy
 
+from .losses import PAIRWISE, PAIRWISE_ALIASES
 from .model import Dataset, bradley_terry_prefs
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "bradley_terry_preferences",
     "datasets",
     "intransitive_preferences",
+    "pairwise_loss_names",
+    "pairwise_loss_params",
     "policies",
     "preference_matrices",
     "preference_problems",
@@ -624,3 +627,96 @@ def intransitive_preferences(draw, n_actions=st.integers(3, 6), *, kind: str = "
         prefs[rows, order[:, a], order[:, b]] = margins[:, m % n]
         prefs[rows, order[:, b], order[:, a]] = 1.0 - margins[:, m % n]
     return prefs.reshape(lead + (n, n))
+
+
+def pairwise_loss_names(*, margin: bool | None = None, convex: bool | None = None,
+                        include_aliases: bool = False) -> SearchStrategy:
+    """Names of registered pairwise losses (:data:`psipo_exact.losses.PAIRWISE_LOSSES`).
+
+    Parameters
+    ----------
+    margin : bool, optional
+        Only losses of ``h = s_w − s_l`` (True) or of the separate log-ratios (False).
+    convex : bool, optional
+        Only losses convex in ``h`` (True) or not (False).
+    include_aliases : bool, default False
+        Also draw TRL's aliases ``dpo`` and ``slic``.
+
+    Returns
+    -------
+    SearchStrategy[str]
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> from psipo_exact import losses
+    >>> from psipo_exact.strategies import pairwise_loss_names, pairwise_loss_params
+    >>> @given(pairwise_loss_names(margin=True).flatmap(
+    ...     lambda name: st.tuples(st.just(name), pairwise_loss_params(name))))
+    ... def test_margin_losses_are_shift_invariant(case):
+    ...     name, params = case
+    ...     a = losses.pairwise_loss(name, 1.0, 0.5, 0.3, **params)
+    ...     b = losses.pairwise_loss(name, 3.0, 2.5, 0.3, **params)
+    ...     assert abs(a - b) <= 1e-12 * (1 + abs(a))
+    >>> test_margin_losses_are_shift_invariant()
+
+    References
+    ----------
+    TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+    """
+    names = [name for name, loss in PAIRWISE.items()
+             if (margin is None or loss.margin == margin)
+             and (convex is None or loss.convex == convex)]
+    if include_aliases:
+        names += [alias for alias, name in PAIRWISE_ALIASES.items() if name in names]
+    return st.sampled_from(names)
+
+
+@st.composite
+def pairwise_loss_params(draw, name: str, *, f_divergence: bool = False) -> dict:
+    """Valid parameters (TRL names) for the loss ``name``: a dict for ``**params``.
+
+    ``label_smoothing`` in [0, 0.45] (``cdpo``, ``robust``) or [1e-4, 0.45] (``exo_pair``);
+    ``discopop_tau`` log-uniform in [0.02, 2]. With ``f_divergence``, also
+    ``f_divergence_type`` and, for the α-divergence, ``f_alpha_divergence_coef`` in
+    [−2, 0.9] (where the f-DPO optimum is the f-regularised policy, α < 1, α ≠ 0).
+
+    Parameters
+    ----------
+    name : str
+        A registered loss or alias.
+    f_divergence : bool, default False
+
+    Returns
+    -------
+    SearchStrategy[dict]
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> from psipo_exact.strategies import pairwise_loss_params
+    >>> @given(pairwise_loss_params("robust", f_divergence=True))
+    ... def test_robust_params_are_valid(params):
+    ...     assert 0 <= params["label_smoothing"] < 0.5
+    >>> test_robust_params_are_valid()
+
+    References
+    ----------
+    TRL ``DPOConfig`` (``label_smoothing``, ``discopop_tau``, ``f_divergence_type``,
+    ``f_alpha_divergence_coef``).
+    """
+    loss = PAIRWISE[PAIRWISE_ALIASES.get(name.lower(), name.lower())]
+    out = {}
+    if "label_smoothing" in loss.params:
+        low = 1e-4 if loss.name == "exo_pair" else 0.0
+        out["label_smoothing"] = draw(_floats(low, 0.45))
+    if "discopop_tau" in loss.params:
+        out["discopop_tau"] = float(np.exp(draw(_floats(np.log(0.02), np.log(2.0)))))
+    if f_divergence:
+        kind = draw(st.sampled_from(["reverse_kl", "forward_kl", "js_divergence",
+                                     "alpha_divergence"]))
+        out["f_divergence_type"] = kind
+        if kind == "alpha_divergence":
+            alpha = draw(_floats(-2.0, 0.9))
+            out["f_alpha_divergence_coef"] = alpha if abs(alpha) > 1e-3 else 0.5
+    return out

@@ -125,6 +125,26 @@ EXCLUDED = {
     "psipo_exact.frames.solution_frame": "pandas view of a solver's Solution, a result "
                                          "container (tests/test_frames.py)",
 }
+EXCLUDED.update({  # the preference-loss family (issue 10): records and graph-level blocks
+    f"psipo_exact.losses.{name}": reason for name, reason in {
+        "pairwise.Shape": "a record of three functions (a loss shape), no validation by design",
+        "pairwise.Term": "a record of one term of a registered loss, built by the registry",
+        "pairwise.LossParams": "validated parameters, built by PairwiseLoss.parameters",
+        "pairwise.PairwiseLoss": "a registry entry (PAIRWISE); its methods are fuzzed "
+                                 "through pairwise_loss, pairwise_derivatives, ...",
+        "pairwise.defined": "the overflow guard of the empirical losses (fuzzed through them)",
+        "pairwise.margin_link": "adapter of a parameter-free margin loss for LINKS "
+                                "(tests/test_loss_family.py)",
+        "f_divergence.ScoreTransform": "a record of the functions of one f-divergence, built "
+                                       "by score_transform",
+        "targets.objective": "building block of pair_objective (validated parameters)",
+        "targets.target_margin": "building block of pair_target (validated parameters)",
+    }.items()})
+EXCLUDED.update({
+    "psipo_exact.solvers.bradley_terry.BeatsStructure": "internal result of beats_structure",
+    "psipo_exact.solvers.bradley_terry.beats_structure": "graph-level building block of "
+                                                         "bt_fit and the margin-loss fits",
+})
 
 
 def _public_modules():
@@ -833,6 +853,9 @@ def _draw_args(qual, fn, problem):
         value = recipe_for(qual, param.name).valid(problem, {**args, **kwargs})
         if value is USE_DEFAULT:
             continue
+        if param.kind == param.VAR_KEYWORD:  # **params: the recipe's dict, splatted
+            kwargs.update(value)
+            continue
         (kwargs if param.kind == param.KEYWORD_ONLY else args)[param.name] = value
     return args, kwargs
 
@@ -922,6 +945,10 @@ RELATIONAL = {"wrong_n"}
 SIZED = {"prefs", "mu", "pi_ref", "pi", "p", "q", "rewards", "g", "f", "logits", "data", "cov"}
 
 
+def _var_keyword(fn, name: str) -> bool:
+    return any(p.name == name and p.kind == p.VAR_KEYWORD for p in _parameters(fn))
+
+
 def _invalid_cases(qual):
     return [(param.name, label) for param in _parameters(CALLABLES[qual])
             for label in ((recipe_for(qual, param.name) or DEFAULT).invalid or {})]
@@ -944,11 +971,17 @@ def test_invalid_input_names_the_argument(qual, problem):
             continue  # no other argument fixes n: a "wrong" n is just another n
         bad = recipe_for(qual, name).invalid[label](problem, {**args, **kwargs})
         trial_args, trial_kwargs = dict(args), dict(kwargs)
-        (trial_kwargs if name in kwargs else trial_args)[name] = bad
+        named = name
+        if _var_keyword(fn, name):  # **params: a dict of bad keywords, named by its keys
+            trial_kwargs.update(bad)
+            named = "|".join(map(re.escape, bad))
+        else:
+            (trial_kwargs if name in kwargs else trial_args)[name] = bad
+            named = re.escape(name)
         try:
             _call(fn, trial_args, trial_kwargs)
         except (ValueError, TypeError) as exc:
-            assert re.search(rf"(?<![\w-]){re.escape(name)}(?!\w)", str(exc)), (
+            assert re.search(rf"(?<![\w-])({named})(?!\w)", str(exc)), (
                 f"{qual}({name}={label}) raised {exc!r}, which does not name {name!r}")
         else:
             pytest.fail(f"{qual}({name}={label}) accepted the invalid value {bad!r}")
@@ -1013,3 +1046,101 @@ def test_batched_equals_one_at_a_time(qual, data):
                     continue               # context of a 2-context dataset): not a batch
                 np.testing.assert_allclose(got[k], want, rtol=1e-11, atol=1e-300,
                                            err_msg=f"{qual}: {name} batched, slice {k}")
+
+
+# ------------------------------------------------------------------------------ issue 10
+# The preference-loss family: registered names (aliases, any case), TRL's parameters by name
+# (**params: a dict drawn for the drawn loss, splatted), the f-divergences.
+
+from psipo_exact import losses as _losses  # noqa: E402
+
+_FAMILY = (*_losses.PAIRWISE_LOSSES, *_losses.PAIRWISE_ALIASES, "DPO", "Squared")
+_F_TYPES = _losses.F_DIVERGENCES
+
+
+def _family_name(p, a):
+    return _FAMILY[(3 * p.pick + p.steps) % len(_FAMILY)]
+
+
+def _family_params(p, a):
+    """Valid TRL parameters for the drawn loss: its own (ε, δ), sometimes an f-divergence."""
+    loss = _losses.pairwise(a["name"])
+    params = {}
+    if "label_smoothing" in loss.params:
+        params["label_smoothing"] = [0.1, 1e-300, 0.499, 0.0][p.pick % 4] or (
+            0.01 if loss.name == "exo_pair" else 0.0)
+    if "discopop_tau" in loss.params:
+        params["discopop_tau"] = [0.05, 1e-3, 10.0][p.pick % 3]
+    if p.steps % 3 == 0:
+        params["f_divergence_type"] = _F_TYPES[p.pick % 4]
+        if params["f_divergence_type"] == "alpha_divergence":
+            params["f_alpha_divergence_coef"] = [0.5, 0.1, 0.9][p.steps % 3]
+    return params
+
+
+_FAMILY_PARAMS_INVALID = {
+    "unknown parameter": lambda p, a: {"beta": 0.1},
+    "label_smoothing >= 1/2": lambda p, a: {"label_smoothing": 0.5},
+    "label_smoothing NaN": lambda p, a: {"label_smoothing": np.nan},
+    "discopop_tau <= 0": lambda p, a: {"discopop_tau": 0.0},
+    "f_divergence_type unknown": lambda p, a: {"f_divergence_type": "kl"},
+    "f_alpha_divergence_coef bool": lambda p, a: {"f_divergence_type": "alpha_divergence",
+                                                  "f_alpha_divergence_coef": True},
+}
+_NAME = Recipe(_family_name, invalid={"unknown": lambda p, a: "kto",
+                                      "number": lambda p, a: 1, "None": lambda p, a: None})
+_PARAMS = Recipe(_family_params, invalid=_FAMILY_PARAMS_INVALID)
+_FUNCS = ["losses.pairwise.pairwise", "losses.pairwise.pairwise_loss",
+          "losses.pairwise.pairwise_derivatives", "losses.empirical.pairwise_empirical",
+          "losses.population.pairwise_population", "losses.targets.pair_objective",
+          "losses.targets.pair_target", "solvers.pairwise.solve_pairwise_empirical",
+          "solvers.pairwise.solve_pairwise_population", "simulate.pairwise.from_registry"]
+RECIPES.update({f"psipo_exact.{f}.name": _NAME for f in _FUNCS})
+RECIPES.update({f"psipo_exact.{f}.params": _PARAMS for f in _FUNCS})
+# per-pair targets are defined for margin losses (of h alone): their names, no f-divergence
+_MARGIN = [n for n in _losses.PAIRWISE_LOSSES if _losses.pairwise(n).is_margin()]
+for _f in ("pair_target", "pair_objective"):
+    RECIPES[f"psipo_exact.losses.targets.{_f}.name"] = Recipe(
+        lambda p, a: _MARGIN[(3 * p.pick + p.steps) % len(_MARGIN)], invalid=_NAME.invalid)
+    RECIPES[f"psipo_exact.losses.targets.{_f}.params"] = Recipe(
+        lambda p, a: {k: v for k, v in _family_params(p, a).items()
+                      if not k.startswith("f_")}, invalid=_FAMILY_PARAMS_INVALID)
+RECIPES.update({
+    # per-datum scores s_w, s_l (TRL's chosen/rejected log-ratios): any finite float
+    "chosen_logratio": Recipe(lambda p, a: p.logits.reshape(-1)[:2], invalid={
+        "NaN": lambda p, a: np.nan, "string": lambda p, a: "0.1",
+        "None": lambda p, a: None, "bool": lambda p, a: True}),
+    "rejected_logratio": Recipe(lambda p, a: p.logits.reshape(-1)[-2:], invalid={
+        "NaN": lambda p, a: np.nan, "string": lambda p, a: "0.1", "None": lambda p, a: None}),
+    "order": Recipe(lambda p, a: 1 + p.pick % 2, invalid={
+        "three": lambda p, a: 3, "bool": lambda p, a: True, "float": lambda p, a: 1.5}),
+    # per-pair targets: p = P(y_w ≻ y_l) in [0, 1], margins z anywhere
+    "psipo_exact.losses.targets.pair_target.p": Recipe(
+        lambda p, a: p.prefs[..., 0, -1], invalid={
+            "NaN": lambda p, a: np.nan, "above one": lambda p, a: 1.5,
+            "negative": lambda p, a: -0.1, "string": lambda p, a: "0.5"}),
+    "psipo_exact.losses.targets.pair_objective.p": Recipe(
+        lambda p, a: p.prefs[..., 0, -1], invalid={
+            "NaN": lambda p, a: np.nan, "above one": lambda p, a: 1.5}),
+    "z": Recipe(lambda p, a: p.rewards[..., 0], invalid={
+        "NaN": lambda p, a: np.nan, "string": lambda p, a: "1"}),
+    # f-divergences (Wang et al. 2023; TRL's f_divergence_type)
+    "f_divergence": Recipe(lambda p, a: _F_TYPES[p.pick % 4], invalid={
+        "unknown": lambda p, a: "kl", "number": lambda p, a: 1}),
+    "f_divergence_type": Recipe(lambda p, a: _F_TYPES[p.pick % 4], invalid={
+        "unknown": lambda p, a: "kl", "None": lambda p, a: None}),
+    "f_alpha_divergence_coef": Recipe(lambda p, a: [0.5, 0.1, 0.9, 1e-3][p.pick % 4], invalid={
+        "NaN": lambda p, a: np.nan, "bool": lambda p, a: True, "string": lambda p, a: "0.5"}),
+    # simulate: every loss of the family by name or (name, params)
+    "psipo_exact.simulate.runner.simulate.losses": Recipe(
+        lambda p, a: [("dpo",), ("ipo", "dpo"), "ipo_symmetric", "bco_pair",
+                      ("cdpo", {"label_smoothing": 0.1}), ["nca_pair", "hinge"],
+                      [("sigmoid", {"f_divergence_type": "js_divergence"}), "sppo_hard"],
+                      ("exo_pair", {"label_smoothing": 0.01})][p.pick],
+        invalid={"empty": lambda p, a: [], "unknown": lambda p, a: ["kto"],
+                 "repeated": lambda p, a: ["dpo", "dpo"],
+                 "bad parameter": lambda p, a: [("robust", {"label_smoothing": 0.7})],
+                 "unknown parameter": lambda p, a: [("hinge", {"beta": 1.0})]}),
+    "psipo_exact.simulate.pairwise.is_loss_spec.loss": Recipe(
+        lambda p, a: ["dpo", ("cdpo", {"label_smoothing": 0.1}), 3, ("dpo", "ipo")][p.pick % 4]),
+})

@@ -28,8 +28,8 @@ PACKAGE = "psipo_exact"
 LAYERS = {
     "_checks": 0, "_base": 0, "_io": 0, "_tables": 0,
     "model": 1, "psi": 1, "symbolic": 1,
-    "closed_form": 2, "strategies": 2, "datasets": 2,
-    "losses": 3,
+    "closed_form": 2, "datasets": 2,
+    "losses": 3, "strategies": 3,
     "solvers": 4, "simulate": 4, "games": 4, "adam_noise": 4,
     "experiments": 5, "files": 5, "frames": 5, "statistics": 5,
     "report": 6, "plotting": 6, "gallery": 6,

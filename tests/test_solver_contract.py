@@ -13,6 +13,7 @@ A new solver joins by adding a :class:`Entry` to :data:`SOLVERS`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -54,6 +55,19 @@ SOLVERS = {
     "solve_dpo_rankings": Entry(px.solve_dpo_rankings, "empirical"),
     "solve_nash": Entry(px.solve_nash, "game"),
 }
+# The loss family: one entry per code path of solve_pairwise_* (Zermelo limits, coercive
+# Newton, de-noised robust, semismooth Newton, LP, non-convex margin, separable Lagrange).
+# apo_down and apo_zero at τ > 1 (a per-problem L-BFGS-B fallback, ~1 s a call) are left to
+# test_pairwise_solvers.
+_FAMILY = {"sigmoid": {}, "exponential": {}, "cdpo": {"label_smoothing": 0.1},
+           "squared": {}, "robust": {"label_smoothing": 0.1}, "truncated_quadratic": {},
+           "hinge": {}, "exo_pair": {"label_smoothing": 0.01}, "sppo_hard": {},
+           "bco_pair": {}}
+for _loss, _params in _FAMILY.items():
+    SOLVERS[f"solve_pairwise_empirical ({_loss})"] = Entry(
+        partial(px.solve_pairwise_empirical, _loss, **_params), "empirical")
+    SOLVERS[f"solve_pairwise_population ({_loss})"] = Entry(
+        partial(px.solve_pairwise_population, _loss, **_params), "population")
 
 
 def test_registry_covers_every_public_solver():

@@ -26,6 +26,14 @@ CLAIMS = [
      "Two actions: π*(y₁) = σ(logit πref(y₁) + (p − ½)/τ) = offline IPO"),
     ("Munos et al. (preference game)",
      "Symmetric 3-cycle, uniform πref: π* = uniform for every τ (unique at τ = 0)"),
+    ("losses.targets; GPO Table 1", "Per-pair targets z*(p) of the margin losses"),
+    ("losses.pairwise (convex flags)", "Convex margin losses have f'' >= 0"),
+    ("Prop. 4, App. B; Eq. 4, 17; Chowdhury et al. 2024",
+     "Equivalences: cdpo, robust, squared/ipo, Eq. 4, Prop. 4 analogue"),
+    ("Wang et al. 2023, Table 1; TRL f_divergence_type",
+     "TRL's f-divergence scores are f'(e^s) + constant"),
+    ("SPPO (arXiv:2405.00675) Eq. 4.7; solvers._separable",
+     "sppo_hard: Lambert W root of the stationarity equation"),
 ]
 
 

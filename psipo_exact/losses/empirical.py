@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.special import expit
+import scipy.sparse as sp
+from scipy.special import logsumexp
 
 from .. import _base, _checks
 from ..model import Dataset
 from ._gaps import check_trailing, datum_gap
+from .pairwise import defined, margin_link, pairwise
 
 
 @dataclass(frozen=True)
@@ -64,22 +66,6 @@ class Link:
     tie_grad: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
 
-def _dpo_value(h, tau):
-    return _base.softplus(-tau * h)  # −log σ(τ h), Eq. 4
-
-
-def _dpo_grad(h, tau):
-    return -tau * expit(-tau * h)
-
-
-def _ipo_value(h, tau):
-    return (h - 0.5 / tau) ** 2  # (h − τ⁻¹/2)², Eq. 17
-
-
-def _ipo_grad(h, tau):
-    return 2.0 * (h - 0.5 / tau)
-
-
 def _ipo_symmetric_value(h, tau):
     return 0.5 * ((h - 1.0 / tau) ** 2 + h**2)  # ½[(h − τ⁻¹)² + h²], above Eq. 17
 
@@ -101,10 +87,11 @@ def _ipo_symmetric_tie_value(h, tau):
 
 
 #: The empirical losses by name: Eq. 4 (DPO), Eq. 17 (IPO) and the symmetric IPO form.
+#: ``dpo`` and ``ipo`` are the registry's ``sigmoid`` and ``ipo`` (:mod:`.pairwise`).
 #: A tie is Eq. 16 with ``I = ½`` for both orders: IPO asks ``h = 0`` (no term in DPO).
 LINKS: dict[str, Link] = {
-    "dpo": Link("dpo", "Eq. 4", _dpo_value, _dpo_grad),
-    "ipo": Link("ipo", "Eq. 17", _ipo_value, _ipo_grad, _ipo_tie_value, _ipo_tie_grad),
+    "dpo": Link("dpo", "Eq. 4", *margin_link("sigmoid")),
+    "ipo": Link("ipo", "Eq. 17", *margin_link("ipo"), _ipo_tie_value, _ipo_tie_grad),
     "ipo_symmetric": Link("ipo_symmetric", "above Eq. 17", _ipo_symmetric_value,
                           _ipo_symmetric_grad, _ipo_symmetric_tie_value, _ipo_tie_grad),
 }
@@ -296,26 +283,35 @@ def empirical_loss(loss: str, logits, data: Dataset, pi_ref, tau, *, sample_weig
     """
     link = resolve_link(loss)
     return_grad = _checks.flag(return_grad, "return_grad")
+    return _margin_empirical(link, logits, data, pi_ref, tau, sample_weights, return_grad)
+
+
+def _prepared(logits, data: Dataset, pi_ref, tau, sample_weights):
+    """Validated ``(θ, reference gaps, τ[..., None], weights)`` of an empirical loss."""
     gap_ref = reference_gap(data, pi_ref)
-    if link.tie_value is None:
-        _checks.no_ties(data, f"the {link.name} loss ({link.equation})",
-                        "use dpo_ties_empirical (DPO-RK / DPO-D) or IPO")
     theta = _checks.as_float_array(logits, "logits", min_ndim=len(data.logits_shape))
     check_trailing(theta, data, "logits")
     lead = theta.shape[: theta.ndim - len(data.logits_shape)]
     t, lead = _base.tau_for(tau, lead)
-    w = _weights_for(sample_weights, data)
-    t = t[..., None]
+    return theta, gap_ref, t[..., None], _weights_for(sample_weights, data)
+
+
+def _margin_empirical(link: Link, logits, data, pi_ref, tau, sample_weights, return_grad):
+    """``Σ_i w_i ℓ(h_i)`` of a margin loss; its gradient is the scatter of ``w ℓ′(h)``."""
+    theta, gap_ref, t, w = _prepared(logits, data, pi_ref, tau, sample_weights)
+    if link.tie_value is None:
+        _checks.no_ties(data, f"the {link.name} loss ({link.equation})",
+                        "use dpo_ties_empirical (DPO-RK / DPO-D) or IPO")
     # Logits near the float maximum or tiny τ overflow to ±∞, the correctly rounded values;
-    # data of weight 0 contribute 0 even then, and ∞ − ∞ raises in _defined.
+    # data of weight 0 contribute 0 even then, and ∞ − ∞ raises in `defined`.
     with np.errstate(over="ignore", invalid="ignore"):
         h = datum_gap(theta, data) - gap_ref
         value = np.sum(w * np.where(w > 0, _per_datum(link, "value", h, t, data), 0.0), -1)
         if not return_grad:
-            return _defined(value, link)
+            return defined(value, link.name)
         coef = np.broadcast_to(w * np.where(w > 0, _per_datum(link, "grad", h, t, data), 0.0),
                                value.shape + (len(data),))
-        return _defined(value, link), _defined(scatter_to_logits(coef, data), link)
+        return defined(value, link.name), defined(scatter_to_logits(coef, data), link.name)
 
 
 def _per_datum(link: Link, what: str, h, t, data: Dataset) -> np.ndarray:
@@ -326,14 +322,98 @@ def _per_datum(link: Link, what: str, h, t, data: Dataset) -> np.ndarray:
     return np.where(data.ties, getattr(link, f"tie_{what}")(h, t), out)
 
 
-def _defined(x: np.ndarray, link: Link) -> np.ndarray:
-    """``x``, or a ValueError if float overflow made it NaN (∞ − ∞)."""
-    if np.isnan(x).any():
-        raise ValueError(
-            f"the {link.name} loss or its gradient is not representable (inf - inf): the "
-            "logits or 1/tau are too close to the float maximum"
-        )
-    return x
+def _at(values: np.ndarray, data: Dataset, actions: np.ndarray) -> np.ndarray:
+    """``values[..., (x_i,) actions_i]`` per datum, shape (..., N)."""
+    if data.contexts is None:
+        return values[..., actions]
+    return values[..., data.contexts, actions]
+
+
+def _scatter(coef: np.ndarray, data: Dataset, actions: np.ndarray) -> np.ndarray:
+    """``Σ_i coef_i e_{(x_i,) actions_i}``, shape (..., *logits_shape)."""
+    size = data.n_contexts * data.n_actions
+    select = sp.csr_matrix((np.ones(len(data)), (np.arange(len(data)),
+                            data.context_index * data.n_actions + actions)),
+                           shape=(len(data), size))
+    flat = coef.reshape(-1, len(data))
+    return np.asarray(select.T @ flat.T).T.reshape(coef.shape[:-1] + data.logits_shape)
+
+
+def pairwise_empirical(name: str, logits, data: Dataset, pi_ref, tau, *, sample_weights=None,
+                       return_grad: bool = False, **params):
+    """Empirical loss ``Σ_i w_i ℓ(s_w,i, s_l,i)`` of a registered loss, and its gradient in θ.
+
+    ``s = log softmax(θ) − log πref`` per context. Margin losses under ``reverse_kl`` are
+    computed from the logit gaps, exactly as Eq. 4/17 (:func:`empirical_loss`), so ``"sigmoid"``
+    is :func:`dpo_empirical` and ``"ipo"`` is :func:`ipo_empirical`, bit for bit. Other losses
+    use ``∂/∂θ_y = G_y − π(y) Σ_y′ G_y′`` per context, ``G`` the scatter of ``w ∂ℓ/∂s``.
+
+    Parameters
+    ----------
+    name : str
+        A registered loss (:data:`~psipo_exact.losses.PAIRWISE_LOSSES`) or alias.
+    logits : array_like, shape (..., *data.logits_shape)
+        Policy logits θ, ``π = softmax(θ)`` on the action axis.
+    data : Dataset
+    pi_ref : array_like, broadcastable to ``logits``
+        Reference policy, positive on every compared action.
+    tau : float or array_like
+        τ > 0 (TRL's ``beta``), broadcast against the leading axes of ``logits``.
+    sample_weights : array_like, shape (..., N), optional
+        Weights of the data; default ``c_i / Σ c`` with ``c = data.datum_weights``.
+    return_grad : bool, default False
+        Also return ``∂loss/∂θ``, shape of ``logits``.
+    **params
+        The loss's parameters (TRL names; see :func:`~psipo_exact.losses.pairwise_loss`).
+
+    Returns
+    -------
+    loss : ndarray, shape (...)
+    grad : ndarray, only if ``return_grad``
+
+    Raises
+    ------
+    ValueError
+        On an unknown loss or parameter, a parameter out of range, or invalid data, πref,
+        logits, τ or weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> d1 = px.paper_dataset("D1")
+    >>> float(px.losses.pairwise_empirical("bco_pair", np.zeros(3), d1, np.ones(3) / 3, 1.0))
+    1.3862943611198906
+
+    References
+    ----------
+    TRL ``DPOTrainer`` (``loss_type``); Azar et al., arXiv:2310.12036, Eq. 4 and 17.
+    """
+    loss = pairwise(name)
+    return_grad = _checks.flag(return_grad, "return_grad")
+    if loss.is_margin(**params):
+        p = loss.parameters(**params)
+        shape = loss.margin_shape()
+        link = Link(loss.name, "TRL loss_type", lambda h, t: shape.value(h, t, p),
+                    lambda h, t: shape.d1(h, t, p))
+        return _margin_empirical(link, logits, data, pi_ref, tau, sample_weights, return_grad)
+    theta, _, t, w = _prepared(logits, data, pi_ref, tau, sample_weights)
+    _checks.no_ties(data, f"the {loss.name} loss", "use dpo_ties_empirical (DPO-RK / DPO-D) "
+                    "or IPO")
+    ref = _checks.probability_vector(pi_ref, "pi_ref")
+    log_pi = theta - logsumexp(theta, axis=-1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = log_pi - _base.log(ref)  # +∞ only where πref = 0, never on a compared action
+        s_w, s_l = _at(s, data, data.winners), _at(s, data, data.losers)
+        value = np.sum(w * np.where(w > 0, loss.value(s_w, s_l, t, **params), 0.0), axis=-1)
+        if not return_grad:
+            return defined(value, loss.name)
+        d_w, d_l = loss.grad(s_w, s_l, t, **params)
+        full = value.shape + (len(data),)
+        g = (_scatter(np.broadcast_to(w * np.where(w > 0, d_w, 0.0), full), data, data.winners)
+             + _scatter(np.broadcast_to(w * np.where(w > 0, d_l, 0.0), full), data, data.losers))
+        grad = g - np.exp(log_pi) * g.sum(-1, keepdims=True)
+    return defined(value, loss.name), defined(grad, loss.name)
 
 
 def dpo_empirical(logits, data, pi_ref, tau, **kwargs):

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .. import _base, _checks
+from .pairwise import defined, pairwise
 
 
 def _pair_weights(mu: np.ndarray) -> np.ndarray:
@@ -225,3 +226,101 @@ def ipo_sampled_population(pi, prefs, mu, pi_ref, tau, rho=None) -> np.ndarray:
         return prefs * np.where(prefs > 0, (h - 1.0 / tau) ** 2, 0.0) + (1.0 - prefs) * h**2
 
     return _base.reduce_contexts(_ipo_population_terms(pi, prefs, mu, pi_ref, tau, terms), rho)
+
+
+def pairwise_population(name: str, pi, prefs, mu, pi_ref, tau, rho=None, *,
+                        return_grad: bool = False, **params):
+    """Population loss of a registered loss: ``E_{y,y′∼µ}[p*(y≻y′) ℓ(s_y, s_y′)]``.
+
+    Pairs are drawn from ``µ × µ`` and labelled by p* (``y`` wins with probability
+    ``p*(y≻y′)``); as in Eq. 5, the sum runs over ordered pairs with weight
+    ``µ(y) µ(y′) p*(y≻y′)``, i.e. half the expected loss of a labelled pair (the other half
+    is the same sum). Pairs ``y = y′`` count with ``p* = ½`` (constant for margin losses,
+    not for the losses of separate log-ratios). ``"sigmoid"`` is :func:`dpo_population`;
+    ``2 · "ipo" = Eq. 16 − 1/(4τ²)``.
+
+    Parameters
+    ----------
+    name : str
+        A registered loss (:data:`~psipo_exact.losses.PAIRWISE_LOSSES`) or alias.
+    pi : array_like, shape (..., n)
+        Positive on Supp(µ) (else the loss is evaluated in the limit where defined).
+    prefs : array_like, shape (..., n, n)
+    mu, pi_ref : array_like, shape (..., n)
+        Supp(µ) ⊆ Supp(πref).
+    tau : float or array_like
+        τ > 0 (TRL's ``beta``), broadcast against the leading axes.
+    rho : array_like, shape (n_contexts,), optional
+        Context weights over the last leading axis.
+    return_grad : bool, default False
+        Also return the gradient in the logits θ of ``π = softmax(θ)`` (needs π > 0 on
+        Supp(µ)); with ``rho``, the gradient of the ρ-weighted sum.
+    **params
+        The loss's parameters (TRL names).
+
+    Returns
+    -------
+    loss : ndarray, shape (...) (without the context axis when ``rho`` is given)
+    grad : ndarray, shape (..., n), only if ``return_grad``
+
+    Raises
+    ------
+    ValueError
+        On invalid inputs, or where π vanishes on two actions of Supp(µ) so that the loss is
+        undefined, or with ``return_grad`` where π vanishes on Supp(µ).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import psipo_exact as px
+    >>> prefs = np.array([[0.5, 0.8], [0.2, 0.5]])
+    >>> mu = pi = pi_ref = np.array([0.5, 0.5])
+    >>> a = px.losses.pairwise_population("sigmoid", pi, prefs, mu, pi_ref, 1.0)
+    >>> bool(np.isclose(a, px.losses.dpo_population(pi, prefs, mu, pi_ref, 1.0)))
+    True
+
+    References
+    ----------
+    Azar et al., arXiv:2310.12036, Eq. 5 (its sampling of pairs); TRL ``DPOTrainer``.
+    """
+    loss = pairwise(name)
+    loss.parameters(**params)  # validate before any mathematics
+    return_grad = _checks.flag(return_grad, "return_grad")
+    prefs, mu = _base.validated_prefs_mu(prefs, mu)
+    ratio = _policy_log_ratio(pi, pi_ref, mu)
+    t, _ = _base.tau_for(tau, ratio.shape[:-1])
+    t = t[..., None, None]
+    weights = _pair_weights(mu) * prefs
+    n = mu.shape[-1]
+    diagonal = np.eye(n, dtype=bool)
+    s_w, s_l = ratio[..., :, None], ratio[..., None, :]
+    margin = loss.is_margin(**params)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if margin:  # h_π(y, y) = 0 by definition, also where π(y) = 0
+            h = np.where(diagonal, 0.0, s_w - s_l)
+            terms = loss.margin_value(h, t, **params)
+        else:
+            terms = loss.value(s_w, s_l, t, **params)
+        terms = np.where(weights > 0, weights * terms, 0.0)
+    if np.isnan(terms).any():
+        raise ValueError("pi vanishes on two actions of Supp(mu), or the loss overflows: "
+                         f"the {loss.name} loss is undefined there")
+    value = _base.reduce_contexts(terms.sum(axis=(-2, -1)), rho)
+    if not return_grad:
+        return value
+    if np.isneginf(ratio).any():
+        raise ValueError("return_grad needs pi > 0 on Supp(mu): the logits of a vanishing "
+                         "action are -inf")
+    if margin:
+        d1 = loss.margin_grad(s_w - s_l, t, **params)
+        d_w, d_l = d1, -d1
+    else:
+        d_w, d_l = loss.grad(s_w, s_l, t, **params)
+    g = np.sum(np.where(weights > 0, weights * d_w, 0.0), -1) + np.sum(
+        np.where(weights > 0, weights * d_l, 0.0), -2)
+    pi_arr = np.broadcast_to(_checks.probability_vector(pi, "pi"), g.shape)
+    with np.errstate(over="ignore", invalid="ignore"):  # ∞ − ∞ raises in `defined`
+        grad = defined(g - pi_arr * g.sum(-1, keepdims=True), loss.name)
+    if rho is not None:
+        grad = grad * _checks.probability_vector(rho, "rho")[:, None]
+    return value, grad

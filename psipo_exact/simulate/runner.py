@@ -9,10 +9,13 @@ mini-batch loss ``(1/B) Σ_{j≤B} ℓ(s_w,i_j, s_l,i_j)`` in θ is
 (``∂s_y/∂θ = e_y − π``: the normaliser does not cancel in general); for margin losses
 ``∂ℓ/∂s_l = −∂ℓ/∂s_w``, the π terms cancel and the gradient is
 ``Σ_i (c_i/B) ℓ′(h_i)(e_{w_i} − e_{l_i})`` with ``h_i = (θ_w − θ_l) − (log πref(w) −
-log πref(l))`` (no normaliser computed). A loss name resolves through
-:data:`psipo_exact.losses.LINKS` with :func:`~psipo_exact.simulate.pairwise.from_link`;
-a registry of further losses plugs in by passing ``PairwiseLoss`` objects (or by resolving
-its names to them in :func:`~psipo_exact.simulate.pairwise.resolve_loss`).
+log πref(l))`` (no normaliser computed). A loss name resolves in
+:func:`~psipo_exact.simulate.pairwise.resolve_loss`: the names of
+:data:`psipo_exact.losses.LINKS` with :func:`~psipo_exact.simulate.pairwise.from_link`, every
+other name of the preference-loss family (:data:`psipo_exact.losses.PAIRWISE`), or a pair
+``(name, params)``, with :func:`~psipo_exact.simulate.pairwise.from_registry` (the
+registry's exact derivatives in ``s_w``, ``s_l``); any other loss plugs in as a
+``PairwiseLoss`` object.
 
 **Layouts.** ``simulate/_gradients.py`` computes the gradient either by gathering
 each step's batch only (O(runs × (B + n)) a step, O(runs × n) memory plus the recorded
@@ -47,7 +50,7 @@ from . import _compiled
 from ._gradients import DenseGradient, SparseGradient
 from .adam import Adam
 from .batches import BatchStream, validated_batches
-from .pairwise import PairwiseLoss, resolve_loss
+from .pairwise import PairwiseLoss, is_loss_spec, resolve_loss
 from .result import RUN_AXES, SimulationResult, record_steps
 
 #: The dense layout is used when all datasets together hold at most this many batches of
@@ -61,20 +64,29 @@ ADAM_RANGE = _checks.ADAM_RANGE
 def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.01, b1=0.9,
              b2=0.999, eps=1e-8, init=None, record_every=10, batches=None, progress=False,
              pi_ref=None) -> SimulationResult:
-    """Train softmax policies with Adam on empirical DPO/IPO losses, all runs at once (Sec. 5.4).
+    """Train softmax policies with Adam on empirical pairwise losses, all runs at once (Sec. 5.4).
 
-    Every run minimises ``Σ_i (c_i/B) ℓ(h_π(y_w,i, y_l,i))`` over mini-batches (Eq. 4 for
-    ``"dpo"``, Eq. 17 for ``"ipo"``; links from :data:`psipo_exact.losses.LINKS`) with
-    optax's Adam; see :mod:`psipo_exact.simulate.adam` for the exact update and
+    Every run minimises ``Σ_i (c_i/B) ℓ(s_w,i, s_l,i)`` over mini-batches (Eq. 4 for
+    ``"dpo"``, Eq. 17 for ``"ipo"``, links from :data:`psipo_exact.losses.LINKS`; or any loss
+    of the preference-loss family, :data:`psipo_exact.losses.PAIRWISE`) with optax's Adam;
+    see :mod:`psipo_exact.simulate.adam` for the exact update and
     :mod:`psipo_exact.simulate.batches` for the random stream.
 
     Parameters
     ----------
     datasets : Dataset or mapping str -> Dataset
         The datasets D; all must share ``logits_shape``. Sizes may differ.
-    losses : str, PairwiseLoss or sequence of them
-        Distinct losses: names of :data:`psipo_exact.losses.LINKS`, e.g. ``("dpo", "ipo")``,
-        or :class:`~psipo_exact.simulate.pairwise.PairwiseLoss` objects (module docstring).
+    losses : str, (str, dict), PairwiseLoss or sequence of them
+        Distinct losses: names of :data:`psipo_exact.losses.LINKS`, e.g. ``("dpo", "ipo")``;
+        any name of the preference-loss family (:data:`psipo_exact.losses.PAIRWISE_LOSSES`,
+        aliases ``slic``; TRL's default parameters), e.g. ``"hinge"``, ``"bco_pair"``; a pair
+        ``(name, params)`` with TRL's parameter names, e.g.
+        ``("cdpo", {"label_smoothing": 0.1})`` (labelled ``"cdpo(label_smoothing=0.1)"``;
+        ``exo_pair`` needs ``label_smoothing > 0``, as in TRL); or
+        :class:`~psipo_exact.simulate.pairwise.PairwiseLoss` objects (module docstring).
+        Losses of the separate log-ratios (``nca_pair``, ``bco_pair``, ``sppo_hard``,
+        ``apo_zero``, ``apo_down``, any loss under another ``f_divergence_type``) include
+        the softmax normaliser's gradient.
     taus : float or 1-D array_like
         Distinct regularisation strengths τ in [1e-150, 1e150] (:data:`ADAM_RANGE`): Adam
         squares the gradient, of order 1/τ (IPO) or τ (DPO), which overflows float64 beyond.
@@ -147,6 +159,19 @@ def simulate(datasets, losses, taus, seeds, *, steps=18000, batch_size=9, lr=0.0
     >>> exact = px.solve_ipo_empirical(d1, np.ones(3) / 3, 1.0).policy
     >>> print(np.round(res.probs[0, 0, 0, 0, -1], 4), np.round(exact, 4))
     [0.4484 0.3213 0.2302] [0.4484 0.3213 0.2302]
+
+    Any loss of the family, by TRL's name and parameters; ``sppo_hard`` depends on
+    ``s_w``, ``s_l`` separately (the normaliser does not cancel) and reaches its exact
+    optimum (:func:`~psipo_exact.solve_pairwise_empirical`) the same way:
+
+    >>> res = px.simulate(d1, ["sppo_hard", ("cdpo", {"label_smoothing": 0.1})], 1.0,
+    ...                   seeds=[0], steps=3000, batch_size=3, batches=np.tile([0, 1, 2],
+    ...                   (3000, 1)), record_every=3000)
+    >>> res.coords["loss"]
+    ('sppo_hard', 'cdpo(label_smoothing=0.1)')
+    >>> exact = px.solve_pairwise_empirical("sppo_hard", d1, np.ones(3) / 3, 1.0).policy
+    >>> print(np.round(res.probs[0, 0, 0, 0, -1], 3), np.round(exact, 3))
+    [0.494 0.312 0.194] [0.494 0.312 0.194]
     """
     data = _validated_datasets(datasets)
     pair_losses = _validated_losses(losses)
@@ -212,7 +237,7 @@ def _validated_datasets(datasets) -> dict[str, Dataset]:
 
 
 def _validated_losses(losses) -> tuple[PairwiseLoss, ...]:
-    if isinstance(losses, (str, PairwiseLoss)):
+    if isinstance(losses, (str, PairwiseLoss)) or is_loss_spec(losses):
         losses = (losses,)
     if not isinstance(losses, Sequence) or not losses:
         raise TypeError(f"losses must be a non-empty sequence of loss names, got {losses!r}")

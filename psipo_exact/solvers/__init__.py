@@ -6,6 +6,8 @@ One module per problem family, one result contract:
 * :mod:`.bradley_terry`: Bradley–Terry maximum likelihood (Eq. 2) with existence and limits;
 * :mod:`.dpo`: DPO (Eq. 4/5) through Proposition 4;
 * :mod:`.nash`: the Nash equilibrium of the (regularised) preference game (Munos et al.);
+* :mod:`.pairwise`: the preference-loss family (TRL's ``loss_type``s, GPO's losses) on the
+  comparison graph (``_margin``, ``_face``) or with one Lagrange multiplier (``_separable``);
 * :mod:`.result`: :class:`Solution`, its status codes and the one table of messages;
 * ``_laplacian``, ``_groups``, ``_problem``: graph linear algebra, free-group bookkeeping and
   the problems' inputs as graphs on global nodes.
@@ -24,6 +26,7 @@ from .bradley_terry import fit_bradley_terry
 from .dpo import solve_dpo_empirical, solve_dpo_population
 from .ipo import solve_ipo_empirical, solve_ipo_population
 from .nash import solve_nash
+from .pairwise import solve_pairwise_empirical, solve_pairwise_population
 from .plackett_luce import dpo_rankings_empirical, fit_plackett_luce, solve_dpo_rankings
 from .result import STATUS_MESSAGES, BradleyTerrySolution, Solution, TieModelSolution
 from .ties import fit_davidson, fit_rao_kupper
@@ -44,4 +47,6 @@ __all__ = [
     "solve_ipo_empirical",
     "solve_ipo_population",
     "solve_nash",
+    "solve_pairwise_empirical",
+    "solve_pairwise_population",
 ]

@@ -77,10 +77,6 @@ def population_edges(prefs, mu, lead):
     log_weight = np.where(np.eye(n, dtype=bool), -np.inf, log_weight)
     problem, i, j = np.nonzero(log_weight > -np.inf)
     return problem * n + i, problem * n + j, log_weight[problem, i, j], log_weight.shape[0] * n
-    weight = np.broadcast_to(mu[..., :, None] * mu[..., None, :] * prefs, lead + (n, n))
-    weight = weight.reshape(-1, n, n) * (1 - np.eye(n))
-    problem, i, j = np.nonzero(weight > 0)
-    return problem * n + i, problem * n + j, weight[problem, i, j], weight.shape[0] * n
 
 
 def model_arguments(prefs, mu, *rest):

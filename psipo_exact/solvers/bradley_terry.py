@@ -115,23 +115,94 @@ def bt_fit(heads, tails, log_weights, size: int) -> BTFit:
     >>> fit.exists, fit.rewards.tolist(), fit.sinking.tolist()
     (False, [0.0, -inf, -inf], [False, True, True])
     """
+    beats = beats_structure(heads, tails, size)
+    inside = beats.inside
+    edges = Edges(heads[inside], tails[inside], log_weights[inside], np.zeros(inside.sum()))
+    rewards, residual = bt_newton(edges, beats.labels, bt_start(edges, beats.labels))
+    rewards = rewards - component_mean(rewards, beats.strong, beats.n_strong)
+    rewards = np.where(beats.sinking, -np.inf, rewards)
+    top = np.where(beats.sinking, -1, beats.strong)
+    return BTFit(rewards, top, beats.sinking, beats.exists, residual)
+
+
+@dataclass(frozen=True)
+class BeatsStructure:
+    """Zermelo/Ford structure of a beats-digraph ``heads → tails`` over global nodes.
+
+    ``strong``: strongly connected component of each node (``n_strong`` of them);
+    ``sinking``: nodes beaten from outside their component, i.e. outside the top components;
+    ``inside``: edges within a top component; ``labels``: the top components, and every
+    sinking node on its own (the components of the problem restricted to ``inside``);
+    ``exists``: every weakly connected component is strongly connected.
+
+    Examples
+    --------
+    D1 (a≻b, b≻c, a≻c): three singleton components; b and c sink, only a is on top:
+
+    >>> import numpy as np
+    >>> from psipo_exact.solvers.bradley_terry import beats_structure
+    >>> s = beats_structure(np.array([0, 1, 0]), np.array([1, 2, 2]), 3)
+    >>> s.exists, s.sinking.tolist(), s.inside.tolist()
+    (False, [False, True, True], [False, False, False])
+
+    References
+    ----------
+    Ford (1957), Amer. Math. Monthly 64(8); Azar et al., arXiv:2310.12036, Eq. 2 and Sec. 4.2.
+    """
+
+    strong: np.ndarray
+    n_strong: int
+    sinking: np.ndarray
+    inside: np.ndarray
+    labels: np.ndarray
+    exists: bool
+
+
+def beats_structure(heads, tails, size: int) -> BeatsStructure:
+    """The :class:`BeatsStructure` of the digraph with an edge ``h → t`` per datum (Ford 1957).
+
+    Any loss ``Σ w f(r_h − r_t)`` with ``f`` decreasing to 0 at ``+∞`` (and ``→ ∞`` at
+    ``−∞``) and positive weights has a finite minimiser iff ``exists``; otherwise the sinking
+    nodes' rewards diverge to ``−∞`` and each top component minimises its own ``inside``
+    edges.
+
+    Parameters
+    ----------
+    heads, tails : ndarray of int, shape (E,)
+        Edge ``e`` says node ``heads[e]`` beat node ``tails[e]`` (positive weight).
+    size : int
+        Number of nodes.
+
+    Returns
+    -------
+    BeatsStructure
+
+    Examples
+    --------
+    A 3-cycle is strongly connected: a finite minimiser exists, nothing sinks:
+
+    >>> import numpy as np
+    >>> from psipo_exact.solvers.bradley_terry import beats_structure
+    >>> s = beats_structure(np.array([0, 1, 2]), np.array([1, 2, 0]), 3)
+    >>> s.exists, s.n_strong, s.sinking.tolist()
+    (True, 1, [False, False, False])
+
+    References
+    ----------
+    Zermelo (1929), Math. Z. 29; Ford (1957), Amer. Math. Monthly 64(8); Azar et al.,
+    arXiv:2310.12036, Eq. 2.
+    """
     idx = index_dtype(size)
     beats = sp.csr_matrix((np.ones(heads.size), (heads.astype(idx), tails.astype(idx))),
                           shape=(size, size))
-    n_weak, weak = connected_components(beats, directed=True, connection="weak")
+    n_weak, _ = connected_components(beats, directed=True, connection="weak")
     n_strong, strong = connected_components(beats, directed=True, connection="strong")
     across = strong[heads] != strong[tails]
     beaten = np.bincount(strong[tails[across]], minlength=n_strong) > 0
     sinking = beaten[strong]
     inside = ~across & ~sinking[heads]
-    # Newton's components: the top components, and every sinking node on its own.
-    groups = np.where(sinking, n_strong + np.arange(size), strong)
-    edges = Edges(heads[inside], tails[inside], log_weights[inside], np.zeros(inside.sum()))
-    rewards, residual = bt_newton(edges, groups, bt_start(edges, groups))
-    rewards = rewards - component_mean(rewards, strong, n_strong)
-    rewards = np.where(sinking, -np.inf, rewards)
-    top = np.where(sinking, -1, strong)
-    return BTFit(rewards, top, sinking, n_weak == n_strong, residual)
+    labels = np.where(sinking, n_strong + np.arange(size), strong)
+    return BeatsStructure(strong, n_strong, sinking, inside, labels, n_weak == n_strong)
 
 
 def bt_solution(fit: BTFit, lead: tuple, n: int, live: np.ndarray, lead_desc, data,

@@ -26,6 +26,10 @@ Where things are (every name is also importable from this package):
   A.2: ``check_appendix_a2``; Proposition 4 (Appendix B): ``check_proposition4``.
 * :mod:`~psipo_exact.symbolic.games` — preference games (Munos et al., arXiv:2312.00886):
   ``check_duality_gap``, ``check_two_action_equilibrium``, ``check_three_cycle``.
+* :mod:`~psipo_exact.symbolic.loss_family` — the preference-loss family: per-pair targets
+  (``check_pair_targets``), convexity (``check_convexity``), equivalences
+  (``check_equivalences``), f-divergence scores (``check_f_divergence_scores``), the Lambert W
+  root of ``sppo_hard`` (``check_sppo_lambert``).
 * ``Check`` (the outcome of a check) and ``format_checks`` (its table).
 """
 
@@ -57,6 +61,13 @@ from .algebra import (
 )
 from .appendix import check_appendix_a1, check_appendix_a2, check_proposition4
 from .games import check_duality_gap, check_three_cycle, check_two_action_equilibrium
+from .loss_family import (
+    check_convexity,
+    check_equivalences,
+    check_f_divergence_scores,
+    check_pair_targets,
+    check_sppo_lambert,
+)
 from .section4 import check_proposition1
 from .section5 import (
     check_eq17,
@@ -81,6 +92,11 @@ CHECKS = {
     "duality_gap": check_duality_gap,
     "two_action_equilibrium": check_two_action_equilibrium,
     "three_cycle": check_three_cycle,
+    "pair_targets": check_pair_targets,
+    "convexity": check_convexity,
+    "equivalences": check_equivalences,
+    "f_divergence_scores": check_f_divergence_scores,
+    "sppo_lambert": check_sppo_lambert,
 }
 
 
@@ -89,7 +105,9 @@ def verify_all() -> list[Check]:
 
     Covers Proposition 3, Proposition 1, Eq. 17, Theorem 2, Sec. 5.3.1, Appendix A.1,
     Appendix A.2 and Proposition 4 (Appendix B), then the preference-game checks
-    (duality gap, two-action equilibrium, symmetric 3-cycle).
+    (duality gap, two-action equilibrium, symmetric 3-cycle), then the preference-loss family
+    (per-pair targets, convexity, equivalences, f-divergence scores, sppo_hard's Lambert W
+    root).
 
     Returns
     -------
@@ -137,11 +155,16 @@ __all__ = [
     "check_appendix_a1",
     "check_appendix_a2",
     "check_duality_gap",
+    "check_convexity",
     "check_eq17",
+    "check_equivalences",
+    "check_f_divergence_scores",
+    "check_pair_targets",
     "check_proposition1",
     "check_proposition3",
     "check_proposition4",
     "check_section531",
+    "check_sppo_lambert",
     "check_theorem2",
     "check_three_cycle",
     "check_two_action_equilibrium",

@@ -1,0 +1,444 @@
+"""Reward fits with a margin loss on the comparison graph: ``min_r Σ_e w_e f(r_h − r_t)``.
+
+In reward coordinates ``r = τ(θ − log πref)`` a margin loss ``ℓ(h; τ)`` of every datum becomes
+``f(r_w − r_l)`` with ``f(z) = ℓ(z; τ = 1)`` up to a positive factor (``1/τ²`` for ``ipo``):
+τ leaves the problem, and the optimal policy is the Gibbs (reverse KL) or f-regularised policy
+of the fitted rewards (Proposition 4's analogue for every margin loss). The fit:
+
+* strictly convex losses with no minimiser along a ray (``sigmoid``, ``exponential``,
+  ``robust`` with non-negative de-noised counts): a finite minimiser exists iff the
+  beats-digraph is strongly connected within every component (Zermelo/Ford,
+  :func:`~.bradley_terry.beats_structure`); otherwise the exact limit (sinking actions at
+  ``−∞``, each top component at its own minimiser);
+* coercive strictly convex losses (``cdpo`` with ε > 0, ``squared``, ``ipo``): a unique
+  minimiser per connected component (mean-zero rewards reported);
+* ``robust`` with ε > 0 is Bradley–Terry on de-noised counts ``ĉ_ab = ((1−ε)c_ab −
+  ε c_ba)/(1 − 2ε)``, which may be negative; it is unbounded below iff some set ``S`` of
+  actions loses fewer than a fraction ε of its comparisons with the rest, decided by the
+  linear program ``min R(d)`` of its recession function over ``d ∈ [0, 1]^n``;
+* ``truncated_quadratic`` (semismooth Newton) and ``hinge`` (a linear program, HiGHS) attain
+  their minimum on a polyhedron of difference constraints; the reported point is its
+  minimum-norm element (:mod:`._face`);
+* the non-convex ``savage``, ``discopop``, ``exo_pair``: a stationary point by damped Newton
+  (negative curvature floored) from three starts (least squares on the per-pair targets, the
+  logistic fit, zero), the best kept; certified globally optimal when every pair of actions
+  sits at its own per-pair minimiser.
+
+Newton steps solve with the weighted graph Laplacian (:mod:`._laplacian`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog, minimize
+from scipy.sparse.csgraph import connected_components
+
+from ..losses import PairwiseLoss, pairwise
+from ..losses.pairwise import LossParams
+from ..losses.targets import objective, target_margin
+from ._face import face_groups, min_norm_on_face
+from ._laplacian import (
+    RTOL,
+    LaplacianPattern,
+    component_mean,
+    index_dtype,
+    laplacian,
+    laplacian_solve,
+    pull_back,
+)
+from .bradley_terry import beats_structure
+from .result import NOT_CONVERGED, STATIONARY, UNBOUNDED
+
+#: Stationarity (or KKT) residual the Newton iterations aim below, relative to the largest
+#: weighted degree.
+TARGET = 1e-14
+#: Kind of each convex margin loss (module docstring); non-convex margin losses are "local".
+KINDS = {"sigmoid": "zermelo", "exponential": "zermelo", "cdpo": "coercive",
+         "squared": "coercive", "ipo": "coercive", "robust": "robust",
+         "truncated_quadratic": "truncated", "hinge": "hinge", "savage": "local",
+         "discopop": "local", "exo_pair": "local"}
+
+
+@dataclass(frozen=True)
+class MarginFit:
+    """A reward fit over global nodes.
+
+    ``rewards``: ``−∞`` on sinking nodes; ``groups``: label of each node's group (nodes of one
+    group have determined relative rewards; ``−1`` for sinking nodes); ``exists``: a finite
+    minimiser exists; ``status``: None (decided by ``exists``/``unique``) or a status code of
+    :mod:`.result`; ``kind``: how it was solved; ``detail``: words for the message;
+    ``sinking``: nodes whose rewards diverge to ``−∞``.
+    """
+
+    rewards: np.ndarray
+    groups: np.ndarray
+    exists: bool
+    residual: float
+    status: int | None
+    kind: str
+    detail: str
+    sinking: np.ndarray
+
+
+@dataclass(frozen=True)
+class EdgeLoss:
+    """``f``, ``f′``, ``f″`` of ``z = r_h − r_t`` (the margin shape at τ = 1)."""
+
+    value: object
+    d1: object
+    d2: object
+
+
+def edge_loss(loss: PairwiseLoss, p: LossParams) -> EdgeLoss:
+    shape = loss.margin_shape()
+    return EdgeLoss(*(partial(_at_unit_tau, fn, p) for fn in (shape.value, shape.d1, shape.d2)))
+
+
+def _at_unit_tau(fn, p, z):
+    return fn(z, 1.0, p)
+
+
+def degree_scale(heads, tails, weights, size) -> float:
+    """The largest weighted degree (residuals are relative to it)."""
+    w = np.abs(weights)
+    return float(np.max(np.bincount(heads, w, size) + np.bincount(tails, w, size), initial=0.0))
+
+
+def _state(f: EdgeLoss, rewards, heads, tails, weights):
+    z = rewards[heads] - rewards[tails]
+    value = float(np.sum(weights * f.value(z)))
+    grad = pull_back(weights * f.d1(z), heads, tails, rewards.size)
+    return rewards, value, grad, weights * f.d2(z)
+
+
+def _curved_components(heads, tails, curvature, size) -> np.ndarray:
+    """Connected components of the edges with positive curvature (semismooth Newton)."""
+    keep = curvature > 0
+    idx = index_dtype(size)
+    graph = sp.csr_matrix((np.ones(int(keep.sum())), (heads[keep].astype(idx),
+                                                       tails[keep].astype(idx))),
+                          shape=(size, size))
+    return connected_components(graph, directed=False)[1]
+
+
+def newton(f: EdgeLoss, heads, tails, weights, size: int, labels=None, start=None,
+           floor: float = 0.0, max_iter: int = 200) -> tuple[np.ndarray, float]:
+    """Damped (semismooth) Newton on ``Σ_e w_e f(r_h − r_t)`` with the Laplacian Hessian.
+
+    ``labels``: the components of the edges (fixed); None recomputes them each step from the
+    edges of positive curvature (piecewise-quadratic losses, where ``f′ = 0`` wherever
+    ``f″ = 0``). ``floor`` > 0 replaces curvatures below ``floor · |w|`` by that (non-convex
+    losses: a descent direction). Returns the rewards and the final max-norm gradient
+    relative to the largest weighted degree.
+    """
+    scale = degree_scale(heads, tails, weights, size)
+    if heads.size == 0 or scale == 0:
+        return np.zeros(size), 0.0
+    rewards = np.zeros(size) if start is None else np.array(start, dtype=float)
+    state = _state(f, rewards, heads, tails, weights)
+    pattern, stalled = LaplacianPattern(heads, tails, size), 0
+    for _ in range(max_iter):
+        rewards, value, grad, curvature = state
+        norm = np.abs(grad).max()
+        if norm <= TARGET * scale or stalled > 3:
+            break
+        if floor > 0:
+            curvature = np.maximum(curvature, floor * np.abs(weights))
+        comps = _curved_components(heads, tails, curvature, size) if labels is None else labels
+        rtol = min(1e-2, float(norm / scale) ** 2 + RTOL)
+        try:
+            step = laplacian_solve(pattern.laplacian(curvature), comps, -grad[:, None],
+                                   rtol)[:, 0]
+        except np.linalg.LinAlgError:  # curvature underflowed: the iterates ran away
+            break
+        trial = _line_search(f, state, step, heads, tails, weights)
+        progress = np.abs(trial[2]).max() < 0.5 * norm
+        if trial[1] > value and not progress:
+            break  # no further progress in floating point
+        stalled = 0 if progress else stalled + 1
+        state = trial
+    return state[0], float(np.abs(state[2]).max() / scale)
+
+
+def _line_search(f, state, step, heads, tails, weights):
+    """Backtracking (Armijo) from the full Newton step, with slack for rounding."""
+    rewards, value, grad, _ = state
+    slope, alpha = grad @ step, 1.0
+    slack = 1e-13 * abs(value)
+    while True:
+        trial = _state(f, rewards + alpha * step, heads, tails, weights)
+        if trial[1] <= value + 1e-4 * alpha * slope + slack or alpha < 1e-10:
+            return trial
+        alpha *= 0.5
+
+
+def weak_components(heads, tails, size) -> tuple[int, np.ndarray]:
+    idx = index_dtype(size)
+    graph = sp.csr_matrix((np.ones(heads.size), (heads.astype(idx), tails.astype(idx))),
+                          shape=(size, size))
+    return connected_components(graph, directed=False)
+
+
+def fit_margin(loss: PairwiseLoss, p: LossParams, heads, tails, weights, size: int) -> MarginFit:
+    """Fit rewards with a margin loss (module docstring) on the beats-edges ``heads → tails``."""
+    kind = KINDS[loss.name]
+    if heads.size == 0:  # nothing compared: every policy is optimal, every action free
+        return MarginFit(np.zeros(size), np.arange(size), True, 0.0, None, "coercive", "",
+                         np.zeros(size, bool))
+    if kind == "coercive" and loss.name == "cdpo" and p.label_smoothing == 0.0:
+        kind = "zermelo"  # cdpo(0) is sigmoid
+    if kind == "robust":
+        return _robust_fit(p.label_smoothing, heads, tails, weights, size)
+    f = edge_loss(loss, p)
+    if kind == "zermelo":
+        return _zermelo_fit(f, heads, tails, weights, size)
+    if kind == "coercive":
+        return _coercive_fit(f, heads, tails, weights, size)
+    if kind == "truncated":
+        return _truncated_fit(f, heads, tails, weights, size)
+    if kind == "hinge":
+        return _hinge_fit(heads, tails, weights, size)
+    return _local_fit(loss, p, f, heads, tails, weights, size)
+
+
+def _zermelo_fit(f, heads, tails, weights, size, kind="zermelo") -> MarginFit:
+    beats = beats_structure(heads, tails, size)
+    inside = beats.inside
+    rewards, residual = newton(f, heads[inside], tails[inside], weights[inside], size,
+                               labels=beats.labels)
+    rewards = rewards - component_mean(rewards, beats.strong, beats.n_strong)
+    rewards = np.where(beats.sinking, -np.inf, rewards)
+    groups = np.where(beats.sinking, -1, beats.strong)
+    return MarginFit(rewards, groups, beats.exists, residual, None, kind, "", beats.sinking)
+
+
+def _coercive_fit(f, heads, tails, weights, size) -> MarginFit:
+    n_comp, labels = weak_components(heads, tails, size)
+    rewards, residual = newton(f, heads, tails, weights, size, labels=labels)
+    rewards = rewards - component_mean(rewards, labels, n_comp)
+    return MarginFit(rewards, labels, True, residual, None, "coercive", "",
+                     np.zeros(size, bool))
+
+
+def pair_counts(heads, tails, weights, size):
+    """Per unordered pair ``{a < b}``: ``(a, b, c_ab, c_ba)``, the weights of ``a ≻ b`` and
+    ``b ≻ a``."""
+    low, high = np.minimum(heads, tails), np.maximum(heads, tails)
+    key, pair = np.unique(low * size + high, return_inverse=True)
+    forward = np.bincount(pair, np.where(heads == low, weights, 0.0), key.size)
+    backward = np.bincount(pair, np.where(heads == low, 0.0, weights), key.size)
+    return key // size, key % size, forward, backward
+
+
+def denoised_counts(eps: float, heads, tails, weights, size):
+    """Per unordered pair ``{a < b}``: ``(a, b, ĉ_ab, ĉ_ba)``, the de-noised counts of Chowdhury
+    et al.: ``ĉ_ab = ((1 − ε) c_ab − ε c_ba)/(1 − 2ε)`` (``ĉ_ab + ĉ_ba = c_ab + c_ba``).
+
+    Counts within ``1e-12 · (c_ab + c_ba)`` of zero are set to 0 (a preference of exactly ε).
+    """
+    a, b, forward, backward = pair_counts(heads, tails, weights, size)
+    total = forward + backward
+    up = ((1 - eps) * forward - eps * backward) / (1 - 2 * eps)
+    down = ((1 - eps) * backward - eps * forward) / (1 - 2 * eps)
+    up = np.where(np.abs(up) <= 1e-12 * total, 0.0, up)
+    down = np.where(np.abs(down) <= 1e-12 * total, 0.0, down)
+    return a, b, up, down
+
+
+def _robust_fit(eps, heads, tails, weights, size) -> MarginFit:
+    """``robust(ε)`` = Bradley–Terry (``sigmoid``) on the de-noised counts (module docstring)."""
+    a, b, up, down = denoised_counts(eps, heads, tails, weights, size)
+    dh, dt, dw = np.r_[a, b], np.r_[b, a], np.r_[up, down]
+    logistic = _logistic_edges()
+    if (dw >= 0).all():
+        keep = dw > 0
+        return _zermelo_fit(logistic, dh[keep], dt[keep], dw[keep], size, kind="robust_zermelo")
+    # A stationary point of a convex function certifies boundedness and optimality, so the
+    # linear program is needed only when Newton does not reach one.
+    n_comp, labels = weak_components(dh, dt, size)
+    rewards, residual = newton(logistic, dh, dt, dw, size, labels=labels)
+    if residual > 1e-10:
+        unbounded = _robust_unbounded_set(a, b, up + down, down, size)
+        if unbounded is not None:
+            return MarginFit(np.zeros(size), np.arange(size), False, 0.0, UNBOUNDED, "robust",
+                             _unbounded_detail(unbounded), np.zeros(size, bool))
+    rewards = rewards - component_mean(rewards, labels, n_comp)
+    status = None if residual <= 1e-10 else NOT_CONVERGED
+    detail = "" if status is None else (
+        "the robust loss is bounded below but Newton did not converge: some set of actions "
+        "loses exactly a fraction label_smoothing of its comparisons, and the minimum is "
+        "approached only in a limit")
+    return MarginFit(rewards, labels, status is None, residual, status, "robust", detail,
+                     np.zeros(size, bool))
+
+
+def _logistic_edges() -> EdgeLoss:
+    """The registry's ``sigmoid`` shape at τ = 1."""
+    loss = pairwise("sigmoid")
+    return edge_loss(loss, loss.parameters())
+
+
+def _robust_unbounded_set(a, b, total, down, size):
+    """A set of nodes along whose reward the robust loss → −∞, or None if bounded below.
+
+    Recession function of ``Σ_pairs ĉ_ab sp(−z) + ĉ_ba sp(z)``, ``z = r_a − r_b``, along ``d``:
+    ``R(d) = Σ m max(0, d_b − d_a) + ĉ_ba (d_a − d_b)`` with ``m = ĉ_ab + ĉ_ba > 0`` (a cut
+    plus a modular function: its minimum over ``[0, 1]^n`` is at a vertex ``1_S``).
+    """
+    m = a.size
+    cost = np.concatenate([pull_back(down, a, b, size), total])
+    rows = np.r_[np.arange(m), np.arange(m), np.arange(m)]
+    cols = np.r_[b, a, size + np.arange(m)]
+    vals = np.r_[np.ones(m), -np.ones(m), -np.ones(m)]  # d_b − d_a − t ≤ 0
+    a_ub = sp.csr_matrix((vals, (rows, cols)), shape=(m, size + m))
+    bounds = [(0.0, 1.0)] * size + [(0.0, None)] * m
+    res = linprog(cost, A_ub=a_ub, b_ub=np.zeros(m), bounds=bounds, method="highs")
+    if res.status != 0 or res.fun >= -1e-9 * max(total.sum(), 1.0):
+        return None
+    return np.flatnonzero(res.x[:size] > 0.5)
+
+
+def _unbounded_detail(nodes) -> str:
+    return (f"{nodes.size} action(s) (global indices {nodes[:8].tolist()}"
+            f"{' ...' if nodes.size > 8 else ''}) lose fewer than a fraction label_smoothing "
+            "of their comparisons with the others: the robust loss -> -inf as their rewards "
+            "grow (Chowdhury et al.'s de-noised counts are negative there); reported: pi_ref")
+
+
+def _truncated_fit(f, heads, tails, weights, size) -> MarginFit:
+    """Semismooth Newton, then the minimum-norm point of the optimal set.
+
+    All minimisers share ``z_e`` on the edges with ``z_e < 1`` (where ``f`` is strictly
+    convex); the other edges may take any ``z_e ≥ 1``.
+    """
+    rewards, residual = newton(f, heads, tails, weights, size, labels=None)
+    z = rewards[heads] - rewards[tails]
+    fixed = z < 1.0 - 1e-9
+    return _face_fit(rewards, heads, tails, fixed, z, ~fixed, residual, "truncated", size)
+
+
+def _face_fit(rewards, heads, tails, equal, target, above, residual, kind, size,
+              below=None) -> MarginFit:
+    """The minimum-norm point of ``{z_e = target_e (equal), z_e ≥ 1 (above), z_e ≤ 1 (below)}``
+    (which contains ``rewards``) and the groups of its pinned differences."""
+    below = np.zeros(heads.size, bool) if below is None else below
+    canonical, face = min_norm_on_face(rewards, heads, tails, equal, above, below, size)
+    groups = face_groups(face, size)
+    z = canonical[heads] - canonical[tails]
+    drift = np.max(np.abs(z[equal] - target[equal]), initial=0.0)
+    return MarginFit(canonical, groups, True, max(residual, float(drift)), None, kind, "",
+                     np.zeros(size, bool))
+
+
+def _hinge_fit(heads, tails, weights, size) -> MarginFit:
+    """``min Σ w max(0, 1 − z)`` as the LP ``min wᵀt, t ≥ 1 − Br, t ≥ 0`` (HiGHS).
+
+    Any dual optimum ``α`` (``0 ≤ α ≤ w``, ``Bᵀα = 0``) describes the optimal set exactly
+    (complementary slackness): ``z_e = 1`` where ``0 < α_e < w_e``, ``z_e ≤ 1`` where
+    ``α_e = w_e``, ``z_e ≥ 1`` where ``α_e = 0``. ``residual``: the duality gap and the
+    flow-conservation violation of ``α``, relative to the largest weighted degree.
+    """
+    key, pair = np.unique(heads * size + tails, return_inverse=True)
+    w = np.bincount(pair, weights, key.size)
+    h, t, m = key // size, key % size, key.size
+    rows = np.r_[np.arange(m), np.arange(m), np.arange(m)]
+    cols = np.r_[h, t, size + np.arange(m)]
+    vals = np.r_[-np.ones(m), np.ones(m), -np.ones(m)]  # −(r_h − r_t) − t_e ≤ −1
+    a_ub = sp.csr_matrix((vals, (rows, cols)), shape=(m, size + m))
+    bounds = [(None, None)] * size + [(0.0, None)] * m
+    res = linprog(np.r_[np.zeros(size), w], A_ub=a_ub, b_ub=-np.ones(m), bounds=bounds,
+                  method="highs")
+    rewards = res.x[:size]
+    alpha = np.clip(-res.ineqlin.marginals, 0.0, w)
+    scale = degree_scale(h, t, w, size)
+    gap = abs(res.fun - alpha.sum())
+    residual = max(gap, np.abs(pull_back(alpha, h, t, size)).max()) / scale
+    # The side of each edge from the primal where z ≠ 1 (robust for tiny weights, whose dual
+    # values HiGHS resolves only to an absolute tolerance), from the dual where z = 1.
+    z, tol = rewards[h] - rewards[t], 1e-9 * w.max()
+    near = np.abs(z - 1.0) <= 1e-9 * (1.0 + np.abs(z))
+    inner = near & (alpha > tol) & (alpha < w - tol)
+    above = (z > 1.0) & ~near | near & ~inner & (alpha <= tol)
+    below = ~inner & ~above
+    return _face_fit(rewards, h, t, inner, np.ones(m), above, float(residual), "hinge", size,
+                     below=below)
+
+
+def _local_fit(loss, p, f, heads, tails, weights, size) -> MarginFit:
+    """Non-convex margin losses: stationary point by damped Newton (see module docstring)."""
+    decreasing = loss.name in ("savage", "discopop")  # f ≥ 0 with infimum 0 only at +∞
+    if decreasing:
+        beats = beats_structure(heads, tails, size)
+        inside, labels, sinking = beats.inside, beats.labels, beats.sinking
+        exists, groups = beats.exists, np.where(beats.sinking, -1, beats.strong)
+        means = (beats.strong, beats.n_strong)
+    else:
+        n_comp, labels = weak_components(heads, tails, size)
+        inside, sinking = np.ones(heads.size, bool), np.zeros(size, bool)
+        exists, groups, means = True, labels, (labels, n_comp)
+    h, t, w = heads[inside], tails[inside], weights[inside]
+    # Three starts: least squares on the per-pair targets, the logistic (DPO) fit, zero.
+    starts = [start_rewards(loss, p, h, t, w, size, labels),
+              newton(_logistic_edges(), h, t, w, size, labels=labels)[0], np.zeros(size)]
+    fits = [_local_newton(f, h, t, w, size, labels, x0) for x0 in starts]
+    values = [np.sum(w * f.value(r[h] - r[t])) for r, _ in fits]
+    rewards, residual = fits[int(np.argmin(values))]
+    rewards = rewards - component_mean(rewards, *means)
+    certified, twofold = certify_pairs(loss, p, rewards, h, t, w, size)
+    rewards = np.where(sinking, -np.inf, rewards)
+    status = None if certified else (STATIONARY if residual <= 1e-8 else NOT_CONVERGED)
+    detail = ("every pair of actions sits at its own per-pair minimiser: globally optimal"
+              if certified else "damped Newton (negative curvature floored) from three "
+              "starts; the best end point is reported")
+    if certified and twofold:  # ±z at p = 1/2: the minimiser is not unique
+        groups = np.where(sinking, -1, np.arange(size))
+        detail += ("; a pair compared as often each way has two per-pair minimisers +-z "
+                   "(discopop), so the optimum is not unique (reported: one of them)")
+    return MarginFit(rewards, groups, exists, residual, status, "local", detail, sinking)
+
+
+
+def start_rewards(loss, p, heads, tails, weights, size, labels) -> np.ndarray:
+    """Least-squares rewards for the per-pair targets ``z*(p̂)`` (clipped to ±30) of the
+    empirical preference ``p̂`` of each pair: a Laplacian solve."""
+    a, b, forward, backward = pair_counts(heads, tails, weights, size)
+    total = forward + backward
+    z = np.clip(target_margin(loss, forward / total, p), -30.0, 30.0)
+    rhs = pull_back(total * z, a, b, size)
+    return laplacian_solve(laplacian(a, b, total, size), labels, rhs[:, None])[:, 0]
+
+
+def certify_pairs(loss, p, rewards, heads, tails, weights, size) -> tuple[bool, bool]:
+    """``(certified, twofold)``: every pair of actions sits at its own per-pair minimum (a
+    global certificate: the loss is at least the sum of the per-pair minima); some pair has
+    two per-pair minimisers (``discopop`` at ``p̂ = ½`` with a bump at 0)."""
+    a, b, forward, backward = pair_counts(heads, tails, weights, size)
+    total = forward + backward
+    q = forward / total
+    target = target_margin(loss, q, p)
+    best = total * objective(loss, target, q, p)
+    at = total * objective(loss, rewards[a] - rewards[b], q, p)
+    tol = 1e-10 * (total + np.abs(best))
+    twofold = (q == 0.5) & (total * objective(loss, np.zeros_like(q), q, p) > best + tol)
+    return bool(np.all(at <= best + tol)), bool(twofold.any())
+
+
+def _local_newton(f, heads, tails, weights, size, labels, start):
+    """Damped Newton with floored curvature; where it stalls above the target, L-BFGS-B on
+    the same reward objective (exact gradient) and Newton again from its end point."""
+    rewards, residual = newton(f, heads, tails, weights, size, labels=labels, start=start,
+                               floor=1e-3)
+    if residual <= 1e-10 or heads.size == 0:
+        return rewards, residual
+
+    def fun(r):
+        _, value, grad, _ = _state(f, r, heads, tails, weights)
+        return value, grad
+
+    res = minimize(fun, rewards, jac=True, method="L-BFGS-B",
+                   options={"maxiter": 5000, "gtol": 1e-14, "ftol": 0.0})
+    return newton(f, heads, tails, weights, size, labels=labels, start=res.x, floor=1e-3)

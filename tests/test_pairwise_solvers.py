@@ -1,0 +1,494 @@
+"""Tests of solve_pairwise_empirical / solve_pairwise_population: the loss family's optima.
+
+Oracles, each independent of the code path it checks: the paper's solvers (DPO through the
+Bradley–Terry fit, IPO through the Laplacian), the equivalence theorems written as data or
+preference transformations, reward fits by scipy's BFGS, the dual linear program of the hinge
+loss, SLSQP projections, the transitive closure of the beats-digraph, subset enumeration for
+the robust loss's boundedness, and multi-start L-BFGS-B brute force over the logits (n ≤ 4,
+many random datasets).
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from scipy.optimize import linprog, minimize
+
+import psipo_exact as px
+from psipo_exact import losses
+from psipo_exact import strategies as pst
+from psipo_exact.solvers.result import (
+    LIMIT,
+    LIMIT_SET,
+    NOT_CONVERGED,
+    OPTIMAL_SET,
+    OPTIMUM,
+    STATIONARY,
+    UNBOUNDED,
+)
+
+CONVEX = ("sigmoid", "cdpo", "robust", "exponential", "squared", "ipo", "truncated_quadratic",
+          "hinge")
+EXACT_STATUSES = (OPTIMUM, OPTIMAL_SET, LIMIT, LIMIT_SET)
+
+
+def _moderate(prefs) -> bool:
+    """Preferences 0, 1 or within [1e-6, 1 − 1e-6]: the Newton fits stop at a relative
+    gradient of ~1e-14, which pins a pair's margin only where its minority weight is larger."""
+    return bool(((prefs == 0) | (prefs == 1) | ((prefs >= 1e-6) & (prefs <= 1 - 1e-6))).all())
+
+
+def _random_dataset(rng, n_max=4, size_max=8):
+    n = int(rng.integers(2, n_max + 1))
+    size = int(rng.integers(1, size_max + 1))
+    w = rng.integers(0, n, size)
+    return px.Dataset(w, (w + rng.integers(1, n, size)) % n, n)
+
+
+def _brute(name, data, pi_ref, tau, prm, rng, starts=12):
+    """Best value of the empirical loss over the logits by multi-start L-BFGS-B (θ₀ = 0)."""
+    n = data.n_actions
+
+    def fun(x):
+        value, grad = losses.pairwise_empirical(name, np.r_[0.0, x], data, pi_ref, tau,
+                                                return_grad=True, **prm)
+        return float(value), grad[1:]
+
+    best = np.inf
+    for x0 in [np.zeros(n - 1)] + [rng.normal(0, 3 / tau, n - 1) for _ in range(starts)]:
+        res = minimize(fun, x0, jac=True, method="L-BFGS-B",
+                       options={"maxiter": 5000, "gtol": 1e-12, "ftol": 1e-16})
+        best = min(best, res.fun)
+    return best
+
+
+def _value_at(name, sol, data, pi_ref, tau, prm):
+    """The loss at the solution's logits (−∞ replaced by −700: mass ≈ e^{−700} ≈ 0)."""
+    logits = np.where(np.isfinite(sol.logits), sol.logits, -700.0)
+    return float(losses.pairwise_empirical(name, logits, data, pi_ref, tau, **prm))
+
+
+# -- equivalence theorems ---------------------------------------------------------------------
+@given(pst.datasets(st.integers(2, 5), max_size=10, n_contexts=st.sampled_from([None, 2])),
+       st.data())
+def test_sigmoid_is_the_dpo_solver_empirical(data, draw):
+    """``sigmoid`` + ``reverse_kl`` = :func:`solve_dpo_empirical` (Prop. 4 through the
+    Bradley–Terry fit), limits and free groups included."""
+    pi_ref = draw.draw(pst.probability_vectors(data.n_actions))
+    taus = np.array([0.1, 1.0, 4.0])
+    ours = px.solve_pairwise_empirical("dpo", data, pi_ref, taus)
+    ref = px.solve_dpo_empirical(data, pi_ref, taus)
+    np.testing.assert_allclose(ours.policy, ref.policy, rtol=1e-9, atol=1e-12)
+    assert (ours.exists, ours.unique, ours.free, ours.status) == (
+        ref.exists, ref.unique, ref.free, ref.status)
+
+
+@given(pst.preference_problems(st.integers(2, 5), batch_shape=st.sampled_from([(), (2,)]),
+                               deterministic=None, support="same"))
+def test_sigmoid_is_the_dpo_solver_population(problem):
+    assume(_moderate(problem.prefs))
+    args = (problem.prefs, problem.mu, problem.pi_ref, problem.tau)
+    ours, ref = px.solve_pairwise_population("sigmoid", *args), px.solve_dpo_population(*args)
+    np.testing.assert_allclose(ours.policy, ref.policy, rtol=1e-9, atol=1e-12)
+    assert (ours.exists, ours.free) == (ref.exists, ref.free)
+
+
+@given(pst.datasets(st.integers(2, 5), max_size=10, n_contexts=st.sampled_from([None, 2])),
+       st.data())
+def test_ipo_and_squared_are_the_ipo_solver(data, draw):
+    """TRL's ``ipo`` is Eq. 17 (:func:`solve_ipo_empirical`); ``(τh − 1)² = τ² (h − 1/τ)²`` is
+    ``ipo`` at τ/2."""
+    pi_ref = draw.draw(pst.probability_vectors(data.n_actions))
+    tau = draw.draw(pst.taus(0.05, 20.0))
+    ipo = px.solve_pairwise_empirical("ipo", data, pi_ref, tau)
+    np.testing.assert_allclose(ipo.policy, px.solve_ipo_empirical(data, pi_ref, tau).policy,
+                               rtol=1e-9, atol=1e-13)
+    assert ipo.free == px.solve_ipo_empirical(data, pi_ref, tau).free
+    squared = px.solve_pairwise_empirical("squared", data, pi_ref, tau)
+    np.testing.assert_allclose(squared.policy,
+                               px.solve_pairwise_empirical("ipo", data, pi_ref, tau / 2).policy,
+                               rtol=1e-9, atol=1e-13)
+
+
+@given(pst.preference_problems(st.integers(2, 5), deterministic=None))
+def test_population_ipo_is_eq7(problem):
+    """The TRL-ipo population loss is ½(Eq. 16 − const), so by Prop. 3 its minimiser is
+    IPO's Eq. 7 policy (:func:`psipo_policy`, Theorem 2)."""
+    sol = px.solve_pairwise_population("ipo", problem.prefs, problem.mu, problem.pi_ref,
+                                       problem.tau)
+    np.testing.assert_allclose(sol.policy, px.psipo_policy(problem.prefs, problem.mu,
+                                                           problem.pi_ref, problem.tau),
+                               rtol=1e-9, atol=1e-13)
+
+
+@given(pst.preference_problems(st.integers(2, 5), deterministic=None, support="same"),
+       st.floats(0.01, 0.45))
+def test_cdpo_is_dpo_on_smoothed_preferences(problem, eps):
+    """``cdpo(ε)`` = DPO on ``(1 − 2ε) p + ε`` (population)."""
+    assume(_moderate(problem.prefs))
+    sol = px.solve_pairwise_population("cdpo", problem.prefs, problem.mu, problem.pi_ref,
+                                       problem.tau, label_smoothing=eps)
+    smoothed = (1 - 2 * eps) * problem.prefs + eps
+    ref = px.solve_dpo_population(smoothed, problem.mu, problem.pi_ref, problem.tau)
+    np.testing.assert_allclose(sol.policy, ref.policy, rtol=1e-9, atol=1e-13)
+    assert sol.exists
+
+
+@given(pst.datasets(st.integers(2, 5), max_size=10), st.floats(0.01, 0.45), st.data())
+def test_cdpo_is_dpo_on_the_smoothed_dataset(data, eps, draw):
+    """Empirically: each datum counts 1 − ε for its label and ε for the flipped one."""
+    pi_ref = draw.draw(pst.probability_vectors(data.n_actions))
+    sol = px.solve_pairwise_empirical("cdpo", data, pi_ref, 0.7, label_smoothing=eps)
+    smoothed = px.Dataset(np.r_[data.winners, data.losers], np.r_[data.losers, data.winners],
+                          data.n_actions, weights=np.r_[np.full(len(data), 1 - eps),
+                                                        np.full(len(data), eps)])
+    np.testing.assert_allclose(sol.policy, px.solve_dpo_empirical(smoothed, pi_ref, 0.7).policy,
+                               rtol=1e-9, atol=1e-13)
+
+
+@given(pst.preference_problems(st.integers(2, 5), deterministic=None, support="same"),
+       st.floats(0.0, 0.45))
+def test_robust_is_dpo_on_denoised_preferences(problem, eps):
+    """``robust(ε)`` on preferences ``q = ε + (1 − 2ε) p`` (all in [ε, 1 − ε]) equals DPO on
+    the de-noised ``(q − ε)/(1 − 2ε) = p``."""
+    assume(_moderate(problem.prefs))
+    noisy = eps + (1 - 2 * eps) * problem.prefs
+    sol = px.solve_pairwise_population("robust", noisy, problem.mu, problem.pi_ref,
+                                       problem.tau, label_smoothing=eps)
+    ref = px.solve_dpo_population(problem.prefs, problem.mu, problem.pi_ref, problem.tau)
+    np.testing.assert_allclose(sol.policy, ref.policy, rtol=1e-8, atol=1e-12)
+    assert (sol.exists, sol.free) == (ref.exists, ref.free)
+
+
+def _sets_winning_too_often(data, eps):
+    """Subsets S (of the compared actions) whose comparisons with the rest are won by S
+    except for a fraction < ε: ``L_S < ε (L_S + W_S)`` with ``W_S > 0``."""
+    n, found = data.n_actions, []
+    w = data.datum_weights
+    for k in range(1, n):
+        for subset in itertools.combinations(range(n), k):
+            inside = np.isin(np.arange(n), subset)
+            wins = w[inside[data.winners] & ~inside[data.losers]].sum()
+            lost = w[~inside[data.winners] & inside[data.losers]].sum()
+            if wins > 0 and lost < eps * (lost + wins) - 1e-12:
+                found.append(inside)
+    return found
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_robust_unbounded_exactly_when_a_set_wins_too_often(seed):
+    """Unboundedness against subset enumeration; when unbounded, the loss decreases without
+    bound along ``r + t 1_S`` for a set S found by enumeration."""
+    rng = np.random.default_rng(seed)
+    for _ in range(25):
+        data = _random_dataset(rng, n_max=5, size_max=12)
+        eps = float(rng.choice([0.05, 0.2, 0.4]))
+        pi_ref = np.full(data.n_actions, 1 / data.n_actions)
+        sol = px.solve_pairwise_empirical("robust", data, pi_ref, 1.0, label_smoothing=eps)
+        too_often = _sets_winning_too_often(data, eps)
+        assert (sol.status == UNBOUNDED) == bool(too_often)
+        if too_often:
+            direction = too_often[0].astype(float)
+            values = [float(losses.pairwise_empirical("robust", t * direction, data, pi_ref,
+                                                      1.0, label_smoothing=eps))
+                      for t in (10.0, 100.0, 1000.0)]
+            # Linear decrease along the ray: 10 times the drop over 10 times the distance.
+            assert values[2] < values[1] < values[0]
+            assert values[1] - values[2] > 5 * (values[0] - values[1])
+        else:
+            assert sol.status in EXACT_STATUSES + (NOT_CONVERGED,)
+
+
+# -- Proposition 4's analogue and existence ----------------------------------------------------
+def _reward_fit(name, data, prm):
+    """``argmin_r Σ_i w_i f(r_w − r_l)`` by BFGS (f = the margin loss at τ = 1), r₀ = 0."""
+    loss = losses.pairwise(name)
+    w = data.datum_weights
+
+    def fun(r):
+        z = r[data.winners] - r[data.losers]
+        g = w * loss.margin_grad(z, 1.0, **prm)
+        grad = np.bincount(data.winners, g, data.n_actions) - np.bincount(
+            data.losers, g, data.n_actions)
+        return float(np.sum(w * loss.margin_value(z, 1.0, **prm))), grad
+
+    res = minimize(fun, np.zeros(data.n_actions), jac=True, method="BFGS",
+                   options={"gtol": 1e-12, "maxiter": 10000})
+    return res.x
+
+
+@pytest.mark.parametrize("name", ["cdpo", "exponential", "squared", "ipo", "sigmoid", "robust"])
+def test_optimum_is_the_gibbs_policy_of_the_reward_fitted_with_the_same_loss(name):
+    """Prop. 4's analogue: the optimum is ``rlhf_policy(r̂, πref, τ)`` with r̂ fitted by the same
+    loss (τ = 1 in reward coordinates), on connected data with a finite minimiser."""
+    rng = np.random.default_rng(7)
+    prm = {"label_smoothing": 0.15} if name in ("cdpo", "robust") else {}
+    checked = 0
+    for _ in range(60):
+        data = _random_dataset(rng, n_max=5, size_max=14)
+        pi_ref = rng.dirichlet(np.ones(data.n_actions))
+        sol = px.solve_pairwise_empirical(name, data, pi_ref, 0.4, **prm)
+        if sol.status != OPTIMUM:
+            continue
+        rewards = _reward_fit(name, data, prm)
+        np.testing.assert_allclose(sol.policy, px.rlhf_policy(rewards, pi_ref, 0.4), rtol=1e-6,
+                                   atol=1e-9)
+        assert sol.residual <= 1e-10
+        checked += 1
+    assert checked >= 10
+
+
+def _closure(adjacency):
+    reach = adjacency.copy()
+    for k in range(reach.shape[0]):
+        reach |= reach[:, [k]] & reach[[k], :]
+    return reach
+
+
+@pytest.mark.parametrize("name, prm", [("sigmoid", {}), ("exponential", {}),
+                                       ("robust", {"label_smoothing": 0.0}),
+                                       ("cdpo", {"label_smoothing": 0.0})])
+def test_limits_follow_the_beats_digraph(name, prm):
+    """Losses decreasing to 0 along a ray (Zermelo/Ford): a finite minimiser exists iff every
+    action is in a top class (it beats back everything that beats it); the policy is 0
+    exactly off the top classes; the gradient on the top classes' own data vanishes."""
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        data = _random_dataset(rng, n_max=5, size_max=8)
+        n = data.n_actions
+        pi_ref = rng.dirichlet(np.ones(n))
+        sol = px.solve_pairwise_empirical(name, data, pi_ref, 0.8, **prm)
+        adjacency = np.zeros((n, n), bool)
+        adjacency[data.winners, data.losers] = True
+        reach = _closure(adjacency) | np.eye(n, dtype=bool)
+        # Top: every action that (transitively) beats i is beaten back by i.
+        top = np.array([all(reach[i, j] for j in range(n) if reach[j, i]) for i in range(n)])
+        assert sol.exists == bool(top.all())
+        assert (sol.policy[~top] == 0).all() and (sol.policy[top] > 0).all()
+        inner = top[data.winners] & top[data.losers]
+        if inner.any():
+            sub = px.Dataset(data.winners[inner], data.losers[inner], n)
+            logits = np.where(np.isfinite(sol.logits), sol.logits, 0.0)
+            _, grad = losses.pairwise_empirical(name, logits, sub, pi_ref, 0.8,
+                                                return_grad=True, **prm)
+            assert np.abs(grad).max() < 1e-9
+
+
+# -- hinge and truncated quadratic: optimal sets and their canonical point ---------------------
+def _hinge_dual_value(data):
+    """The hinge optimum by its dual: ``max Σ α`` over circulations ``0 ≤ α ≤ w``."""
+    n, w = data.n_actions, data.datum_weights
+    incidence = np.zeros((n, len(data)))
+    incidence[data.winners, np.arange(len(data))] += 1
+    incidence[data.losers, np.arange(len(data))] -= 1
+    res = linprog(-np.ones(len(data)), A_eq=incidence, b_eq=np.zeros(n),
+                  bounds=list(zip(np.zeros(len(data)), w)), method="highs-ipm")
+    return -res.fun
+
+
+def _min_norm_optimum(name, data, value):
+    """``min ‖r‖²`` s.t. the reward loss ≤ its optimum (+1e-9), by SLSQP (n ≤ 4). The hinge
+    loss is written with slacks ``t ≥ 1 − z, t ≥ 0`` so that every constraint is smooth."""
+    n, size, w = data.n_actions, len(data), data.datum_weights
+    loss = losses.pairwise(name)
+
+    def margins(x):
+        r = x[:n]
+        return r[data.winners] - r[data.losers]
+
+    if name == "hinge":
+        constraints = [{"type": "ineq", "fun": lambda x: x[n:] - 1 + margins(x)},
+                       {"type": "ineq", "fun": lambda x: x[n:]},
+                       {"type": "ineq", "fun": lambda x: value + 1e-9 - w @ x[n:]}]
+    else:
+        constraints = [{"type": "ineq", "fun": lambda x: value + 1e-9 - float(
+            np.sum(w * loss.margin_value(margins(x), 1.0)))}]
+    best = None
+    for x0 in np.random.default_rng(0).normal(0, 2, (6, n + size)):
+        x0[n:] = np.maximum(0, 1 - margins(x0)) + 1
+        res = minimize(lambda x: x[:n] @ x[:n], x0, method="SLSQP", constraints=constraints,
+                       options={"ftol": 1e-14, "maxiter": 2000})
+        if res.success and (best is None or res.fun < best.fun):
+            best = res
+    return best.x[:n]
+
+
+@pytest.mark.parametrize("name", ["hinge", "truncated_quadratic"])
+def test_piecewise_losses_attain_their_minimum_at_the_min_norm_point(name):
+    rng = np.random.default_rng(3)
+    for _ in range(25):
+        data = _random_dataset(rng, n_max=4, size_max=7)
+        n = data.n_actions
+        sol = px.solve_pairwise_empirical(name, data, np.full(n, 1 / n), 1.0)
+        assert sol.exists and sol.status in (OPTIMUM, OPTIMAL_SET)
+        rewards = sol.logits - sol.logits.mean()  # uniform πref, τ = 1: r = θ up to a constant
+        loss = losses.pairwise(name)
+        z = rewards[data.winners] - rewards[data.losers]
+        value = float(np.sum(data.datum_weights * loss.margin_value(z, 1.0)))
+        if name == "hinge":
+            assert value == pytest.approx(_hinge_dual_value(data), abs=1e-9)
+        else:
+            reference = min(minimize(lambda r: float(np.sum(data.datum_weights * loss
+                                     .margin_value(r[data.winners] - r[data.losers], 1.0))),
+                                     x0, method="L-BFGS-B", options={"gtol": 1e-12}).fun
+                            for x0 in rng.normal(0, 2, (5, n)))
+            assert value <= reference + 1e-9
+        canonical = _min_norm_optimum(name, data, value)
+        np.testing.assert_allclose(rewards, canonical - canonical.mean(), atol=2e-4)
+
+
+def test_hinge_on_the_paper_datasets():
+    """D1 and D3_never_wins: margins ≥ 1 along the order, minimum-norm rewards (1, 0, −1);
+    D2 (a cycle): every z ≤ 1 with Σz = 0 is optimal, the minimum-norm point is r = 0."""
+    uniform = np.full(3, 1 / 3)
+    for name in ("D1", "D3_never_wins"):
+        sol = px.solve_pairwise_empirical("slic", px.paper_dataset(name), uniform, 1.0)
+        np.testing.assert_allclose(np.log(sol.policy) - np.log(sol.policy).mean(), [1, 0, -1],
+                                   atol=1e-12)
+        assert sol.status == OPTIMAL_SET and sol.free == ((0,), (1,), (2,))
+    sol = px.solve_pairwise_empirical("hinge", px.paper_dataset("D2"), uniform, 1.0)
+    np.testing.assert_allclose(sol.policy, uniform, atol=1e-12)
+    assert sol.status == OPTIMAL_SET
+    tq = px.solve_pairwise_empirical("truncated_quadratic", px.paper_dataset("D2"), uniform, 1.0)
+    assert tq.status == OPTIMUM
+
+
+# -- losses of separate log-ratios and non-convex losses: brute force -------------------------
+@pytest.mark.parametrize("name", ["nca_pair", "bco_pair", "sppo_hard", "apo_zero", "apo_down",
+                                  "savage", "exo_pair", "discopop"])
+def test_against_brute_force_on_small_problems(name):
+    """n ≤ 4, 20 random datasets, πref and τ. Exact statuses must attain the brute-force
+    minimum (or beat it: brute force may stall near a limit); stationary points must be
+    stationary (gradient ≤ 1e-8) and are counted against the brute force."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    prm = {"label_smoothing": 0.05} if name == "exo_pair" else {}
+    exact = 0
+    for _ in range(20):
+        data = _random_dataset(rng)
+        pi_ref = rng.dirichlet(np.ones(data.n_actions))
+        tau = float(np.exp(rng.uniform(np.log(0.2), np.log(1.0 if name == "apo_zero" else 3.0))))
+        sol = px.solve_pairwise_empirical(name, data, pi_ref, tau, **prm)
+        ours = _value_at(name, sol, data, pi_ref, tau, prm)
+        if sol.status in EXACT_STATUSES and (losses.pairwise(name).margin is False
+                                             or sol.status in (OPTIMUM, OPTIMAL_SET)):
+            exact += 1
+            assert ours <= _brute(name, data, pi_ref, tau, prm, rng, starts=6) + 1e-8 * (
+                1 + abs(ours))
+        elif sol.status == STATIONARY:
+            assert sol.residual <= 1e-8
+    if name in ("nca_pair", "bco_pair", "sppo_hard", "apo_zero"):
+        assert exact >= 8  # most random problems fall in the exactly solved cases
+
+
+@pytest.mark.parametrize("name", ["bco_pair", "sppo_hard", "nca_pair"])
+def test_separable_population_against_brute_force(name):
+    rng = np.random.default_rng(5)
+    for _ in range(12):
+        n = int(rng.integers(2, 5))
+        upper = np.triu(rng.uniform(0, 1, (n, n)), 1)
+        prefs = upper + np.tril(1 - upper.T, -1) + 0.5 * np.eye(n)
+        mu, pi_ref, tau = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n)), 0.5
+        sol = px.solve_pairwise_population(name, prefs, mu, pi_ref, tau)
+        ours = float(losses.pairwise_population(name, sol.policy, prefs, mu, pi_ref, tau))
+
+        def fun(x):
+            value, grad = losses.pairwise_population(name, px.softmax_policy(np.r_[0.0, x]),
+                                                     prefs, mu, pi_ref, tau, return_grad=True)
+            return float(value), grad[1:]
+
+        brute = min(minimize(fun, x0, jac=True, method="L-BFGS-B",
+                             options={"gtol": 1e-12, "ftol": 1e-16}).fun
+                    for x0 in rng.normal(0, 2, (8, n - 1)))
+        if sol.status in EXACT_STATUSES:
+            assert ours <= brute + 1e-9
+        else:
+            assert sol.status == STATIONARY and sol.residual <= 1e-8
+
+
+def test_sppo_hard_matches_lambert_w_closed_form():
+    """One action compared against the rest, full data: the Lambert W root by hand."""
+    data = px.paper_dataset("D1")
+    pi_ref = np.array([0.5, 0.3, 0.2])
+    sol = px.solve_pairwise_empirical("sppo_hard", data, pi_ref, 1.0)
+    s = np.log(sol.policy / pi_ref)
+    wins = np.array([2.0, 1.0, 0.0]) / 3
+    lost = np.array([0.0, 1.0, 2.0]) / 3
+    # Stationarity 2 W⁺(s − ½) + 2 W⁻(s + ½) + μ πref e^s = 0 with one μ for all actions.
+    mu = -(2 * wins * (s - 0.5) + 2 * lost * (s + 0.5)) / sol.policy
+    assert np.ptp(mu) <= 1e-12 and mu[0] > 0
+    assert sol.status == OPTIMUM
+
+
+# -- f-divergences ----------------------------------------------------------------------------
+@pytest.mark.parametrize("f, coef", [("forward_kl", 0.5), ("js_divergence", 0.5),
+                                     ("alpha_divergence", 0.5), ("alpha_divergence", -1.0)])
+def test_f_dpo_optimum_is_the_f_regularised_policy_of_the_bradley_terry_fit(f, coef):
+    """Wang et al.'s theorem: ``sigmoid`` with an f-divergence is minimised by the
+    f-regularised policy of the Bradley–Terry rewards (:func:`fit_bradley_terry`), and that
+    policy attains the brute-force minimum of the f-DPO loss."""
+    rng = np.random.default_rng(2)
+    prm = {"f_divergence_type": f, "f_alpha_divergence_coef": coef}
+    for _ in range(10):
+        data = _random_dataset(rng, n_max=4, size_max=10)
+        pi_ref = rng.dirichlet(np.ones(data.n_actions))
+        sol = px.solve_pairwise_empirical("sigmoid", data, pi_ref, 0.5, **prm)
+        fit = px.fit_bradley_terry(data)
+        expected = px.f_regularised_policy(fit.rewards, pi_ref, 0.5, f,
+                                           f_alpha_divergence_coef=coef)
+        np.testing.assert_allclose(sol.policy, expected, rtol=1e-8, atol=1e-12)
+        if sol.exists:
+            ours = _value_at("sigmoid", sol, data, pi_ref, 0.5, prm)
+            assert ours <= _brute("sigmoid", data, pi_ref, 0.5, prm, rng, starts=6) + 1e-8
+
+
+def test_alpha_divergence_above_one_with_a_vanishing_action_raises():
+    """r_a − r_b = log 9; with α = 4, τ = 0.05 the f-regularised policy puts 0 on b (its
+    mass at λ = r_b alone would be ½ (3 log 9/0.05)^{1/3} > 1), which the f-DPO loss cannot."""
+    data = px.Dataset([0, 1], [1, 0], 2, weights=[9.0, 1.0])
+    prm = {"f_divergence_type": "alpha_divergence", "f_alpha_divergence_coef": 4.0}
+    with pytest.raises(ValueError, match=r"f_alpha_divergence_coef = 4.0 > 1"):
+        px.solve_pairwise_empirical("sigmoid", data, [0.5, 0.5], 0.05, **prm)
+    sol = px.solve_pairwise_empirical("sigmoid", data, [0.5, 0.5], 5.0, **prm)  # interior
+    expected = px.f_regularised_policy([np.log(3), -np.log(3)], [0.5, 0.5], 5.0,
+                                       "alpha_divergence", f_alpha_divergence_coef=4.0)
+    np.testing.assert_allclose(sol.policy, expected, rtol=1e-10)
+
+
+# -- shapes, τ grids, bad input ----------------------------------------------------------------
+@pytest.mark.parametrize("name", losses.PAIRWISE_LOSSES)
+def test_every_loss_solves_d1_and_d3_with_a_tau_grid(name):
+    prm = {"label_smoothing": 0.1} if name in ("cdpo", "robust", "exo_pair") else {}
+    taus = np.array([0.1, 1.0, 10.0])
+    for dataset in ("D1", "D3_never_wins"):
+        data = px.paper_dataset(dataset)
+        grid = px.solve_pairwise_empirical(name, data, np.ones(3) / 3, taus, **prm)
+        assert grid.policy.shape == (3, 3)
+        for k, tau in enumerate(taus):
+            one = px.solve_pairwise_empirical(name, data, np.ones(3) / 3, tau, **prm)
+            np.testing.assert_allclose(grid.policy[k], one.policy, rtol=1e-6, atol=1e-9)
+
+
+def test_robust_with_contexts_reports_unbounded():
+    data = px.Dataset([0, 1, 0], [1, 0, 1], 2, contexts=[0, 0, 1])
+    sol = px.solve_pairwise_empirical("robust", data, [0.5, 0.5], 1.0, label_smoothing=0.3)
+    assert sol.status == UNBOUNDED and "lose fewer than a fraction" in sol.message
+    np.testing.assert_allclose(sol.policy, 0.5)
+
+
+def test_solver_bad_input():
+    data = px.paper_dataset("D1")
+    with pytest.raises(ValueError,
+                       match=r"name = 'orpo' is not a registered loss, must be one of \['sigmoid'"):
+        px.solve_pairwise_empirical("orpo", data, np.ones(3) / 3, 1.0)
+    with pytest.raises(ValueError, match="label_smoothing = 0.7"):
+        px.solve_pairwise_population("cdpo", np.full((2, 2), 0.5), [0.5, 0.5], [0.5, 0.5], 1.0,
+                                     label_smoothing=0.7)
+    with pytest.raises(TypeError, match="data must be a psipo_exact.Dataset"):
+        px.solve_pairwise_empirical("sigmoid", [(0, 1)], np.ones(2) / 2, 1.0)
+    with pytest.raises(ValueError, match="tau = -1.0"):
+        px.solve_pairwise_empirical("hinge", data, np.ones(3) / 3, -1.0)
