@@ -79,7 +79,7 @@ class LaplacianPattern:
         return sp.csr_matrix((data, self.indices, self.indptr), shape=(self.size, self.size))
 
 
-def band_preconditioner(lap: sp.csr_matrix, labels: np.ndarray):
+def band_preconditioner(lap: sp.csr_matrix, labels: np.ndarray, fixed_weights: bool = False):
     """Preconditioner for the Laplacian ``lap``, and whether it is an exact solver.
 
     A banded Cholesky factor of the grounded Laplacian (one node per component fixed, see
@@ -114,8 +114,10 @@ def band_preconditioner(lap: sp.csr_matrix, labels: np.ndarray):
     lower[0, positions] += _grounding(labels, lap.diagonal())
     try:
         factor = (cholesky_banded(lower, lower=True, check_finite=False), True)
-    except np.linalg.LinAlgError:  # weights over ~300 decades: the band rounds to singular
-        return _jacobi(lap), False
+    except np.linalg.LinAlgError:
+        if not fixed_weights:
+            raise  # Newton solvers: the curvature underflowed, their signal to stop
+        return _jacobi(lap), False  # weights over ~300 decades: the band rounds to singular
     if perm is None:
         return (lambda residual: cho_solve_banded(factor, residual, check_finite=False)), (
             band == bandwidth
@@ -238,29 +240,35 @@ def _pcg(lap, rhs: np.ndarray, precondition, rtol: float,
 
 
 def laplacian_solve(lap: sp.csr_matrix, labels: np.ndarray, rhs: np.ndarray,
-                    rtol: float = RTOL) -> np.ndarray:
+                    rtol: float = RTOL, fixed_weights: bool = False) -> np.ndarray:
     """A solution of ``lap @ X = rhs`` (columns), ``rhs`` summing to zero per component.
 
     ``labels`` are the connected components of the graph. Vertices of degree 1 and 2 are
     eliminated exactly first (:class:`LowDegreeElimination`: trees and paths collapse in
     linear time, leaving a core whose every vertex has degree ≥ 3), then the core is solved
     by :func:`core_solve` and the eliminated vertices are recovered by back-substitution.
+
+    ``fixed_weights`` (IPO's normal equations): a banded factor that rounds to singular
+    (weights over ~300 decades) falls back to Jacobi-preconditioned CG and the approximate
+    Cholesky path. Without it (Newton steps) that ``LinAlgError`` propagates: there it
+    means the curvature underflowed and the iterates ran away, which the callers handle.
     """
     # Project out the rounding error that makes rhs inconsistent (nonzero component sums).
     rhs = rhs - component_mean(rhs.T, labels, int(labels.max(initial=-1)) + 1).T
     elimination = LowDegreeElimination(lap)
     if elimination.core.size == lap.shape[0]:
-        return core_solve(lap, labels, rhs, rtol)
+        return core_solve(lap, labels, rhs, rtol, fixed_weights)
     core_rhs = elimination.forward(rhs)
     core_x = np.zeros_like(core_rhs)
     if elimination.core.size:
         _, core_labels = np.unique(labels[elimination.core], return_inverse=True)
-        core_x = core_solve(elimination.core_laplacian, core_labels, core_rhs, rtol)
+        core_x = core_solve(elimination.core_laplacian, core_labels, core_rhs, rtol,
+                            fixed_weights)
     return elimination.backward(core_x)
 
 
 def core_solve(lap: sp.csr_matrix, labels: np.ndarray, rhs: np.ndarray,
-               rtol: float = RTOL) -> np.ndarray:
+               rtol: float = RTOL, fixed_weights: bool = False) -> np.ndarray:
     """Solve ``lap @ X = rhs`` (consistent) on a graph without cheap eliminations.
 
     A banded Cholesky factor of the grounded Laplacian (one node per component fixed, see
@@ -275,7 +283,7 @@ def core_solve(lap: sp.csr_matrix, labels: np.ndarray, rhs: np.ndarray,
     whose fill is bounded before factoring: beyond :data:`MEMORY_BUDGET` a ``MemoryError``
     says so instead of exhausting the machine.
     """
-    precondition, exact = band_preconditioner(lap, labels)
+    precondition, exact = band_preconditioner(lap, labels, fixed_weights)
     out = np.zeros_like(rhs)
     cols = np.flatnonzero(np.any(rhs, axis=0))
     if cols.size == 0:

@@ -213,7 +213,7 @@ def solve_ipo_empirical(data: Dataset, pi_ref, tau, init=None) -> Solution:
     rhs = np.stack([pull_back(weights * decisive, heads, tails, size),
                     pull_back(weights * gap, heads, tails, size)], 1)
     degree = np.bincount(heads, minlength=size) + np.bincount(tails, minlength=size)
-    solved = laplacian_solve(lap, labels, rhs)
+    solved = laplacian_solve(lap, labels, rhs, fixed_weights=True)
     shape = t.shape[: t.ndim - len(data.logits_shape)] + data.logits_shape
     start = _start_logits(init, _base.log(pi_ref), shape, degree)
     with np.errstate(over="ignore", invalid="ignore"):  # τ ≲ 1e-308: see _unless_overflowed
