@@ -28,7 +28,6 @@ loss                     ``z* = τ h*``
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from scipy.special import logit
 
 from .. import _checks
@@ -129,6 +128,7 @@ def _numerical(loss, p: np.ndarray, prm: LossParams) -> np.ndarray:
         best = np.flatnonzero(grid <= grid.min() + 1e-12 * max(1.0, abs(grid.min())))
         i = int(best[-1] if q >= 0.5 else best[0])
         lo, hi = _GRID[max(i - 1, 0)], _GRID[min(i + 1, _GRID.size - 1)]
+        from scipy.optimize import minimize_scalar  # lazy: import psipo_exact stays light
         res = minimize_scalar(lambda z: float(objective(loss, z, q, prm)), bounds=(lo, hi),
                               method="bounded", options={"xatol": 1e-13, "maxiter": 500})
         found[k] = res.x

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import nnls
 from scipy.sparse.csgraph import connected_components, csgraph_from_dense, shortest_path
 
 from ._laplacian import index_dtype
@@ -87,6 +86,7 @@ def _least_distance(a, sizes, i, j, d) -> np.ndarray:
     e = np.vstack([g.T, h[None, :]])
     f = np.zeros(k + 1)
     f[-1] = 1.0
+    from scipy.optimize import nnls  # lazy: import psipo_exact stays light
     u, _ = nnls(e, f, maxiter=50 * (i.size + k + 1))
     residual = e @ u - f
     x = -residual[:k] / residual[-1]

@@ -34,7 +34,6 @@ from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog, minimize
 from scipy.sparse.csgraph import connected_components
 
 from ..losses import PairwiseLoss, pairwise
@@ -296,6 +295,7 @@ def _robust_unbounded_set(a, b, total, down, size):
     vals = np.r_[np.ones(m), -np.ones(m), -np.ones(m)]  # d_b − d_a − t ≤ 0
     a_ub = sp.csr_matrix((vals, (rows, cols)), shape=(m, size + m))
     bounds = [(0.0, 1.0)] * size + [(0.0, None)] * m
+    from scipy.optimize import linprog  # lazy: import psipo_exact stays light
     res = linprog(cost, A_ub=a_ub, b_ub=np.zeros(m), bounds=bounds, method="highs")
     if res.status != 0 or res.fun >= -1e-9 * max(total.sum(), 1.0):
         return None
@@ -350,6 +350,7 @@ def _hinge_fit(heads, tails, weights, size) -> MarginFit:
     vals = np.r_[-np.ones(m), np.ones(m), -np.ones(m)]  # −(r_h − r_t) − t_e ≤ −1
     a_ub = sp.csr_matrix((vals, (rows, cols)), shape=(m, size + m))
     bounds = [(None, None)] * size + [(0.0, None)] * m
+    from scipy.optimize import linprog  # lazy: import psipo_exact stays light
     res = linprog(np.r_[np.zeros(size), w], A_ub=a_ub, b_ub=-np.ones(m), bounds=bounds,
                   method="highs")
     rewards = res.x[:size]
@@ -439,6 +440,7 @@ def _local_newton(f, heads, tails, weights, size, labels, start):
         _, value, grad, _ = _state(f, r, heads, tails, weights)
         return value, grad
 
+    from scipy.optimize import minimize  # lazy: import psipo_exact stays light
     res = minimize(fun, rewards, jac=True, method="L-BFGS-B",
                    options={"maxiter": 5000, "gtol": 1e-14, "ftol": 0.0})
     return newton(f, heads, tails, weights, size, labels=labels, start=res.x, floor=1e-3)

@@ -24,7 +24,6 @@ set of actions wins too often; the reported policy is πref), ``STATIONARY``,
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
 
 from .. import _base
 from ..closed_form import gibbs_log_policy, preference_against, softmax_policy
@@ -406,6 +405,7 @@ def _best_local(evaluate, starts) -> tuple[np.ndarray, float]:
 
     best = None
     for x0 in starts:
+        from scipy.optimize import minimize  # lazy: import psipo_exact stays light
         res = minimize(fun, np.asarray(x0, dtype=float), jac=True, method="L-BFGS-B",
                        options={"maxiter": 3000, "maxcor": 30, "ftol": 1e-16, "gtol": 1e-12})
         if best is None or res.fun < best.fun:
