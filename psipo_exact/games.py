@@ -282,7 +282,10 @@ def regularised_game(pi, pi2, prefs, pi_ref, tau) -> np.ndarray:
     value = np.einsum("...i,...ij,...j->...", pi, prefs, pi2)
     with np.errstate(invalid="ignore", over="ignore"):
         out = value - t * kl1 + t * kl2
-    return np.broadcast_to(out, lead)
+        # τ·KL overflowing on both sides (∞ − ∞), or 0·∞ at τ = 0: the same value as
+        # value + τ (KL₂ − KL₁), its exact ±∞ limit, with τ·KL = 0 at τ = 0
+        limit = value + np.where(t == 0, 0.0, t * (kl2 - kl1))
+    return np.broadcast_to(np.where(np.isnan(out), limit, out), lead)
 
 
 def best_response(pi, prefs, pi_ref, tau) -> np.ndarray:

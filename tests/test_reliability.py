@@ -355,6 +355,23 @@ def test_online_ipo_adam_rejects_a_gradient_whose_square_overflows(batch_size):
     assert np.isfinite(run.logits).all() and (run.logits[0, 0, -1] != run.logits[0, 0, 0]).all()
 
 
+def test_regularised_game_at_a_tau_near_the_float_maximum():
+    """τ·KL overflowing on both sides gave ∞ − ∞ = NaN (fuzz harness); the value is the exact
+    limit value + τ (KL(π2‖πref) − KL(π‖πref)), here finite (τ·KL ≈ 4.6e308 each)."""
+    from psipo_exact import games
+
+    p, pi, pi2, ref = np.array([[0.5, 0.7], [0.3, 0.5]]), [0.9, 0.1], [0.89, 0.11], [0.01, 0.99]
+    tau = 1.2e308
+    with mp.workdps(50):
+        kl = [sum(mp.mpf(a) * mp.log(mp.mpf(a) / mp.mpf(r)) for a, r in zip(q, ref))
+              for q in (pi, pi2)]
+        value = sum(mp.mpf(pi[i]) * mp.mpf(p[i, j]) * mp.mpf(pi2[j])
+                    for i in range(2) for j in range(2))
+        exact = float(value + mp.mpf(tau) * (kl[1] - kl[0]))
+    assert np.isfinite(exact)
+    assert float(games.regularised_game(pi, pi2, p, ref, tau)) == pytest.approx(exact, rel=1e-14)
+
+
 def test_regularised_games_need_pi_ref():
     """pi_ref=None: an error naming pi_ref (was 'q must be …' / a TypeError from '*')."""
     from psipo_exact import games
