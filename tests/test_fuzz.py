@@ -834,6 +834,7 @@ DOMAIN_ERRORS = [
     r"not representable",        # an empirical loss overflows to ∞ − ∞ (|logits| ~ 1e308)
     r"vanishes for every action",  # Gibbs policy with πref·e^{g/τ} = 0 everywhere
     r"h_pi needs pi > 0",        # log_ratio_gap of a policy with zeros
+    r"return_grad needs pi > 0 on Supp\(mu\)",  # logits of a vanishing action are −∞
     r"tie parameter is \+inf",   # every comparison of a component a tie: the MLE is at ∞
 ]
 

@@ -311,13 +311,14 @@ def pairwise_population(name: str, pi, prefs, mu, pi_ref, tau, rho=None, *,
     if np.isneginf(ratio).any():
         raise ValueError("return_grad needs pi > 0 on Supp(mu): the logits of a vanishing "
                          "action are -inf")
-    if margin:
-        d1 = loss.margin_grad(s_w - s_l, t, **params)
-        d_w, d_l = d1, -d1
-    else:
-        d_w, d_l = loss.grad(s_w, s_l, t, **params)
-    g = np.sum(np.where(weights > 0, weights * d_w, 0.0), -1) + np.sum(
-        np.where(weights > 0, weights * d_l, 0.0), -2)
+    with np.errstate(over="ignore", invalid="ignore"):  # masked below; NaN raises in `defined`
+        if margin:
+            d1 = loss.margin_grad(s_w - s_l, t, **params)
+            d_w, d_l = d1, -d1
+        else:
+            d_w, d_l = loss.grad(s_w, s_l, t, **params)
+        g = np.sum(np.where(weights > 0, weights * d_w, 0.0), -1) + np.sum(
+            np.where(weights > 0, weights * d_l, 0.0), -2)
     pi_arr = np.broadcast_to(_checks.probability_vector(pi, "pi"), g.shape)
     with np.errstate(over="ignore", invalid="ignore"):  # ∞ − ∞ raises in `defined`
         grad = defined(g - pi_arr * g.sum(-1, keepdims=True), loss.name)
