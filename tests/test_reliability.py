@@ -515,3 +515,107 @@ def test_solve_dpo_rankings_tau_grid_follows_the_tau_rule():
     for k, tau in enumerate(taus):
         np.testing.assert_allclose(grid[k], px.solve_dpo_rankings(rankings, np.ones(3) / 3,
                                                                   tau).policy, rtol=1e-14)
+
+
+# -- preference-loss family at the ends of the double range (issue 10, fuzz) ----------------
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return fn(*args, **kwargs)
+
+
+def test_f_regularised_policy_with_a_tiny_pi_ref_on_the_best_action():
+    # x = (max r − λ)/τ ≈ πref(0)^{1−α} ~ 1e-300: the bracket in log x used to jump past
+    # the subnormals (x = 0, mass 0) and πref·(huge ratio) overflowed: NaN.
+    pi = _quiet(px.f_regularised_policy, [-1e-160, -0.12, -0.33], [1e-300, 0.27, 0.73],
+                5e-324, "alpha_divergence", f_alpha_divergence_coef=0.001)
+    np.testing.assert_array_equal(pi, [1.0, 0.0, 0.0])
+
+
+def test_f_regularised_policy_root_below_the_smallest_subnormal():
+    # α = −1: π(y) = πref(y) (2(x + d(y)))^{−1/2}; with πref(0) = 1e-300 the root is
+    # x ~ 1e-600, so π(1), π(2) take their x → 0 values and action 0 the rest (hand derived).
+    pi = _quiet(px.f_regularised_policy, [0.0, -1e-3, -5.0], [1e-300, 0.5, 0.5], 1e-3,
+                "alpha_divergence", f_alpha_divergence_coef=-1.0)
+    want = [1.0 - 0.5 / np.sqrt(2.0) - 0.005, 0.5 / np.sqrt(2.0), 0.005]
+    np.testing.assert_allclose(pi, want, rtol=1e-12)
+
+
+def test_stationary_search_at_a_tau_near_the_float_maximum():
+    # apo_zero at τ = 5e307: gradients ~1e307 overflowed L-BFGS-B's norms into NaN logits.
+    data = px.Dataset([0, 0, 1, 0, 0, 1, 1, 1, 1, 0, 1, 1], [1, 1, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0],
+                      n_actions=2, contexts=[0, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 0])
+    sol = _quiet(px.solve_pairwise_empirical, "apo_zero", data, [1.0, 1e-300], 5.3e307)
+    assert np.isfinite(sol.policy).all() and np.allclose(sol.policy.sum(-1), 1.0)
+
+
+def test_nonconvex_margin_fit_with_weights_near_1e300():
+    # exo_pair with a datum of weight 1e300: L-BFGS-B on the raw objective (~1e300) gave NaN.
+    data = px.Dataset([1, 2, 2, 2, 1], [0, 1, 1, 3, 2], n_actions=4,
+                      weights=[984.4, 0.0, 1e3, 1e300, 1.0])
+    sol = _quiet(px.solve_pairwise_empirical, "exo_pair", data,
+                 [1e-300, 0.14, 0.45, 0.41], 1.66e308, label_smoothing=0.1)
+    assert np.isfinite(sol.policy).all() and sol.residual < 1e-8
+
+
+def test_newton_step_of_a_vertex_with_weights_near_1e_300():
+    # The consistency projection of the Laplacian right-hand side spread the heavy vertices'
+    # rounding error (1e-17) uniformly: the vertex of weight ~1e-300 got a step of 1e282
+    # and the truncated quadratic overflowed. Now the unique minimiser, to 1e-12.
+    prefs = np.array([[.5, .871, 1.1e-88, 0], [.129, .5, 1, 1], [1, 1.1e-16, .5, 1],
+                      [1, 1.1e-16, 0, .5]])
+    mu = np.array([0.27, 0.2, 8e-301, 0.53])
+    pi_ref = np.array([0.215, 0.785, 1e-300, 1e-300])
+    sol = _quiet(px.solve_pairwise_population, "truncated_quadratic", prefs, mu, pi_ref, 1e6)
+    assert sol.status == 0 and sol.residual < 1e-12
+
+
+def _batched_equals_singles(name, prefs, mus, pi_ref, tau, **params):
+    mus = [m / m.sum(-1, keepdims=True) for m in mus]
+    singles = [_quiet(px.solve_pairwise_population, name, prefs, m, pi_ref, tau, **params)
+               for m in mus]
+    batched = _quiet(px.solve_pairwise_population, name, prefs, np.stack(mus), pi_ref, tau,
+                     **params)
+    for k, single in enumerate(singles):
+        np.testing.assert_allclose(batched.policy[k], single.policy, rtol=1e-11, atol=1e-300)
+
+
+def test_nonconvex_fit_keeps_the_best_start_per_problem():
+    # exo_pair: the start of least TOTAL loss was kept, so a batch changed each problem's
+    # answer; now the best start of each connected component (independent problem).
+    prefs = np.array([[[.5, 1e-16, 1 - 1.1e-16, .5], [1 - 1.1e-16, .5, .52377137793586159,
+                                                      1 - 1.1e-16],
+                       [1.1102230246251565e-16, .47622862206413841, .5, 5e-324],
+                       [.5, 1.1102230246251565e-16, 1, .5]],
+                      [[.5, .82129239115885433, 1e-300, 1e-300],
+                       [.17870760884114567, .5, 0, 1 - 1.1e-16], [1, 1, .5, 5e-324],
+                       [1, 1.1102230246251565e-16, 1, .5]]])
+    mus = [np.array([[1.9353180974529431e-300, 1.9353180974529431e-300,
+                      4.3062257065384362e-308, 1.0],
+                     [.58310703471041048, .019850233793958994, .39704273149563041,
+                      1.2974691943377292e-308]]),
+           np.array([[1, 0, 0, 3.7019104754731905e-308],
+                     [.36522628621762815, 0, 5e-324, .63477371378237191]])]
+    pi_ref = np.array([[.81749470525554602, .18250529474445401, 1e-300, 1e-300],
+                       [2.9897291053351604e-300, 1e-300, 2.9897291053351604e-300, 1.0]])
+    _batched_equals_singles("exo_pair", prefs, mus, pi_ref, 5e-324, label_smoothing=0.01)
+
+
+def test_hinge_lp_scales_each_component():
+    # HiGHS's absolute tolerances ignored a context whose weights were ~1e-16 of another's:
+    # the hinge optimum of that context flipped with what it was batched with.
+    prefs = np.array([[[.5, .486], [.514, .5]], [[.5, .0484], [.9516, .5]]])
+    mus = [np.array([[5e-324, 1], [.391, .609]]), np.array([[1 - 2.2e-16, 2.2e-16], [.622, .378]])]
+    _batched_equals_singles("hinge", prefs, mus, np.array([[1, 1e-300], [1, 1e-300]]), 1e-6)
+    sol = _quiet(px.solve_pairwise_population, "hinge", prefs, mus[1], [[1, 1e-300]] * 2, 1e-6)
+    # p(0 ≻ 1) < 1/2 in both contexts: the hinge target is r1 − r0 = 1/τ, π = (0, 1)
+    np.testing.assert_array_equal(sol.policy, [[0, 1], [0, 1]])
+
+
+def test_sppo_hard_target_beyond_the_doubles():
+    # m = (W⁺ − W⁻)/(2τn) overflows at τ = 1e-109 and n ~ 1e-300: m − W(e^{a+m}) was ∞ − ∞.
+    prefs = np.array([[[.5, 1 - 1e-16], [1.1e-16, .5]]] * 2)
+    mu = np.array([[1.37e-300, 1.0], [0.0, 1.0]])
+    pi_ref = np.array([[1e-300, 1.0], [0.548, 0.452]])
+    sol = _quiet(px.solve_pairwise_population, "sppo_hard", prefs, mu, pi_ref, 1.36e-109)
+    assert np.isfinite(sol.logits[..., 1]).all() and np.allclose(sol.policy.sum(-1), 1.0)

@@ -247,34 +247,55 @@ def _normaliser_policy(transform: ScoreTransform, r, pi_ref, live, t) -> np.ndar
 
     With ``x = ±(λ − max r)/τ`` (sign making ``x > 0``), ``v(y) = (r(y) − λ)/τ`` is
     ``−x − d(y)`` for scores in ``(−∞, 0)`` and ``x − d(y)`` for scores in ``(0, ∞)``, with
-    ``d(y) = (max r − r(y))/τ ≥ 0``; the mass is monotone in ``x``, bisected in ``log x``.
+    ``d(y) = (max r − r(y))/τ ≥ 0``; the mass is monotone in ``x``, bisected in ``log x``
+    over the doubles (``x`` from the smallest subnormal to the largest double). Each mass is
+    ``exp(log πref + φ⁻¹(v))``, so a tiny ``πref`` times a huge ratio never overflows. For
+    scores in ``(−∞, 0)`` the mass tends to ``∞`` as ``x → 0``; when its root lies below the
+    smallest subnormal, ``v(y) = −d(y)`` to double precision wherever ``d(y) > 0`` and the
+    actions with ``d(y) = 0`` share the remaining mass in proportion to ``πref`` (the exact
+    limit). A root beyond the largest double cannot be represented: ``ValueError``.
     """
     rmax = np.max(np.where(live, r, -np.inf), axis=-1, keepdims=True)
     tau = np.broadcast_to(t, live.shape[:-1])[..., None]
     with np.errstate(invalid="ignore", over="ignore"):
         d = np.where(live, (rmax - r) / tau, np.inf)
     sign = transform.range_sign
+    log_pi_ref = _base.log(pi_ref)
 
-    def excess(log_x):
+    def policy(log_x):
         x = np.exp(log_x)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             v = -x - d if sign < 0 else x - d
-            mass = np.where(live, pi_ref * np.exp(transform.log_ratio(v)), 0.0)
-        return mass.sum(-1, keepdims=True) - 1.0
+            return np.where(live, np.exp(log_pi_ref + transform.log_ratio(v)), 0.0)
+
+    def excess(log_x):
+        return policy(log_x).sum(-1, keepdims=True) - 1.0
 
     # The mass decreases in x for sign −1 and increases for sign +1: orient it increasing.
     rising = (lambda log_x: -excess(log_x)) if sign < 0 else excess
+    tiny, huge = np.log(np.finfo(float).smallest_subnormal), np.log(np.finfo(float).max)
     lo = np.full(rmax.shape, -1.0)
     hi = np.full(rmax.shape, 1.0)
-    for _ in range(64):  # widen until the root is bracketed
-        low_ok, high_ok = rising(lo) <= 0, rising(hi) >= 0
+    for _ in range(64):  # widen until the root is bracketed or x leaves the doubles
+        low_ok = (rising(lo) <= 0) | (lo == tiny)
+        high_ok = (rising(hi) >= 0) | (hi == huge)
         if (low_ok & high_ok).all():
             break
-        lo, hi = np.where(low_ok, lo, 2 * lo - 1), np.where(high_ok, hi, 2 * hi + 1)
-    x = np.exp(_base.bisect(rising, lo, hi))
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        v = -x - d if sign < 0 else x - d
-        pi = np.where(live, pi_ref * np.exp(transform.log_ratio(v)), 0.0)
+        lo = np.where(low_ok, lo, np.maximum(2 * lo - 1, tiny))
+        hi = np.where(high_ok, hi, np.minimum(2 * hi + 1, huge))
+    unbracketed = ((lo == tiny) & (rising(lo) > 0) & (sign > 0)) | ((hi == huge) & (rising(hi) < 0))
+    if unbracketed.any():
+        raise ValueError("the normaliser of the f-regularised policy is not representable "
+                         "in float64: (lambda - max rewards) / tau is beyond the doubles")
+    log_x = _base.bisect(rising, lo, hi)
+    pi = policy(log_x)
+    below = (lo == tiny) & (rising(lo) > 0)  # sign −1: root below the smallest subnormal
+    if below.any():
+        top = live & (d == 0)
+        rest = np.where(top, 0.0, pi).sum(-1, keepdims=True)
+        share = np.where(top, pi_ref, 0.0)
+        limit = np.where(top, (1.0 - rest) * share / share.sum(-1, keepdims=True), pi)
+        pi = np.where(below, limit, pi)
     return pi / pi.sum(-1, keepdims=True)
 
 

@@ -253,8 +253,7 @@ def laplacian_solve(lap: sp.csr_matrix, labels: np.ndarray, rhs: np.ndarray,
     Cholesky path. Without it (Newton steps) that ``LinAlgError`` propagates: there it
     means the curvature underflowed and the iterates ran away, which the callers handle.
     """
-    # Project out the rounding error that makes rhs inconsistent (nonzero component sums).
-    rhs = rhs - component_mean(rhs.T, labels, int(labels.max(initial=-1)) + 1).T
+    rhs = _consistent(lap, labels, rhs)
     elimination = LowDegreeElimination(lap)
     if elimination.core.size == lap.shape[0]:
         return core_solve(lap, labels, rhs, rtol, fixed_weights)
@@ -265,6 +264,22 @@ def laplacian_solve(lap: sp.csr_matrix, labels: np.ndarray, rhs: np.ndarray,
         core_x = core_solve(elimination.core_laplacian, core_labels, core_rhs, rtol,
                             fixed_weights)
     return elimination.backward(core_x)
+
+
+def _consistent(lap: sp.csr_matrix, labels: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``rhs`` minus its rounding error (nonzero component sums), spread over each component
+    in proportion to the weighted degrees (uniformly on a component without edges): a vertex
+    whose edges weigh 1e-300 keeps its right-hand side, where a uniform share of a rounding
+    error of the heavy vertices would swamp it and send its Newton step to ~1e280."""
+    n_labels = int(labels.max(initial=-1)) + 1
+    if rhs.size == 0:
+        return rhs
+    degree = np.abs(lap.diagonal())
+    total = np.bincount(labels, degree, n_labels)
+    share = np.where(total[labels] > 0, degree / np.where(total > 0, total, 1.0)[labels],
+                     1.0 / np.maximum(np.bincount(labels, minlength=n_labels), 1)[labels])
+    sums = np.stack([np.bincount(labels, col, n_labels) for col in rhs.T], axis=-1)
+    return rhs - share[:, None] * sums[labels]
 
 
 def core_solve(lap: sp.csr_matrix, labels: np.ndarray, rhs: np.ndarray,

@@ -340,11 +340,18 @@ def _hinge_fit(heads, tails, weights, size) -> MarginFit:
     Any dual optimum ``α`` (``0 ≤ α ≤ w``, ``Bᵀα = 0``) describes the optimal set exactly
     (complementary slackness): ``z_e = 1`` where ``0 < α_e < w_e``, ``z_e ≤ 1`` where
     ``α_e = w_e``, ``z_e ≥ 1`` where ``α_e = 0``. ``residual``: the duality gap and the
-    flow-conservation violation of ``α``, relative to the largest weighted degree.
+    flow-conservation violation of ``α``, relative to the largest weighted degree, with
+    the weights of each connected component divided by their largest.
     """
     key, pair = np.unique(heads * size + tails, return_inverse=True)
     w = np.bincount(pair, weights, key.size)
     h, t, m = key // size, key % size, key.size
+    # Components are independent LPs: each scaled to largest weight 1 (same optimal set),
+    # else HiGHS's absolute tolerances swamp a component whose weights are ~1e-16 of another's.
+    n_comp, labels = weak_components(h, t, size)
+    top = np.zeros(n_comp)
+    np.maximum.at(top, labels[h], w)
+    w = w / top[labels[h]]
     rows = np.r_[np.arange(m), np.arange(m), np.arange(m)]
     cols = np.r_[h, t, size + np.arange(m)]
     vals = np.r_[-np.ones(m), np.ones(m), -np.ones(m)]  # −(r_h − r_t) − t_e ≤ −1
@@ -385,9 +392,8 @@ def _local_fit(loss, p, f, heads, tails, weights, size) -> MarginFit:
     # Three starts: least squares on the per-pair targets, the logistic (DPO) fit, zero.
     starts = [start_rewards(loss, p, h, t, w, size, labels),
               newton(_logistic_edges(), h, t, w, size, labels=labels)[0], np.zeros(size)]
-    fits = [_local_newton(f, h, t, w, size, labels, x0) for x0 in starts]
-    values = [np.sum(w * f.value(r[h] - r[t])) for r, _ in fits]
-    rewards, residual = fits[int(np.argmin(values))]
+    fits = [_local_newton(f, h, t, w, size, labels, x0)[0] for x0 in starts]
+    rewards, residual = _best_per_component(f, fits, h, t, w, size, labels)
     rewards = rewards - component_mean(rewards, *means)
     certified, twofold = certify_pairs(loss, p, rewards, h, t, w, size)
     rewards = np.where(sinking, -np.inf, rewards)
@@ -401,6 +407,20 @@ def _local_fit(loss, p, f, heads, tails, weights, size) -> MarginFit:
                    "(discopop), so the optimum is not unique (reported: one of them)")
     return MarginFit(rewards, groups, exists, residual, status, "local", detail, sinking)
 
+
+
+def _best_per_component(f, fits, heads, tails, weights, size, labels):
+    """The end point of least loss on each connected component (the components are
+    independent problems: a batch of problems gives each its own best start, as one at a
+    time would), and the max-norm gradient relative to the largest weighted degree."""
+    n_labels = int(labels.max(initial=-1)) + 1
+    values = np.stack([np.bincount(labels[heads], weights * f.value(r[heads] - r[tails]),
+                                   n_labels) for r in fits])
+    best = np.argmin(values, axis=0)[labels]
+    rewards = np.choose(best, fits)
+    _, _, grad, _ = _state(f, rewards, heads, tails, weights)
+    scale = degree_scale(heads, tails, weights, size)
+    return rewards, float(np.abs(grad).max(initial=0.0) / scale) if scale > 0 else 0.0
 
 
 def start_rewards(loss, p, heads, tails, weights, size, labels) -> np.ndarray:
@@ -430,15 +450,18 @@ def certify_pairs(loss, p, rewards, heads, tails, weights, size) -> tuple[bool, 
 
 def _local_newton(f, heads, tails, weights, size, labels, start):
     """Damped Newton with floored curvature; where it stalls above the target, L-BFGS-B on
-    the same reward objective (exact gradient) and Newton again from its end point."""
+    the same reward objective (exact gradient) divided by the largest weighted degree (same
+    minimisers, gradients of order 1), and Newton again from its end point."""
     rewards, residual = newton(f, heads, tails, weights, size, labels=labels, start=start,
                                floor=1e-3)
     if residual <= 1e-10 or heads.size == 0:
         return rewards, residual
 
+    scale = degree_scale(heads, tails, weights, size)  # weights ~1e300: norms overflow
+
     def fun(r):
         _, value, grad, _ = _state(f, r, heads, tails, weights)
-        return value, grad
+        return value / scale, grad / scale
 
     from scipy.optimize import minimize  # lazy: import psipo_exact stays light
     res = minimize(fun, rewards, jac=True, method="L-BFGS-B",

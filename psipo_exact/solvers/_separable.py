@@ -167,30 +167,41 @@ def _active_solution(g12, pi_ref, mask, top, closed=None) -> np.ndarray:
 def _sppo_root(wins, losses, pi_ref, tau):
     """``s(μ)`` for ``sppo_hard`` in closed form: ``G = n (s − m)² + const`` with
     ``n = W⁺ + W⁻``, ``m = (W⁺ − W⁻)/(2τ n)``, so ``2n(s − m) = −μ πref e^s`` gives
-    ``s = m − W₀(μ πref e^m / (2n))`` (principal branch of the Lambert W function)."""
+    ``s = m − W₀(e^x)``, ``x = a + m``, ``a = log(μ πref/(2n))`` (principal branch of the
+    Lambert W function), evaluated as ``log W₀(e^x) − a`` (``W + log W = x``): no
+    cancellation for large ``m``, and ``m`` beyond the doubles (τ n tiny) enters only
+    through ``log W₀(e^x) = log m`` to double precision."""
     n = wins + losses
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = np.where(n > 0, (wins - losses) / (2 * tau * np.where(n > 0, n, 1.0)), 0.0)
-        log_arg = np.log(np.where(pi_ref > 0, pi_ref, 1.0)) + m - np.log(2 * np.where(
-            n > 0, n, 1.0))
+    safe_n = np.where(n > 0, n, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        m = np.where(n > 0, (wins - losses) / (2 * tau * safe_n), 0.0)
+        log_m = _base.log(wins - losses) - np.log(2 * tau) - np.log(safe_n)  # where m = +∞
+    log_c = np.log(np.where(pi_ref > 0, pi_ref, 1.0)) - np.log(2 * safe_n)
 
     def root(log_mu):
-        return m - _lambertw_exp(log_mu + log_arg)
+        a = log_mu + log_c
+        with np.errstate(over="ignore"):
+            x = a + m
+        return np.where(np.isposinf(x), log_m, _log_lambertw_exp(x)) - a
 
     return root
 
 
-def _lambertw_exp(x: np.ndarray) -> np.ndarray:
-    """``W₀(e^x)`` without overflow: ``lambertw`` below ``x = 500``, Newton on
-    ``w + log w = x`` above."""
-    small = x < 500
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = np.where(small, lambertw(np.exp(np.where(small, x, 0.0))).real, 0.0)
-    big = np.where(small, 500.0, x)
-    w = big - np.log(big)
+def _log_lambertw_exp(x: np.ndarray) -> np.ndarray:
+    """``log W₀(e^x)`` for finite or ``−∞`` ``x`` without overflow: ``x − W`` (exact for
+    small W) up to ``x = 1``, ``log W`` above, with ``W = lambertw(e^x)`` below ``x = 500``
+    and Newton on ``w + log w = x`` above (``+∞`` is returned as ``+∞``)."""
+    finite = np.where(np.isfinite(x), x, 0.0)
+    small = finite < 500
+    with np.errstate(over="ignore"):
+        w = np.where(small, lambertw(np.exp(np.where(small, finite, 0.0))).real, 0.0)
+    big = np.where(small, 500.0, finite)
+    w_big = big - np.log(big)
     for _ in range(6):
-        w = w - (w + np.log(w) - big) / (1 + 1 / w)
-    return np.where(small, out, w)
+        w_big = w_big - (w_big + np.log(w_big) - big) / (1 + 1 / w_big)
+    w = np.where(small, w, w_big)
+    out = np.where(finite <= 1.0, finite - w, np.log(np.where(finite <= 1.0, 1.0, w)))
+    return np.where(np.isfinite(x), out, x)
 
 
 def _apo_zero(g12, wins, losses, pi_ref, live, s_hi, tau) -> SeparableFit:

@@ -397,17 +397,24 @@ def _stationary_solution(loss, problem: _Problem, start, todo=None) -> Solution:
 
 
 def _best_local(evaluate, starts) -> tuple[np.ndarray, float]:
-    """The best L-BFGS-B end point over ``starts`` and its max-norm gradient."""
+    """The best L-BFGS-B end point over ``starts`` and its max-norm gradient.
 
-    def fun(x):
+    Each run minimises the objective divided by ``max(1, |∇|∞)`` at its start (same
+    minimisers): with τ near the largest double the raw gradient (~τ) would overflow
+    L-BFGS-B's norms and steps into NaN."""
+
+    def fun(x, scale=1.0):
         value, grad = evaluate(x)
-        return float(value), np.asarray(grad, dtype=float)
+        return float(value) / scale, np.asarray(grad, dtype=float) / scale
 
     best = None
     for x0 in starts:
         from scipy.optimize import minimize  # lazy: import psipo_exact stays light
-        res = minimize(fun, np.asarray(x0, dtype=float), jac=True, method="L-BFGS-B",
+        x0 = np.asarray(x0, dtype=float)
+        scale = max(1.0, float(np.max(np.abs(fun(x0)[1]), initial=0.0)))
+        res = minimize(fun, x0, args=(scale,), jac=True, method="L-BFGS-B",
                        options={"maxiter": 3000, "maxcor": 30, "ftol": 1e-16, "gtol": 1e-12})
-        if best is None or res.fun < best.fun:
-            best = res
-    return best.x, float(np.max(np.abs(fun(best.x)[1]), initial=0.0))
+        value = fun(res.x)[0]
+        if best is None or value < best[1]:
+            best = res.x, value
+    return best[0], float(np.max(np.abs(fun(best[0])[1]), initial=0.0))
