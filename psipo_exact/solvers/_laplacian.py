@@ -248,10 +248,11 @@ def laplacian_solve(lap: sp.csr_matrix, labels: np.ndarray, rhs: np.ndarray,
     linear time, leaving a core whose every vertex has degree ≥ 3), then the core is solved
     by :func:`core_solve` and the eliminated vertices are recovered by back-substitution.
 
-    ``fixed_weights`` (IPO's normal equations): a banded factor that rounds to singular
-    (weights over ~300 decades) falls back to Jacobi-preconditioned CG and the approximate
-    Cholesky path. Without it (Newton steps) that ``LinAlgError`` propagates: there it
-    means the curvature underflowed and the iterates ran away, which the callers handle.
+    ``fixed_weights`` (IPO's normal equations; the tie models' Newton steps, whose
+    curvature is floored): a banded factor that rounds to singular (weights over ~300
+    decades) falls back to Jacobi-preconditioned CG and the approximate Cholesky path.
+    Without it (the margin-loss Newton) that ``LinAlgError`` propagates: there it means the
+    curvature underflowed and the iterates ran away, which the caller handles.
     """
     rhs = _consistent(lap, labels, rhs)
     elimination = LowDegreeElimination(lap)

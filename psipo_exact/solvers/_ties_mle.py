@@ -91,9 +91,10 @@ def _newton(model, wins, ties, size, labels, phi, fixed):
         # only changes the direction, the stopping test uses the exact gradient.
         lap = pattern.laplacian(np.maximum(curvature, 1e-14 * scale))
         if fixed:
-            step_r, step_phi = laplacian_solve(lap, labels, -grad[:, None])[:, 0], 0.0
+            step_r = laplacian_solve(lap, labels, -grad[:, None], fixed_weights=True)[:, 0]
+            step_phi = 0.0
         else:
-            x = laplacian_solve(lap, labels, np.stack([-grad, cross], 1))
+            x = laplacian_solve(lap, labels, np.stack([-grad, cross], 1), fixed_weights=True)
             step_phi = (-g_phi - cross @ x[:, 0]) / (a - cross @ x[:, 1])
             step_r = x[:, 0] - x[:, 1] * step_phi
         def trial(alpha):
@@ -113,7 +114,8 @@ def _newton(model, wins, ties, size, labels, phi, fixed):
         return r, phi, residual, True
     # The curvature left in φ once r is optimised (Schur complement): ~0 on a direction
     # along which the likelihood only flattens out (ties becoming certain).
-    x = laplacian_solve(pattern.laplacian(curvature), labels, cross[:, None])[:, 0]
+    x = laplacian_solve(pattern.laplacian(curvature), labels, cross[:, None],
+                        fixed_weights=True)[:, 0]
     schur = a - cross @ x
     return r, phi, residual, abs(phi) <= PHI_LIMIT and schur > FLAT * a
 
