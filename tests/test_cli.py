@@ -27,8 +27,12 @@ CLI = [sys.executable, "-m", "psipo_exact.cli"]
 #: A child that runs ``main(argv)`` with an extra check, "waits", which blocks until the file
 #: named by argv[1] exists, so the parent knows exactly when the child is inside a check.
 WAITING_CHILD = textwrap.dedent("""
-    import pathlib, sys, time
+    import pathlib, signal, sys, time
     from psipo_exact import cli, symbolic
+
+    # As in a terminal: a child of a background job (`cmd &` in a script) starts with SIGINT
+    # ignored, and Python then installs no KeyboardInterrupt handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def waits():
         flag = pathlib.Path(sys.argv[1])
