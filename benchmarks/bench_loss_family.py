@@ -19,7 +19,6 @@ largest difference between the two policies.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_bt import make_data  # noqa: E402
+from bench_bt import _timed, make_data  # noqa: E402
 
 from psipo_exact import losses  # noqa: E402
 from psipo_exact.closed_form import softmax_policy  # noqa: E402
@@ -60,15 +59,6 @@ def relative_gradient(name, params, logits, data, pi_ref) -> float:
     degree = np.bincount(data.winners, minlength=data.n_actions) + np.bincount(
         data.losers, minlength=data.n_actions)
     return float(np.abs(grad).max() / degree.max())
-
-
-def _timed(fn, repeat=1):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def _lbfgs(name, params, data, pi_ref):
