@@ -358,8 +358,10 @@ def _hinge_fit(heads, tails, weights, size) -> MarginFit:
     a_ub = sp.csr_matrix((vals, (rows, cols)), shape=(m, size + m))
     bounds = [(None, None)] * size + [(0.0, None)] * m
     from scipy.optimize import linprog  # lazy: import psipo_exact stays light
+    # Interior point with crossover (a vertex, exact duals): on BT-1000-sized graphs ~15×
+    # faster than the dual simplex HiGHS picks by default, which takes minutes there.
     res = linprog(np.r_[np.zeros(size), w], A_ub=a_ub, b_ub=-np.ones(m), bounds=bounds,
-                  method="highs")
+                  method="highs-ipm")
     rewards = res.x[:size]
     alpha = np.clip(-res.ineqlin.marginals, 0.0, w)
     scale = degree_scale(h, t, w, size)
