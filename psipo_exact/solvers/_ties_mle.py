@@ -9,14 +9,12 @@ of the Hessian is eliminated by its Schur complement (two weighted-Laplacian sol
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from ..model import Dataset
-from ._laplacian import LaplacianPattern, component_mean, index_dtype, laplacian_solve, pull_back
+from ._laplacian import LaplacianPattern, component_mean, laplacian_solve, pull_back
 from ._line_search import backtrack
 from ._problem import nodes
-from .bradley_terry import BTFit
+from .bradley_terry import BTFit, beats_structure
 
 #: |φ| beyond which the tie parameter is reported as diverging.
 PHI_LIMIT = 40.0
@@ -36,20 +34,6 @@ def tie_edges(data: Dataset):
         key, inverse = np.unique(a[keep] * size + b[keep], return_inverse=True)
         out.append((key // size, key % size, np.bincount(inverse.ravel(), w[keep], key.size)))
     return out[0], out[1], size
-
-
-def _structure(wins, ties, size):
-    """SCCs of the digraph (wins one way, ties both ways), the sinking nodes, existence."""
-    heads = np.concatenate([wins[0], ties[0], ties[1]])
-    tails = np.concatenate([wins[1], ties[1], ties[0]])
-    idx = index_dtype(size)
-    beats = sp.csr_matrix((np.ones(heads.size), (heads.astype(idx), tails.astype(idx))),
-                          shape=(size, size))
-    n_weak, _ = connected_components(beats, directed=True, connection="weak")
-    n_strong, strong = connected_components(beats, directed=True, connection="strong")
-    across = strong[heads] != strong[tails]
-    sinking = (np.bincount(strong[tails[across]], minlength=n_strong) > 0)[strong]
-    return strong, n_strong, sinking, n_weak == n_strong
 
 
 def evaluate(model, r, phi, wins, ties, size):
@@ -126,7 +110,10 @@ def tie_fit(model, wins, ties, size, phi=None):
     Returns a ``BTFit`` (rewards mean zero per top component, ``−∞`` on sinking nodes), ``φ``,
     whether ``φ`` converged, the edges inside the components and their component labels.
     """
-    strong, n_strong, sinking, exists = _structure(wins, ties, size)
+    # The beats digraph: wins one way, ties both ways (a tie is evidence for each side).
+    beats = beats_structure(np.concatenate([wins[0], ties[0], ties[1]]),
+                            np.concatenate([wins[1], ties[1], ties[0]]), size)
+    strong, n_strong, sinking, exists = beats.strong, beats.n_strong, beats.sinking, beats.exists
     inside = [strong[e[0]] == strong[e[1]] for e in (wins, ties)]
     wins_in = tuple(x[inside[0]] for x in wins)
     ties_in = tuple(x[inside[1]] for x in ties)
