@@ -22,6 +22,7 @@ from scipy.optimize import linprog, minimize
 import psipo_exact as px
 from psipo_exact import losses
 from psipo_exact import strategies as pst
+from psipo_exact.solvers import _face
 from psipo_exact.solvers.result import (
     LIMIT,
     LIMIT_SET,
@@ -258,7 +259,7 @@ def test_limits_follow_the_beats_digraph(name, prm):
     action is in a top class (it beats back everything that beats it); the policy is 0
     exactly off the top classes; the gradient on the top classes' own data vanishes."""
     rng = np.random.default_rng(11)
-    for _ in range(40):
+    for _ in range(60):
         data = _random_dataset(rng, n_max=5, size_max=8)
         n = data.n_actions
         pi_ref = rng.dirichlet(np.ones(n))
@@ -340,6 +341,85 @@ def test_piecewise_losses_attain_their_minimum_at_the_min_norm_point(name):
             assert value <= reference + 1e-9
         canonical = _min_norm_optimum(name, data, value)
         np.testing.assert_allclose(rewards, canonical - canonical.mean(), atol=2e-4)
+
+
+def _random_face(rng):
+    """A face ``{z_e = z¹_e (equal), z_e ≥ 1 (above), z_e ≤ 1 (below)}`` through integer rewards
+    ``r¹`` (so that many constraints are tight at ``r¹``, exactly), on ≤ 6 nodes."""
+    size = int(rng.integers(2, 7))
+    rewards = rng.integers(-1, 2, size).astype(float)
+    m = int(rng.integers(2, 11))
+    heads, tails = rng.integers(0, size, m), rng.integers(0, size, m)
+    keep = heads != tails
+    heads, tails = heads[keep], tails[keep]
+    z = rewards[heads] - rewards[tails]
+    twice = (z == 1) & (rng.random(heads.size) < 0.5)  # a pair pinned at z = 1 from both sides
+    heads, tails, z = np.r_[heads, heads[twice]], np.r_[tails, tails[twice]], np.r_[z, z[twice]]
+    equal = rng.random(heads.size) < 0.3
+    above = ~equal & ((z > 1) | (z == 1) & (rng.random(heads.size) < 0.5))
+    below = ~equal & ~above & (z <= 1)
+    equal |= ~(above | below)  # z > 1 not drawn as `above`: an equality
+    return rewards, heads, tails, equal, above, below, size
+
+
+def _face_lp(heads, tails, equal, above, below, size, rewards):
+    """The face as ``A_ub r ≤ b_ub, A_eq r = b_eq``."""
+    rows = np.zeros((heads.size, size))
+    rows[np.arange(heads.size), heads] += 1
+    rows[np.arange(heads.size), tails] -= 1
+    z = rows @ rewards
+    a_ub = np.vstack([-rows[above], rows[below]])
+    b_ub = np.r_[-np.ones(above.sum()), np.ones(below.sum())]
+    return dict(A_ub=a_ub if a_ub.size else None, b_ub=b_ub if a_ub.size else None,
+                A_eq=rows[equal] if equal.any() else None,
+                b_eq=z[equal] if equal.any() else None, bounds=[(None, None)] * size)
+
+
+def test_face_pinned_classes_are_the_pairs_with_a_determined_difference():
+    """A pair of nodes is in one group iff ``r_u − r_v`` takes one value on the whole face:
+    max = min of ``r_u − r_v`` by two linear programs (the definition, no graph theory)."""
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        rewards, heads, tails, equal, above, below, size = _random_face(rng)
+        _, face = _face.min_norm_on_face(rewards, heads, tails, equal, above, below, size)
+        groups = _face.face_groups(face, size)
+        lp = _face_lp(heads, tails, equal, above, below, size, rewards)
+        for u, v in itertools.combinations(range(size), 2):
+            c = np.zeros(size)
+            c[u], c[v] = 1.0, -1.0
+            low, high = linprog(c, **lp, method="highs"), linprog(-c, **lp, method="highs")
+            pinned = low.status == 0 and high.status == 0 and -high.fun - low.fun < 1e-9
+            assert pinned == (groups[u] == groups[v]), (u, v, groups)
+
+
+def test_face_canonical_point_is_the_least_norm_point_of_the_face():
+    """Against brute force: the least-norm point of a polyhedron is the least-norm point of the
+    affine hull of one of its faces, so the least-norm feasible point among the minimum-norm
+    solutions of every subset of the inequalities made equalities is the exact answer."""
+    rng = np.random.default_rng(12)
+    for _ in range(60):
+        rewards, heads, tails, equal, above, below, size = _random_face(rng)
+        canonical, _ = _face.min_norm_on_face(rewards, heads, tails, equal, above, below, size)
+        lp = _face_lp(heads, tails, equal, above, below, size, rewards)
+        a_eq = lp["A_eq"] if lp["A_eq"] is not None else np.zeros((0, size))
+        b_eq = lp["b_eq"] if lp["b_eq"] is not None else np.zeros(0)
+        a_ub, b_ub = (lp["A_ub"], lp["b_ub"]) if lp["A_ub"] is not None else (np.zeros((0, size)),
+                                                                                np.zeros(0))
+        a_ub, keep = np.unique(a_ub, axis=0, return_index=True)  # rows are ±(e_h − e_t)
+        b_ub = np.array([lp["b_ub"][k] for k in keep]) if keep.size else b_ub
+        best = None
+        for active in itertools.product([False, True], repeat=len(b_ub)):
+            active = np.array(active, bool)
+            m = np.vstack([a_eq, a_ub[active]])
+            b = np.r_[b_eq, b_ub[active]]
+            point = np.linalg.pinv(m) @ b if m.size else np.zeros(size)
+            if (np.abs(m @ point - b).max(initial=0.0) < 1e-9
+                    and (a_ub @ point <= b_ub + 1e-9).all()
+                    and (best is None or point @ point < best @ best - 1e-12)):
+                best = point
+        np.testing.assert_allclose(canonical, best, atol=1e-9)
+        assert (a_ub @ canonical <= b_ub + 1e-12).all()
+        np.testing.assert_allclose(a_eq @ canonical, b_eq, atol=1e-12)
 
 
 def test_hinge_on_the_paper_datasets():

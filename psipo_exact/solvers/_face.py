@@ -3,13 +3,22 @@
 The minimisers of the ``hinge`` and ``truncated_quadratic`` reward fits form a polyhedron
 ``{r : z_e = z¹_e (e ∈ E₌), z_e ≥ 1 (e ∈ E≥), z_e ≤ 1 (e ∈ E≤)}``, ``z_e = r_h − r_t``,
 containing a known minimiser ``r¹``. The equalities make ``r = r¹ + c_k`` on each component
-``k`` of ``E₌``; the inequalities between components become ``c_i − c_j ≥ d_ij``. The
-reported (canonical) minimiser is the one of least Euclidean norm, i.e. the minimiser of
-``Σ_k n_k (c_k − a_k)²`` (``a_k = −mean_k r¹``) under those constraints, a least-distance
-program solved exactly by non-negative least squares (Lawson & Hanson 1974, Ch. 23; finite
-active-set algorithm, ``scipy.optimize.nnls``). Two components have a determined offset iff
-the difference constraints pin it: ``dist(i, j) + dist(j, i) = 0`` in the constraint graph
-(shortest paths with edge weights ``−d_ij``).
+``k`` of ``E₌``; the inequalities between components become ``c_i − c_j ≥ d_ij``, and
+``c = 0`` (the point ``r¹``) satisfies them all: ``d_ij ≤ 0``.
+
+*Pinned offsets.* Two components have a determined relative offset iff they lie on a cycle of
+constraints of total weight ``Σ d = 0``; since every ``d ≤ 0``, such a cycle consists of
+constraints *tight* at ``r¹`` (``d = 0``). So the pinned classes are the strongly connected
+components of the digraph of tight constraints (linear time), and every point of the face
+shifts all components of a class by one common offset.
+
+*Canonical point.* The reported minimiser is the one of least Euclidean norm: one offset
+``c_K`` per pinned class, minimising ``Σ_K n_K (c_K − a_K)²`` (``a_K = −mean_K r¹``) under
+the constraints between classes — a least-distance program, solved exactly by non-negative
+least squares (Lawson & Hanson 1974, Ch. 23; finite active-set algorithm,
+``scipy.optimize.nnls``) when some constraint is violated at ``c = a``. When the optimum is
+unique up to a shift per connected component (every class a whole component) no constraint
+remains and the canonical point is ``r¹`` centred per component.
 """
 
 from __future__ import annotations
@@ -18,55 +27,76 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components, csgraph_from_dense, shortest_path
+from scipy.sparse.csgraph import connected_components
 
 from ._laplacian import index_dtype
 
-#: Largest number of constrained components handled by the dense least-distance program and
-#: the dense shortest paths; beyond it the components are reported without their pinning.
+#: Largest number of pinned classes with constraints violated at their centred position that
+#: the dense least-distance program handles.
 MAX_DENSE = 3000
+#: A constraint ``c_i − c_j ≥ d`` is tight at ``r¹`` when ``d ≥ −TIGHT`` (``z`` within
+#: ``TIGHT`` of 1: margins are of order 1 on the face).
+TIGHT = 1e-9
 
 
 @dataclass(frozen=True)
 class Face:
-    """The equality components (``component`` per node), and the difference constraints
-    ``c_i − c_j ≥ d`` between distinct components (arrays ``i``, ``j``, ``d``)."""
+    """The equality components (``component`` per node), the difference constraints
+    ``c_i − c_j ≥ d`` between distinct components (arrays ``i``, ``j``, ``d``) and the pinned
+    class of every component (``pinned``, ``n_pinned`` classes)."""
 
     component: np.ndarray
     n_components: int
     i: np.ndarray
     j: np.ndarray
     d: np.ndarray
+    pinned: np.ndarray
+    n_pinned: int
 
 
-def _components(heads, tails, size) -> tuple[int, np.ndarray]:
+def _graph(heads, tails, size) -> sp.csr_matrix:
     idx = index_dtype(size)
-    graph = sp.csr_matrix((np.ones(heads.size), (heads.astype(idx), tails.astype(idx))),
-                          shape=(size, size))
-    return connected_components(graph, directed=False)
+    return sp.csr_matrix((np.ones(heads.size), (heads.astype(idx), tails.astype(idx))),
+                         shape=(size, size))
+
+
+def _tightest(i, j, d, n) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Constraints between distinct nodes, one per ordered pair (the largest ``d``)."""
+    keep = i != j  # constraints inside a node hold at r¹, hence everywhere on the face
+    i, j, d = i[keep], j[keep], d[keep]
+    if not i.size:
+        return i, j, d
+    key, inverse = np.unique(i * n + j, return_inverse=True)
+    tightest = np.full(key.size, -np.inf)
+    np.maximum.at(tightest, inverse, d)
+    return key // n, key % n, tightest
+
+
+def face_of(rewards, heads, tails, equal, above, below, size) -> Face:
+    """The :class:`Face` through ``rewards`` (module docstring)."""
+    n_comp, comp = connected_components(_graph(heads[equal], tails[equal], size),
+                                        directed=False)
+    z = rewards[heads] - rewards[tails]
+    i, j, d = _tightest(np.r_[comp[heads[above]], comp[tails[below]]],
+                        np.r_[comp[tails[above]], comp[heads[below]]],
+                        np.r_[1.0 - z[above], z[below] - 1.0], n_comp)
+    tight = d >= -TIGHT
+    n_pinned, pinned = connected_components(_graph(i[tight], j[tight], n_comp),
+                                            directed=True, connection="strong")
+    return Face(comp, n_comp, i, j, d, pinned, n_pinned)
 
 
 def min_norm_on_face(rewards, heads, tails, equal, above, below, size):
     """The minimum-norm point of the face through ``rewards`` (module docstring), and its
     :class:`Face`."""
-    n_comp, comp = _components(heads[equal], tails[equal], size)
-    z = rewards[heads] - rewards[tails]
-    i = np.r_[comp[heads[above]], comp[tails[below]]]
-    j = np.r_[comp[tails[above]], comp[heads[below]]]
-    d = np.r_[1.0 - z[above], z[below] - 1.0]
-    keep = i != j  # constraints inside a component hold at r¹, hence everywhere on the face
-    i, j, d = i[keep], j[keep], d[keep]
-    if i.size:
-        key, inverse = np.unique(i * n_comp + j, return_inverse=True)
-        tightest = np.full(key.size, -np.inf)
-        np.maximum.at(tightest, inverse, d)
-        i, j, d = key // n_comp, key % n_comp, tightest
-    sizes = np.bincount(comp, minlength=n_comp).astype(float)
-    a = -np.bincount(comp, rewards, n_comp) / sizes
-    c = a.copy()
+    face = face_of(rewards, heads, tails, equal, above, below, size)
+    node_class = face.pinned[face.component]
+    sizes = np.bincount(node_class, minlength=face.n_pinned).astype(float)
+    c = -np.bincount(node_class, rewards, face.n_pinned) / sizes
+    i, j, d = _tightest(face.pinned[face.i], face.pinned[face.j], face.d, face.n_pinned)
     if i.size and (c[i] - c[j] < d).any():
-        c = _least_distance(a, sizes, i, j, d)
-    return rewards + c[comp], Face(comp, n_comp, i, j, d)
+        c = _least_distance(c, sizes, i, j, d)
+    return rewards + c[node_class], face
 
 
 def _least_distance(a, sizes, i, j, d) -> np.ndarray:
@@ -75,8 +105,8 @@ def _least_distance(a, sizes, i, j, d) -> np.ndarray:
     li, lj = local[: i.size], local[i.size:]
     k = involved.size
     if k > MAX_DENSE:
-        raise ValueError(f"the optimal set has {k} constrained components, more than the "
-                         f"dense least-distance program handles ({MAX_DENSE})")
+        raise ValueError(f"the optimal set has {k} pinned classes with active constraints, "
+                         f"more than the dense least-distance program handles ({MAX_DENSE})")
     root = np.sqrt(sizes[involved])
     # x = √n (c − a): constraints x_i/√n_i − x_j/√n_j ≥ d − (a_i − a_j) =: g x ≥ h.
     g = np.zeros((i.size, k))
@@ -96,24 +126,6 @@ def _least_distance(a, sizes, i, j, d) -> np.ndarray:
 
 
 def face_groups(face: Face, size: int) -> np.ndarray:
-    """Group label of every node: equality components merged where the constraints pin their
-    offset (``dist(i, j) + dist(j, i) = 0``)."""
-    label = np.arange(face.n_components)
-    if face.i.size:
-        involved, local = np.unique(np.r_[face.i, face.j], return_inverse=True)
-        k = involved.size
-        if k <= MAX_DENSE:
-            li, lj = local[: face.i.size], local[face.i.size:]
-            # c_j − c_i ≤ −d: an edge i → j of weight −d; dist(i, j) = max (c_j − c_i).
-            # Each constraint relaxed by `slack` so that rounding cannot create a negative
-            # cycle; a pinned pair then has a cycle of length ≤ 2 (k − 1) slacks.
-            slack = 1e-9 * (1.0 + np.abs(face.d).max())
-            graph = np.full((k, k), np.inf)
-            np.minimum.at(graph, (li, lj), -face.d + slack)
-            dist = shortest_path(csgraph_from_dense(graph, null_value=np.inf), method="J",
-                                 directed=True)
-            pinned = (dist + dist.T) <= 2 * k * slack
-            _, cls = connected_components(sp.csr_matrix(pinned), directed=False)
-            _, first = np.unique(cls, return_index=True)
-            label[involved] = involved[first][cls]
-    return label[face.component]
+    """Group label of every node: its pinned class (equality components merged where the
+    constraints pin their offset)."""
+    return face.pinned[face.component]

@@ -335,9 +335,12 @@ def _face_fit(rewards, heads, tails, equal, target, above, residual, kind, size,
 
 
 def _hinge_fit(heads, tails, weights, size) -> MarginFit:
-    """``min Σ w max(0, 1 − z)`` as the LP ``min wᵀt, t ≥ 1 − Br, t ≥ 0`` (HiGHS).
+    """``min Σ w max(0, 1 − z)`` through its dual linear program (HiGHS).
 
-    Any dual optimum ``α`` (``0 ≤ α ≤ w``, ``Bᵀα = 0``) describes the optimal set exactly
+    The dual is ``max Σ α`` over circulations ``Bᵀα = 0`` with ``0 ≤ α ≤ w`` — one row per
+    action instead of one per edge, ~10× faster than the primal ``min wᵀt, t ≥ 1 − Br,
+    t ≥ 0`` on BT-1000-sized graphs; the rewards are its equality duals (``r = −y``, up to a
+    constant per component). Any dual optimum ``α`` describes the optimal set exactly
     (complementary slackness): ``z_e = 1`` where ``0 < α_e < w_e``, ``z_e ≤ 1`` where
     ``α_e = w_e``, ``z_e ≥ 1`` where ``α_e = 0``. ``residual``: the duality gap and the
     flow-conservation violation of ``α``, relative to the largest weighted degree, with
@@ -352,24 +355,21 @@ def _hinge_fit(heads, tails, weights, size) -> MarginFit:
     top = np.zeros(n_comp)
     np.maximum.at(top, labels[h], w)
     w = w / top[labels[h]]
-    rows = np.r_[np.arange(m), np.arange(m), np.arange(m)]
-    cols = np.r_[h, t, size + np.arange(m)]
-    vals = np.r_[-np.ones(m), np.ones(m), -np.ones(m)]  # −(r_h − r_t) − t_e ≤ −1
-    a_ub = sp.csr_matrix((vals, (rows, cols)), shape=(m, size + m))
-    bounds = [(None, None)] * size + [(0.0, None)] * m
+    edges = np.arange(m)
+    incidence = sp.csr_matrix((np.r_[np.ones(m), -np.ones(m)], (np.r_[h, t], np.r_[edges, edges])),
+                              shape=(size, m))
     from scipy.optimize import linprog  # lazy: import psipo_exact stays light
-    # Interior point with crossover (a vertex, exact duals): on BT-1000-sized graphs ~15×
-    # faster than the dual simplex HiGHS picks by default, which takes minutes there.
-    res = linprog(np.r_[np.zeros(size), w], A_ub=a_ub, b_ub=-np.ones(m), bounds=bounds,
-                  method="highs-ipm")
-    rewards = res.x[:size]
-    alpha = np.clip(-res.ineqlin.marginals, 0.0, w)
+    res = linprog(-np.ones(m), A_eq=incidence, b_eq=np.zeros(size), bounds=np.c_[np.zeros(m), w],
+                  method="highs")
+    rewards = -res.eqlin.marginals
+    alpha = np.clip(res.x, 0.0, w)
+    z = rewards[h] - rewards[t]
     scale = degree_scale(h, t, w, size)
-    gap = abs(res.fun - alpha.sum())
+    gap = abs(np.dot(w, np.maximum(0.0, 1.0 - z)) - alpha.sum())
     residual = max(gap, np.abs(pull_back(alpha, h, t, size)).max()) / scale
     # The side of each edge from the primal where z ≠ 1 (robust for tiny weights, whose dual
     # values HiGHS resolves only to an absolute tolerance), from the dual where z = 1.
-    z, tol = rewards[h] - rewards[t], 1e-9 * w.max()
+    tol = 1e-9 * w.max()
     near = np.abs(z - 1.0) <= 1e-9 * (1.0 + np.abs(z))
     inner = near & (alpha > tol) & (alpha < w - tol)
     above = (z > 1.0) & ~near | near & ~inner & (alpha <= tol)
