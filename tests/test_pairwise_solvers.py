@@ -22,7 +22,7 @@ from scipy.optimize import linprog, minimize
 import psipo_exact as px
 from psipo_exact import losses
 from psipo_exact import strategies as pst
-from psipo_exact.solvers import _face
+from psipo_exact.solvers import _face, _least_distance
 from psipo_exact.solvers.result import (
     LIMIT,
     LIMIT_SET,
@@ -572,3 +572,103 @@ def test_solver_bad_input():
         px.solve_pairwise_empirical("sigmoid", [(0, 1)], np.ones(2) / 2, 1.0)
     with pytest.raises(ValueError, match="tau = -1.0"):
         px.solve_pairwise_empirical("hinge", data, np.ones(3) / 3, -1.0)
+
+
+# -- least-distance programs: the dense (NNLS) and sparse (augmented Lagrangian) methods ------
+def _random_least_distance(rng, k_max):
+    """``(a, n, i, j, d)`` with constraints ``c_i − c_j ≥ d`` feasible at a random point, many
+    tight there, and integer weights ``n``."""
+    k = int(rng.integers(2, k_max + 1))
+    feasible = rng.integers(-3, 4, k).astype(float)
+    m = int(rng.integers(1, 2 * k + 1))
+    i, j = rng.integers(0, k, m), rng.integers(0, k, m)
+    keep = i != j
+    i, j = i[keep], j[keep]
+    slack = np.where(rng.random(i.size) < 0.5, 0.0, rng.exponential(1.0, i.size))
+    d = feasible[i] - feasible[j] - slack
+    return rng.normal(0, 3, k), rng.integers(1, 4, k).astype(float), i, j, d
+
+
+def _least_distance_brute_force(a, n, i, j, d):
+    """Every subset of the constraints made equalities: the weighted least-distance point of
+    each affine set (minimum-norm solution in ``x = √n (c − a)``), the best feasible one."""
+    root = np.sqrt(n)
+    g = np.zeros((i.size, a.size))
+    g[np.arange(i.size), i] = 1 / root[i]
+    g[np.arange(i.size), j] -= 1 / root[j]
+    h = d - (a[i] - a[j])
+    best = None
+    for active in itertools.product([False, True], repeat=i.size):
+        active = np.array(active, bool)
+        x = np.linalg.pinv(g[active]) @ h[active] if active.any() else np.zeros(a.size)
+        if (np.abs(g[active] @ x - h[active]).max(initial=0) < 1e-9 and (g @ x >= h - 1e-9).all()
+                and (best is None or x @ x < best @ best - 1e-12)):
+            best = x
+    return a + best / root
+
+
+@pytest.mark.parametrize("method", ["dense_least_distance", "sparse_least_distance"])
+def test_least_distance_methods_against_brute_force(method):
+    solve = getattr(_least_distance, method)
+    rng = np.random.default_rng(21)
+    for _ in range(60):
+        a, n, i, j, d = _random_least_distance(rng, 5)
+        if i.size > 9:
+            i, j, d = i[:9], j[:9], d[:9]
+        np.testing.assert_allclose(solve(a, n, i, j, d), _least_distance_brute_force(a, n, i, j, d),
+                                   atol=1e-9)
+
+
+def _kkt_residual(c, a, n, i, j, d):
+    """Primal violation and the distance of ``N(c − a)`` from the cone of ``Bᵀλ``, λ ≥ 0 on
+    the constraints tight at ``c`` (by NNLS; dense, for checking only)."""
+    from scipy.optimize import nnls
+    slack = c[i] - c[j] - d
+    tight = slack <= 1e-9 * (1 + np.abs(d).max())
+    b = np.zeros((a.size, tight.sum()))
+    b[i[tight], np.arange(tight.sum())] += 1
+    b[j[tight], np.arange(tight.sum())] -= 1
+    _, dual = nnls(b, n * (c - a)) if tight.any() else (None, np.linalg.norm(n * (c - a)))
+    return max(-slack.min(initial=0.0), dual)
+
+
+def test_sparse_least_distance_on_larger_programs_is_kkt_and_equals_the_dense_method():
+    rng = np.random.default_rng(22)
+    for _ in range(12):
+        a, n, i, j, d = _random_least_distance(rng, 120)
+        sparse = _least_distance.sparse_least_distance(a, n, i, j, d)
+        dense = _least_distance.dense_least_distance(a, n, i, j, d)
+        assert _kkt_residual(sparse, a, n, i, j, d) < 1e-9
+        np.testing.assert_allclose(sparse, dense, atol=1e-9)
+
+
+def test_least_distance_dispatch_keeps_unconstrained_variables(monkeypatch):
+    """Variables in no constraint stay at ``a``; the sparse method takes over above
+    ``DENSE_MAX`` and gives the dense answer."""
+    rng = np.random.default_rng(23)
+    a, n, i, j, d = _random_least_distance(rng, 60)
+    a, n = np.r_[a, 7.0, -2.0], np.r_[n, 1.0, 2.0]  # two more, unconstrained
+    dense = _least_distance.least_distance(a, n, i, j, d)
+    monkeypatch.setattr(_least_distance, "DENSE_MAX", 1)
+    sparse = _least_distance.least_distance(a, n, i, j, d)
+    np.testing.assert_allclose(sparse, dense, atol=1e-9)
+    assert sparse[-2:].tolist() == [7.0, -2.0]
+
+
+def test_hinge_on_a_large_sparse_graph_takes_the_sparse_least_distance_path():
+    """n = 3000 actions, 4500 comparisons: thousands of free groups coupled by constraints,
+    beyond the dense method; the canonical point stays on the optimal face (residual)."""
+    rng = np.random.default_rng(24)
+    n, size = 3000, 4500
+    a, b = rng.integers(0, n, size), rng.integers(0, n, size)
+    keep = a != b
+    rewards = rng.normal(0, 1, n)
+    first = rng.random(keep.sum()) < 1 / (1 + np.exp(rewards[b[keep]] - rewards[a[keep]]))
+    winners = np.where(first, a[keep], b[keep])
+    losers = np.where(first, b[keep], a[keep])
+    data = px.Dataset(winners, losers, n)
+    sol = px.solve_pairwise_empirical("hinge", data, np.full(n, 1 / n), 1.0)
+    assert sol.status == OPTIMAL_SET and sol.residual <= 1e-10
+    r = sol.logits - sol.logits.mean()
+    value = float(np.sum(np.maximum(0.0, 1 - (r[winners] - r[losers]))))
+    assert value == pytest.approx(_hinge_dual_value(data), rel=1e-12, abs=1e-9)

@@ -14,9 +14,8 @@ shifts all components of a class by one common offset.
 
 *Canonical point.* The reported minimiser is the one of least Euclidean norm: one offset
 ``c_K`` per pinned class, minimising ``Σ_K n_K (c_K − a_K)²`` (``a_K = −mean_K r¹``) under
-the constraints between classes — a least-distance program, solved exactly by non-negative
-least squares (Lawson & Hanson 1974, Ch. 23; finite active-set algorithm,
-``scipy.optimize.nnls``) when some constraint is violated at ``c = a``. When the optimum is
+the constraints between classes — a least-distance program (:mod:`._least_distance`), solved
+when some constraint is violated at ``c = a``. When the optimum is
 unique up to a shift per connected component (every class a whole component) no constraint
 remains and the canonical point is ``r¹`` centred per component.
 """
@@ -30,10 +29,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ._laplacian import index_dtype
+from ._least_distance import least_distance
 
-#: Largest number of pinned classes with constraints violated at their centred position that
-#: the dense least-distance program handles.
-MAX_DENSE = 3000
 #: A constraint ``c_i − c_j ≥ d`` is tight at ``r¹`` when ``d ≥ −TIGHT`` (``z`` within
 #: ``TIGHT`` of 1: margins are of order 1 on the face).
 TIGHT = 1e-9
@@ -95,34 +92,8 @@ def min_norm_on_face(rewards, heads, tails, equal, above, below, size):
     c = -np.bincount(node_class, rewards, face.n_pinned) / sizes
     i, j, d = _tightest(face.pinned[face.i], face.pinned[face.j], face.d, face.n_pinned)
     if i.size and (c[i] - c[j] < d).any():
-        c = _least_distance(c, sizes, i, j, d)
+        c = least_distance(c, sizes, i, j, d)
     return rewards + c[node_class], face
-
-
-def _least_distance(a, sizes, i, j, d) -> np.ndarray:
-    """``argmin Σ_k n_k (c_k − a_k)²`` s.t. ``c_i − c_j ≥ d`` (Lawson–Hanson LDP via NNLS)."""
-    involved, local = np.unique(np.r_[i, j], return_inverse=True)
-    li, lj = local[: i.size], local[i.size:]
-    k = involved.size
-    if k > MAX_DENSE:
-        raise ValueError(f"the optimal set has {k} pinned classes with active constraints, "
-                         f"more than the dense least-distance program handles ({MAX_DENSE})")
-    root = np.sqrt(sizes[involved])
-    # x = √n (c − a): constraints x_i/√n_i − x_j/√n_j ≥ d − (a_i − a_j) =: g x ≥ h.
-    g = np.zeros((i.size, k))
-    g[np.arange(i.size), li] = 1.0 / root[li]
-    g[np.arange(i.size), lj] -= 1.0 / root[lj]
-    h = d - (a[i] - a[j])
-    e = np.vstack([g.T, h[None, :]])
-    f = np.zeros(k + 1)
-    f[-1] = 1.0
-    from scipy.optimize import nnls  # lazy: import psipo_exact stays light
-    u, _ = nnls(e, f, maxiter=50 * (i.size + k + 1))
-    residual = e @ u - f
-    x = -residual[:k] / residual[-1]
-    c = a.copy()
-    c[involved] = a[involved] + x / root
-    return c
 
 
 def face_groups(face: Face, size: int) -> np.ndarray:

@@ -357,21 +357,25 @@ def _approximate_solve(lap, labels, rhs: np.ndarray, rtol: float):
 
 
 def _bounded_lu(lap: sp.csr_matrix, labels: np.ndarray):
-    """``solve(b)`` by sparse LU of the grounded Laplacian, or MemoryError over budget.
+    """``solve(b)`` by sparse LU of the grounded Laplacian, or MemoryError over budget."""
+    return bounded_spd_solver(_grounded(lap, labels),
+                              f"sparse LU of a graph Laplacian on {lap.shape[0]} nodes "
+                              f"({lap.nnz} entries; conjugate gradients stalled)")
 
-    In reverse Cuthill–McKee order, symmetric Gaussian elimination (no pivoting: the
-    grounded Laplacian is positive definite and diagonally dominant) fills at most the
-    envelope ``Σ_i (i − first column of row i)``; that bound is checked first.
+
+def bounded_spd_solver(matrix: sp.csr_matrix, what: str):
+    """``solve(b)`` by sparse LU of a symmetric positive definite, diagonally dominant matrix
+    (a grounded Laplacian), or ``MemoryError`` over :data:`MEMORY_BUDGET`.
+
+    In reverse Cuthill–McKee order, symmetric Gaussian elimination (no pivoting) fills at
+    most the envelope ``Σ_i (i − first column of row i)``; that bound is checked first.
     """
-    grounded = _grounded(lap, labels)
-    perm = reverse_cuthill_mckee(grounded, symmetric_mode=True)
-    ordered = grounded[perm][:, perm].tocsr()
+    perm = reverse_cuthill_mckee(matrix, symmetric_mode=True)
+    ordered = matrix[perm][:, perm].tocsr()
     first = np.minimum.reduceat(ordered.indices, ordered.indptr[:-1]) if ordered.nnz else []
     envelope = int(np.sum(np.arange(ordered.shape[0]) - first))
     # L and U each hold the envelope (16 bytes an entry with its index) plus the diagonal
-    _checks.memory_budget(2 * 16 * (envelope + ordered.shape[0]), MEMORY_BUDGET,
-                          f"sparse LU of a graph Laplacian on {lap.shape[0]} nodes "
-                          f"({lap.nnz} entries; conjugate gradients stalled)",
+    _checks.memory_budget(2 * 16 * (envelope + ordered.shape[0]), MEMORY_BUDGET, what,
                           "raise psipo_exact.solvers._laplacian.MEMORY_BUDGET if the "
                           "machine has the memory")
     factor = splu(ordered.tocsc(), permc_spec="NATURAL", diag_pivot_thresh=0.0,

@@ -329,7 +329,8 @@ def _face_fit(rewards, heads, tails, equal, target, above, residual, kind, size,
     canonical, face = min_norm_on_face(rewards, heads, tails, equal, above, below, size)
     groups = face_groups(face, size)
     z = canonical[heads] - canonical[tails]
-    drift = np.max(np.abs(z[equal] - target[equal]), initial=0.0)
+    drift = max(np.max(np.abs(z[equal] - target[equal]), initial=0.0),  # on the face?
+                np.max(1.0 - z[above], initial=0.0), np.max(z[below] - 1.0, initial=0.0))
     return MarginFit(canonical, groups, True, max(residual, float(drift)), None, kind, "",
                      np.zeros(size, bool))
 

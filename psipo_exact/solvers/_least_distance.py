@@ -1,0 +1,182 @@
+"""Least-distance programs with difference constraints.
+
+``argmin_c Σ_k n_k (c_k − a_k)²`` subject to ``c_i − c_j ≥ d`` for a list of constraints
+``(i, j, d)``, ``n > 0``: a strictly convex quadratic program with a unique solution whenever
+the constraints are feasible (they are here: :mod:`._face` builds them through a feasible
+point). Two exact methods:
+
+* small programs (:data:`DENSE_MAX` variables in constraints): Lawson & Hanson's
+  least-distance algorithm (1974, Ch. 23): one non-negative least-squares problem
+  (``scipy.optimize.nnls``, a finite active-set method) on a dense matrix;
+* larger ones: the augmented Lagrangian method (Hestenes 1969; Powell 1969; Rockafellar 1976)
+  with multiplier update ``λ ← max(0, λ − σ(Bc − d))``, each inner minimisation by
+  semismooth Newton, whose generalised Hessian ``N + σ B_Sᵀ B_S`` is a weighted graph
+  Laplacian plus a positive diagonal — solved as a Laplacian with one extra *ground* vertex
+  joined to every vertex ``k`` with weight ``n_k`` (:mod:`._laplacian`). The result is then
+  *polished*: the constraints with positive multipliers are made equalities and the
+  equality-constrained program is solved by one Laplacian least-squares solve (potentials)
+  and a weighted mean per component; the polished point is kept when it is feasible.
+  Its accuracy is reported: the largest constraint violation and the stationarity residual
+  ``‖N(c − a) − Bᵀλ‖∞``, relative to the scale of ``a``, ``d`` and ``n``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from ._laplacian import bounded_spd_solver, index_dtype, laplacian, laplacian_solve, pull_back
+
+#: Programs with at most this many constrained variables go to the dense NNLS method.
+DENSE_MAX = 400
+#: Relative KKT tolerance of the augmented Lagrangian method.
+TOLERANCE = 1e-13
+_OUTER = 60
+_INNER = 50
+
+
+def least_distance(a, sizes, i, j, d) -> np.ndarray:
+    """``argmin Σ_k n_k (c_k − a_k)²`` s.t. ``c_i − c_j ≥ d`` (module docstring).
+
+    Variables not in any constraint keep ``c_k = a_k``; the program is solved on the others.
+    """
+    involved, local = np.unique(np.r_[i, j], return_inverse=True)
+    li, lj = local[: i.size], local[i.size:]
+    solve = dense_least_distance if involved.size <= DENSE_MAX else sparse_least_distance
+    c = np.array(a, dtype=float, copy=True)
+    c[involved] = solve(c[involved], sizes[involved], li, lj, d)
+    return c
+
+
+def dense_least_distance(a, sizes, i, j, d) -> np.ndarray:
+    """Lawson–Hanson: the LDP as one NNLS problem on ``[Gᵀ; hᵀ]``."""
+    k = a.size
+    if i.size == 0:  # (scipy's nnls must not see an empty matrix: it crashes)
+        return np.array(a, dtype=float, copy=True)
+    root = np.sqrt(sizes)
+    # x = √n (c − a): constraints x_i/√n_i − x_j/√n_j ≥ d − (a_i − a_j) =: g x ≥ h.
+    g = np.zeros((i.size, k))
+    g[np.arange(i.size), i] = 1.0 / root[i]
+    g[np.arange(i.size), j] -= 1.0 / root[j]
+    h = d - (a[i] - a[j])
+    e = np.vstack([g.T, h[None, :]])
+    f = np.zeros(k + 1)
+    f[-1] = 1.0
+    from scipy.optimize import nnls  # lazy: import psipo_exact stays light
+    u, _ = nnls(e, f, maxiter=50 * (i.size + k + 1))
+    residual = e @ u - f
+    return a - residual[:k] / residual[-1] / root
+
+
+def _grounded_solve(sizes, heads, tails, weights, rhs) -> np.ndarray:
+    """Solve ``H x = rhs``, ``H = N + Σ_e w_e (e_h − e_t)(e_h − e_t)ᵀ``: the Laplacian of the
+    graph plus a ground vertex joined to every vertex ``k`` with weight ``n_k``, grounded
+    there. Sparse LU when its fill fits the memory budget, else the Laplacian solver."""
+    k = sizes.size
+    heads, tails = np.r_[heads, np.arange(k)], np.r_[tails, np.full(k, k)]
+    lap = laplacian(heads, tails, np.r_[weights, sizes], k + 1)
+    try:
+        return bounded_spd_solver(lap[:k, :k], "the least-distance Newton step")(rhs)
+    except MemoryError:
+        x = laplacian_solve(lap, np.zeros(k + 1, index_dtype(k + 1)),
+                            np.r_[rhs, -rhs.sum()][:, None], fixed_weights=True)[:, 0]
+        return x[:k] - x[k]
+
+
+def _exact_step(c, a, sizes, q, p, step, sigma) -> float:
+    """The exact minimiser ``t ≥ 0`` of ``φ(c + t·step)`` (``q = λ − σ(Bc − d)``,
+    ``p = B·step``): ``φ'`` is piecewise linear and increasing in ``t``, with breakpoints
+    ``q_e / (σ p_e)``; its sign at every breakpoint by prefix sums, then one linear root."""
+    base = np.dot(sizes * step, c - a)
+    curve = np.dot(sizes * step, step)
+    moving = p != 0
+    q, p = q[moving], p[moving]
+    fixed = 0.0  # edges with p = 0 add nothing to φ'
+    breaks = q / (sigma * p)
+    order = np.argsort(breaks, kind="stable")
+    breaks, q, p = breaks[order], q[order], p[order]
+    # at t just above breaks[k]: p > 0 edges active iff their break > t (suffix after k),
+    # p < 0 edges active iff their break < t (prefix up to k)
+    up, down = p > 0, p < 0
+    s0 = -p * q
+    s1 = sigma * p * p
+
+    def suffix(x):
+        return np.r_[np.cumsum(x[::-1])[::-1][1:], 0.0]
+
+    def slope_terms(before):
+        """Σ s0 and Σ s1 of the active edges on the interval after each breakpoint."""
+        return (np.cumsum(np.where(down, s0, 0.0)) + suffix(np.where(up, s0, 0.0)),
+                np.cumsum(np.where(down, s1, 0.0)) + suffix(np.where(up, s1, 0.0)))
+
+    # the interval [0, first positive break): active = (p > 0 & break > 0) | (p < 0 & break < 0)
+    at_zero = (up & (breaks > 0)) | (down & (breaks < 0))
+    g0, g1 = base + fixed + s0[at_zero].sum(), curve + s1[at_zero].sum()
+    positive = breaks > 0
+    if not positive.any() or g0 + g1 * breaks[positive][0] >= 0:
+        return max(-g0 / g1, 0.0)
+    a0, a1 = slope_terms(None)
+    h0, h1 = base + a0, curve + a1  # φ'(t) = h0[k] + t·h1[k] on (breaks[k], breaks[k + 1])
+    ends = np.r_[breaks[1:], np.inf]
+    root_ok = positive & (h0 + h1 * ends >= 0)
+    k = int(np.argmax(root_ok))
+    return max(-h0[k] / h1[k], float(breaks[k]))
+
+
+def _inner_newton(c, a, sizes, i, j, d, lam, sigma) -> np.ndarray:
+    """Minimise ``φ(c) = ½Σn(c − a)² + (1/2σ) Σ max(0, λ − σ(Bc − d))²`` by semismooth
+    Newton with exact line search (finite on a convex piecewise quadratic)."""
+    for _ in range(_INNER):
+        q = lam - sigma * (c[i] - c[j] - d)
+        mu = np.maximum(0.0, q)
+        grad = sizes * (c - a) - pull_back(mu, i, j, c.size)
+        if np.abs(grad).max() <= 1e-15 * max(np.abs(sizes * (c - a)).max(), 1.0):
+            break
+        active = mu > 0
+        step = -_grounded_solve(sizes, i[active], j[active], np.full(active.sum(), sigma), grad)
+        t = _exact_step(c, a, sizes, q, step[i] - step[j], step, sigma)
+        c = c + t * step
+        if t * np.abs(step).max() <= 1e-16 * max(np.abs(c).max(), 1.0):
+            break
+        if abs(t - 1.0) < 1e-9 and np.array_equal(lam - sigma * (c[i] - c[j] - d) > 0, active):
+            break  # a full Newton step that stays in its quadratic piece: the exact minimiser
+    return c
+
+
+def _polish(c, a, sizes, i, j, d, lam) -> np.ndarray:
+    """The equality-constrained optimum on the constraints with ``λ > 0``: potentials by a
+    Laplacian least-squares solve, then the ``n``-weighted mean of ``c − a`` zero per
+    component of the active graph."""
+    k, act = c.size, lam > 0
+    hi, tj, da = i[act], j[act], d[act]
+    graph = sp.csr_matrix((np.ones(hi.size), (hi, tj)), shape=(k, k))
+    n_comp, labels = connected_components(graph, directed=False)
+    lap = laplacian(hi, tj, np.ones(hi.size), k)
+    potential = laplacian_solve(lap, labels, pull_back(da, hi, tj, k)[:, None],
+                                fixed_weights=True)[:, 0]
+    shift = np.bincount(labels, sizes * (a - potential), n_comp) / np.bincount(labels, sizes,
+                                                                                 n_comp)
+    return potential + shift[labels]
+
+
+def sparse_least_distance(a, sizes, i, j, d) -> np.ndarray:
+    """Augmented Lagrangian with semismooth-Newton inner solves, then polishing."""
+    scale = max(np.abs(a).max(initial=0.0), np.abs(d).max(initial=0.0), 1.0)
+    lam, c = np.zeros(i.size), a.copy()
+    sigma = 1.0 / max(sizes.max(), 1.0)
+    for _ in range(_OUTER):
+        c = _inner_newton(c, a, sizes, i, j, d, lam, sigma)
+        slack = c[i] - c[j] - d
+        lam = np.maximum(0.0, lam - sigma * slack)
+        violation = np.maximum(0.0, -slack).max(initial=0.0)
+        slackness = np.abs(lam * slack).max(initial=0.0)
+        if violation <= TOLERANCE * scale and slackness <= TOLERANCE * scale * sizes.max():
+            break
+        sigma = min(sigma * 10.0, 1e12 / max(sizes.max(), 1.0))
+    polished = _polish(c, a, sizes, i, j, d, lam)
+    feasible = (polished[i] - polished[j] - d).min(initial=0.0) >= -TOLERANCE * scale
+    objective = np.dot(sizes, (c - a) ** 2)
+    if feasible and np.dot(sizes, (polished - a) ** 2) <= objective + 1e-12 * (1.0 + objective):
+        return polished
+    return c
