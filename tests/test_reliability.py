@@ -619,3 +619,26 @@ def test_sppo_hard_target_beyond_the_doubles():
     pi_ref = np.array([[1e-300, 1.0], [0.548, 0.452]])
     sol = _quiet(px.solve_pairwise_population, "sppo_hard", prefs, mu, pi_ref, 1.36e-109)
     assert np.isfinite(sol.logits[..., 1]).all() and np.allclose(sol.policy.sum(-1), 1.0)
+
+
+@pytest.mark.parametrize(("name", "tau"), [("nca_pair", 1e300), ("bco_pair", 1.76e308),
+                                           ("sppo_hard", 1.76e308)])
+def test_separable_losses_at_tau_near_the_largest_double(name, tau):
+    # Found by the fuzz harness (a flaky batch run): the derivatives of a never-compared
+    # action overflow to ±∞ at τ ~ 1e300, and 0 · ∞ = NaN warned ("invalid value encountered
+    # in multiply"); G″/G′ overflowed in the mass-increase scan of sppo_hard.
+    p1 = np.array([[[.5, 1, .05], [0, .5, 0], [.95, 1, .5]],
+                   [[.5, 0, 1], [1, .5, 1e-16], [0, 1, .5]]])
+    p2 = np.array([[[.5, 2.01999086e-1, 1e-16], [7.98000914e-1, .5, 1e-16], [1, 1, .5]],
+                   [[.5, 9.63063388e-1, 1e-300], [3.69366120e-2, .5, .9], [1, .1, .5]]])
+    m1 = np.array([[1.0, 2.30273419e-300, 0.0], [2.96126948e-308, 3.02459069e-1, 6.97540931e-1]])
+    m2 = np.array([[4.94065646e-324, 1.15375635e-3, 9.98846244e-1],
+                   [4.38898670e-308, 4.38898670e-308, 1.0]])
+    r1 = np.array([[1.0, 1e-300, 1e-300], [1.0, 1.95166013e-300, 1e-300]])
+    r2 = np.array([[1.81372001e-1, 1e-300, 8.18627999e-1], [4.84651971e-1, 5.15348029e-1, 1e-300]])
+    for prefs, mu, pi_ref in ((p1, m2, r1), (p2, m1, r2)):
+        sol = _quiet(px.solve_pairwise_population, name, prefs, mu, pi_ref, tau)
+        assert np.isfinite(sol.policy).all() and np.allclose(sol.policy.sum(-1), 1.0)
+        for k in range(2):  # and the batch is the problems one at a time
+            one = _quiet(px.solve_pairwise_population, name, prefs[k], mu[k], pi_ref[k], tau)
+            np.testing.assert_allclose(sol.policy[k], one.policy, rtol=1e-11, atol=1e-300)

@@ -240,14 +240,21 @@ class _Derivatives:
         wins, losses, tau = self._fit(s)
         d = self.loss.evaluate(s, s, tau, self.prm, 1)
         h = self.loss.evaluate(s, s, tau, self.prm, 2)
-        return wins * d[0] + losses * d[1], wins * h[0] + losses * h[2]
+        return (_weighted(wins, d[0]) + _weighted(losses, d[1]),
+                _weighted(wins, h[0]) + _weighted(losses, h[2]))
 
     def value(self, s):
         """``W⁺ ℓ(s, 0) + W⁻ ℓ(0, s)`` = ``G(s)`` + a constant per problem."""
         wins, losses, tau = self._fit(s)
         zero = np.zeros_like(s)
-        return (wins * self.loss.evaluate(s, zero, tau, self.prm, 0)[0]
-                + losses * self.loss.evaluate(zero, s, tau, self.prm, 0)[0])
+        return (_weighted(wins, self.loss.evaluate(s, zero, tau, self.prm, 0)[0])
+                + _weighted(losses, self.loss.evaluate(zero, s, tau, self.prm, 0)[0]))
+
+
+def _weighted(weight, term):
+    """``weight · term`` with a zero weight contributing 0 even where ``term`` is infinite (a
+    term of no comparison: at τ ~ 1e308 the derivatives overflow where nothing is compared)."""
+    return np.where(weight > 0, weight * np.where(weight > 0, term, 0.0), 0.0)
 
 
 def _mass_increase(der: _Derivatives, pi_ref, mask, s_star, s_hi) -> np.ndarray:
@@ -260,7 +267,7 @@ def _mass_increase(der: _Derivatives, pi_ref, mask, s_star, s_hi) -> np.ndarray:
 
     def level(s, ref=log_ref):  # L(s) = log G′ − s − log πref and L′ = G″/G′ − 1
         g1, g2 = der(s)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # L′ = ±∞: fine
             return np.log(np.maximum(g1, 0.0)) - s - ref, g2 / g1 - 1.0
 
     inflection = _base.bisect(lambda s: der(s)[0] - der(s)[1], lo, hi)
