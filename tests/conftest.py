@@ -18,6 +18,16 @@ settings.register_profile(
     derandomize=True,
 )
 settings.register_profile("dev", max_examples=20, deadline=None)
+# `make mutation` (docs/mutation.md): few examples, but the same ones every run, so that a
+# mutant's verdict does not depend on the draw; no example database (mutants/ is a copy).
+settings.register_profile(
+    "mutation",
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=True,
+    database=None,
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

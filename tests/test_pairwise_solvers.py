@@ -492,3 +492,35 @@ def test_solver_bad_input():
         px.solve_pairwise_empirical("sigmoid", [(0, 1)], np.ones(2) / 2, 1.0)
     with pytest.raises(ValueError, match="tau = -1.0"):
         px.solve_pairwise_empirical("hinge", data, np.ones(3) / 3, -1.0)
+
+
+# -- the minimum-norm point of a face (solvers/_face.py) against a generic QP solver ----------
+@pytest.mark.parametrize("seed", range(6))
+def test_min_norm_on_face_is_the_least_norm_point_of_the_polyhedron(seed):
+    """min ‖r‖² over {z_e = z¹_e (E₌), z_e ≥ 1 (E≥), z_e ≤ 1 (E≤)}, z = r_h − r_t, solved by
+    SLSQP on r directly (strictly convex: one minimiser), equals min_norm_on_face."""
+    import importlib
+    face = importlib.import_module("psipo_exact.solvers._face")
+    rng = np.random.default_rng(seed)
+    size = 6
+    pairs = np.array([(a, b) for a in range(size) for b in range(size) if a != b])
+    pick = pairs[rng.choice(len(pairs), 8, replace=False)]
+    heads, tails = pick[:, 0], pick[:, 1]
+    r1 = rng.normal(scale=2.0, size=size)
+    z1 = r1[heads] - r1[tails]
+    kind = rng.integers(0, 3, heads.size)
+    equal = kind == 0
+    above = (kind != 0) & (z1 >= 1.0)
+    below = (kind != 0) & (z1 < 1.0)
+    ours, _ = face.min_norm_on_face(r1, heads, tails, equal, above, below, size)
+    cons = [{"type": "eq", "fun": lambda r: (r[heads] - r[tails] - z1)[equal]},
+            {"type": "ineq", "fun": lambda r: (r[heads] - r[tails] - 1.0)[above]},
+            {"type": "ineq", "fun": lambda r: (1.0 - r[heads] + r[tails])[below]}]
+    ref = minimize(lambda r: r @ r, r1, jac=lambda r: 2 * r, method="SLSQP",
+                   constraints=[c for c, m in zip(cons, (equal, above, below)) if m.any()],
+                   options={"ftol": 1e-15, "maxiter": 1000})
+    assert ref.success
+    np.testing.assert_allclose(ours, ref.x, atol=1e-6)
+    z = ours[heads] - ours[tails]  # and it lies on the face
+    np.testing.assert_allclose(z[equal], z1[equal], atol=1e-12)
+    assert (z[above] >= 1 - 1e-12).all() and (z[below] <= 1 + 1e-12).all()
