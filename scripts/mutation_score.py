@@ -3,8 +3,9 @@
 Usage: ``python scripts/mutation_score.py PATTERN...`` (fnmatch patterns of mutant names, as
 given to ``mutmut run``), or ``--sample K [PATTERN...]``: only the mutants whose name hashes
 (CRC-32) to 0 modulo K, a deterministic sample of one mutant in K that does not depend on
-the tests. ``--list`` prints the names instead of the score (the Makefile passes them to
-``mutmut run``). Prints the counts per module and in total, and the score
+the tests (the interval printed for a sample holds only once all of it is checked: mutmut
+runs the cheapest mutants first). ``--list`` prints the names instead of the score (the
+Makefile passes them to ``mutmut run``). Prints the counts per module and in total, and the score
 
     killed / (total - not checked)
 
@@ -57,7 +58,8 @@ def main(patterns, sample=1, listing=False):
         p = total["killed"] / checked
         half = 1.96 * math.sqrt(p * (1 - p) / checked)  # normal approximation
         print(f"score: {total['killed']}/{checked} = {100 * p:.1f}% (timeouts as not killed)"
-              + (f", 95% interval for all mutants ±{100 * half:.1f} points" if sample > 1 else "")
+              + (f", 95% interval for all mutants ±{100 * half:.1f} points"
+                 if sample > 1 and not total["not checked"] else "")
               + f"; {100 * (total['killed'] + total['timeout']) / checked:.1f}% with timeouts "
               "as killed")
 

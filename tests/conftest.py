@@ -19,15 +19,8 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=20, deadline=None)
 # `make mutation` (docs/mutation.md): few examples, but the same ones every run, so that a
-# mutant's verdict does not depend on the draw; no example database (mutants/ is a copy).
-settings.register_profile(
-    "mutation",
-    max_examples=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    derandomize=True,
-    database=None,
-)
+# mutant's verdict does not depend on the draw (derandomised, as "ci"); no example database.
+settings.register_profile("mutation", settings.get_profile("ci"), max_examples=10, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

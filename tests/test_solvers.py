@@ -642,6 +642,9 @@ def test_bt_population_on_bradley_terry_prefs_recovers_rewards():
     bt = fit_bradley_terry(bradley_terry_prefs(rewards), mu)
     np.testing.assert_allclose(bt.rewards, rewards - rewards.mean(-1, keepdims=True), atol=1e-12)
     assert bt.exists and bt.unique and bt.residual < 1e-13
+    # the log-likelihood of a population fit is minus Eq. 2 (losses.bt_reward_population)
+    np.testing.assert_allclose(bt.loglik, -losses.bt_reward_population(
+        bt.rewards, bradley_terry_prefs(rewards), mu), rtol=1e-12)
 
 
 def _dpo_objective(logits, prefs, mu, pi_ref, tau):
@@ -785,3 +788,34 @@ def test_solution_is_frozen():
     with pytest.raises(AttributeError):
         sol.exists = False
 
+
+
+@pytest.mark.parametrize("reference", [0, None])
+def test_bt_covariance_is_the_inverse_numerical_hessian(reference):
+    """The observed-information covariance of a Bradley–Terry fit against the inverse of the
+    Hessian (central differences of the gradient, written out here) of the negative
+    log-likelihood Σ w log(1 + e^{−(r_w − r_l)}),
+    in the free rewards r_1.. (reference 0: r_0 = 0, its row and column exactly 0), or, with
+    no reference, of the rewards of mean zero (Cov = P H_P⁻¹ Pᵀ in a basis of Σ r = 0)."""
+    rng = np.random.default_rng(3)
+    n = 4
+    pairs = [(a, b) for a in range(n) for b in range(n) if a != b]
+    data = Dataset.from_pairs(pairs, weights=rng.integers(1, 5, len(pairs)))
+    fit = fit_bradley_terry(data, reference=reference)
+    w, win, lose = data.datum_weights, data.winners, data.losers
+
+    def grad(x):  # ∇ of Σ w log(1 + e^{−(r_w − r_l)}) in x, r = basis @ x
+        r = basis @ x
+        coef = -w / (1.0 + np.exp(r[win] - r[lose]))
+        return basis.T @ (np.bincount(win, coef, n) - np.bincount(lose, coef, n))
+
+    basis = np.eye(n)[:, 1:] if reference == 0 else np.linalg.qr(
+        np.eye(n) - 1.0 / n)[0][:, : n - 1]
+    x0 = np.linalg.lstsq(basis, fit.rewards - (0 if reference == 0 else fit.rewards.mean()),
+                         rcond=None)[0]
+    step = 1e-6 * np.eye(n - 1)
+    hess = np.stack([(grad(x0 + e) - grad(x0 - e)) / 2e-6 for e in step])
+    expected = basis @ np.linalg.inv(hess) @ basis.T
+    np.testing.assert_allclose(fit.covariance, expected, rtol=1e-4, atol=1e-7)
+    if reference == 0:
+        assert not fit.covariance[0].any() and not fit.covariance[:, 0].any()
