@@ -18,6 +18,9 @@ settings.register_profile(
     derandomize=True,
 )
 settings.register_profile("dev", max_examples=20, deadline=None)
+# `make mutation` (docs/mutation.md): few examples, but the same ones every run, so that a
+# mutant's verdict does not depend on the draw (derandomised, as "ci"); no example database.
+settings.register_profile("mutation", settings.get_profile("ci"), max_examples=10, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

@@ -180,6 +180,21 @@ def test_expected_psi_plus_and_minus_infinity_meeting_raises_naming_actions():
     np.testing.assert_allclose(pi, [0.25, 0.75, 0.0], rtol=1e-15, atol=0)
 
 
+def test_expected_psi_infinite_terms_in_a_batch_are_judged_problem_by_problem():
+    """The two tests above on a batch (prefs of shape (2, 3, 3)): per problem, the same
+    ±∞ values as unbatched, and a clash in one problem is reported at its index."""
+    sure = np.array([[0.5, 1.0, 0.3], [0.0, 0.5, 0.6], [0.7, 0.4, 0.5]])
+    clash = np.array([[0.5, 1.0, 1.0], [0.0, 0.5, 1.0], [0.0, 0.0, 0.5]])
+    mu = np.array([[0.5, 0.0, 0.5], [0.0, 0.5, 0.5]])
+    batch = np.stack([sure, clash])
+    g = px.expected_psi(batch, mu, "logit")
+    for k in range(2):
+        np.testing.assert_array_equal(g[k], px.expected_psi(batch[k], mu[k], "logit"))
+    assert g[1].tolist() == [math.inf, math.inf, -math.inf]
+    with pytest.raises(ValueError, match=r"g\(y1\) is undefined at index \(1,\)"):
+        px.expected_psi(np.stack([sure, clash]), _uniform(3), "logit")
+
+
 # --------------------------------------------------------------------- Gibbs policies
 
 

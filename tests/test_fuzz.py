@@ -166,8 +166,9 @@ def public_callables() -> dict[str, Callable]:
         if _excluded_module(mod.__name__):
             continue
         names = getattr(mod, "__all__", None)
-        if names is None:
+        if names is None:  # ("__mutmut_": the mutants `make mutation` adds to a module)
             names = [n for n, obj in vars(mod).items() if not n.startswith("_")
+                     and "__mutmut_" not in n
                      and getattr(obj, "__module__", None) == mod.__name__]
         for name in names:
             obj = getattr(mod, name)

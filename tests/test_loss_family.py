@@ -155,21 +155,15 @@ def test_values_against_mpmath(name):
         assert ours == pytest.approx(float(ref), rel=1e-13, abs=1e-300)
 
 
-@given(name=st.sampled_from(losses.PAIRWISE_LOSSES), data=st.data())
-def test_derivatives_match_central_differences(name, data):
-    """∂ℓ/∂s and ∂²ℓ/∂s² of every loss (under every f-divergence) against central differences
-    of the value and of the gradient; kinks of hinge/truncated_quadratic avoided."""
-    f, coef = data.draw(st.sampled_from(F_TYPES))
-    prm = data.draw(pst.pairwise_loss_params(name))
-    prm.update(f_divergence_type=f, f_alpha_divergence_coef=coef)
-    sw, sl = data.draw(st.floats(-3, 3)), data.draw(st.floats(-3, 3))
-    tau = data.draw(st.floats(0.2, 3.0))
+def _check_derivatives(name, prm, f, sw, sl, tau):
+    """∂ℓ/∂s and ∂²ℓ/∂s² against central differences of the value and of the gradient."""
     loss = losses.pairwise(name)
     g = np.array(loss.grad(sw, sl, tau, **prm))
     hess = np.array(loss.hessian(sw, sl, tau, **prm))
     step = 1e-5
     if name in ("hinge", "truncated_quadratic"):
-        z = tau * (float(_trl_score(f, sw, coef)) - float(_trl_score(f, sl, coef)))
+        z = tau * (float(_trl_score(f, sw, prm.get("f_alpha_divergence_coef", 0.5)))
+                   - float(_trl_score(f, sl, prm.get("f_alpha_divergence_coef", 0.5))))
         if abs(z - 1.0) < 1e-3:
             return
     for k, (dw, dl) in enumerate(((step, 0.0), (0.0, step))):
@@ -181,6 +175,31 @@ def test_derivatives_match_central_differences(name, data):
         fd2 = (up - down) / (2 * step)
         expected = hess[[0, 1]] if k == 0 else hess[[1, 2]]
         np.testing.assert_allclose(expected, fd2, rtol=1e-4, atol=1e-5 * (1 + abs(hess).max()))
+
+
+@given(name=st.sampled_from(losses.PAIRWISE_LOSSES), data=st.data())
+def test_derivatives_match_central_differences(name, data):
+    """∂ℓ/∂s and ∂²ℓ/∂s² of every loss (under every f-divergence) against central differences
+    of the value and of the gradient; kinks of hinge/truncated_quadratic avoided."""
+    f, coef = data.draw(st.sampled_from(F_TYPES))
+    prm = data.draw(pst.pairwise_loss_params(name))
+    prm.update(f_divergence_type=f, f_alpha_divergence_coef=coef)
+    _check_derivatives(name, prm, f, data.draw(st.floats(-3, 3)), data.draw(st.floats(-3, 3)),
+                       data.draw(st.floats(0.2, 3.0)))
+
+
+@pytest.mark.parametrize("name", losses.PAIRWISE_LOSSES)
+def test_derivatives_of_every_loss_at_fixed_points(name):
+    """The check above for EVERY registered loss (a draw of names may miss some), at fixed
+    margins on both sides of 0 and τ ≠ 1 (so that powers of τ are not invisible)."""
+    prm = _params(name)
+    if name == "discopop":
+        prm["discopop_tau"] = 0.3
+    for sw, sl, tau in ((0.4, -0.3, 1.7), (-0.9, 0.2, 0.6), (1.3, 1.1, 2.4)):
+        _check_derivatives(name, dict(prm), "reverse_kl", sw, sl, tau)
+    _check_derivatives(name, dict(prm, f_divergence_type="alpha_divergence",
+                                  f_alpha_divergence_coef=-1.0), "alpha_divergence",
+                       0.5, -0.4, 1.4)
 
 
 @pytest.mark.parametrize("name", losses.PAIRWISE_LOSSES)

@@ -672,3 +672,97 @@ def test_hinge_on_a_large_sparse_graph_takes_the_sparse_least_distance_path():
     r = sol.logits - sol.logits.mean()
     value = float(np.sum(np.maximum(0.0, 1 - (r[winners] - r[losers]))))
     assert value == pytest.approx(_hinge_dual_value(data), rel=1e-12, abs=1e-9)
+
+
+# -- the minimum-norm point of a face (solvers/_face.py) against a generic QP solver ----------
+@pytest.mark.parametrize("seed", range(6))
+def test_min_norm_on_face_is_the_least_norm_point_of_the_polyhedron(seed):
+    """min ‖r‖² over {z_e = z¹_e (E₌), z_e ≥ 1 (E≥), z_e ≤ 1 (E≤)}, z = r_h − r_t, solved by
+    SLSQP on r directly (strictly convex: one minimiser), equals min_norm_on_face."""
+    import importlib
+    face = importlib.import_module("psipo_exact.solvers._face")
+    rng = np.random.default_rng(seed)
+    size = 6
+    pairs = np.array([(a, b) for a in range(size) for b in range(size) if a != b])
+    pick = pairs[rng.choice(len(pairs), 8, replace=False)]
+    heads, tails = pick[:, 0], pick[:, 1]
+    r1 = rng.normal(scale=2.0, size=size)
+    z1 = r1[heads] - r1[tails]
+    kind = rng.integers(0, 3, heads.size)
+    equal = kind == 0
+    above = (kind != 0) & (z1 >= 1.0)
+    below = (kind != 0) & (z1 < 1.0)
+    ours, _ = face.min_norm_on_face(r1, heads, tails, equal, above, below, size)
+    cons = [{"type": "eq", "fun": lambda r: (r[heads] - r[tails] - z1)[equal]},
+            {"type": "ineq", "fun": lambda r: (r[heads] - r[tails] - 1.0)[above]},
+            {"type": "ineq", "fun": lambda r: (1.0 - r[heads] + r[tails])[below]}]
+    ref = minimize(lambda r: r @ r, r1, jac=lambda r: 2 * r, method="SLSQP",
+                   constraints=[c for c, m in zip(cons, (equal, above, below)) if m.any()],
+                   options={"ftol": 1e-15, "maxiter": 1000})
+    assert ref.success
+    np.testing.assert_allclose(ours, ref.x, atol=1e-6)
+    z = ours[heads] - ours[tails]  # and it lies on the face
+    np.testing.assert_allclose(z[equal], z1[equal], atol=1e-12)
+    assert (z[above] >= 1 - 1e-12).all() and (z[below] <= 1 + 1e-12).all()
+
+
+def test_apo_zero_is_exact_up_to_tau_one_on_a_tau_grid():
+    """apo_zero is solved exactly for τ ≤ 1 (solvers/_separable.py), τ = 1 included: on a τ
+    grid (one problem per τ, solved together), every τ ≤ 1 gets an exact status and attains
+    the brute-force minimum, and each grid point equals the single-τ solve."""
+    rng = np.random.default_rng(11)
+    taus = np.array([0.3, 0.7, 1.0])
+    for _ in range(3):
+        data = _random_dataset(rng)
+        pi_ref = rng.dirichlet(np.ones(data.n_actions))
+        grid = px.solve_pairwise_empirical("apo_zero", data, pi_ref, taus)
+        for k, tau in enumerate(taus):
+            one = px.solve_pairwise_empirical("apo_zero", data, pi_ref, float(tau))
+            assert one.status in EXACT_STATUSES
+            np.testing.assert_allclose(grid.policy[k], one.policy, rtol=1e-12, atol=1e-300)
+            ours = _value_at("apo_zero", one, data, pi_ref, float(tau), {})
+            assert ours <= _brute("apo_zero", data, pi_ref, float(tau), {}, rng, starts=3) + 1e-8
+
+
+@pytest.mark.parametrize("name", ["bco_pair", "sppo_hard"])
+def test_separable_losses_on_d3_keep_pi_ref(name):
+    """D3 = {a ≻ b, b ≻ a}, c never compared. bco_pair and sppo_hard are separable with
+    G(s) = ℓ_w(s) + ℓ_l(s) even in s, so s_a = s_b = 0 and the uncompared c takes the rest
+    of the mass, 1 − πref(a) − πref(b) = πref(c): the exact optimum is π = πref."""
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        pi_ref = rng.dirichlet(np.ones(3))
+        tau = float(rng.uniform(0.2, 3.0))
+        sol = px.solve_pairwise_empirical(name, px.paper_dataset("D3"), pi_ref, tau)
+        assert sol.status in EXACT_STATUSES
+        np.testing.assert_allclose(sol.policy, pi_ref, rtol=1e-10)
+
+
+@pytest.mark.parametrize("dataset", ["D1", "D2", "D3"])
+def test_exo_pair_has_a_finite_stationary_optimum(dataset):
+    """exo_pair (ε > 0) is bounded below and → its bound only at finite margins: on the
+    paper's datasets a finite minimiser exists and the empirical gradient vanishes there."""
+    data = px.paper_dataset(dataset)
+    pi_ref = np.array([0.5, 0.3, 0.2])
+    sol = px.solve_pairwise_empirical("exo_pair", data, pi_ref, 0.7, label_smoothing=0.1)
+    assert sol.exists and np.isfinite(sol.logits).all()
+    _, grad = losses.pairwise_empirical("exo_pair", sol.logits, data, pi_ref, 0.7,
+                                        label_smoothing=0.1, return_grad=True)
+    assert np.abs(grad).max() < 1e-8
+
+
+def test_non_convex_population_batch_equals_one_at_a_time():
+    """exo_pair (non-convex) population fits of a batch of µ, solved together, equal the
+    single solves, and each is stationary for its own population loss."""
+    rng = np.random.default_rng(8)
+    prefs = px.bradley_terry_prefs(rng.normal(size=3))
+    mu = rng.dirichlet(np.ones(3), size=2)
+    pi_ref = rng.dirichlet(np.ones(3))
+    batch = px.solve_pairwise_population("exo_pair", prefs, mu, pi_ref, 0.8, label_smoothing=0.1)
+    for k in range(2):
+        one = px.solve_pairwise_population("exo_pair", prefs, mu[k], pi_ref, 0.8,
+                                           label_smoothing=0.1)
+        np.testing.assert_allclose(batch.policy[k], one.policy, rtol=1e-8)
+        _, grad = losses.pairwise_population("exo_pair", one.policy, prefs, mu[k], pi_ref, 0.8,
+                                             label_smoothing=0.1, return_grad=True)
+        assert np.abs(grad).max() < 1e-7

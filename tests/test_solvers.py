@@ -527,6 +527,34 @@ def test_ipo_population_partial_support_is_closest_minimiser(problem, tau):
                                         + [(int(y),) for y in off]))
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_ipo_population_batch_is_the_closest_minimiser_problem_by_problem(seed):
+    """The partial-support property above on a batch of 3 problems (one per context, with
+    different supports): each problem's shift sums to zero over ITS Supp(µ), each residual
+    certificate vanishes, and the batch equals the problems solved one at a time."""
+    rng = np.random.default_rng(seed)
+    n = 4
+    prefs = np.stack([bradley_terry_prefs(rng.normal(size=n)) for _ in range(3)])
+    mu = rng.dirichlet(np.ones(n), size=3) * (rng.random((3, n)) < 0.7)
+    mu[:, 0] += 0.5
+    mu /= mu.sum(-1, keepdims=True)
+    pi_ref = rng.dirichlet(np.ones(n), size=3)
+    tau = float(rng.uniform(0.2, 3.0))
+    sol = solve_ipo_population(prefs, mu, pi_ref, tau)
+    assert sol.residual < 1e-12 * (1 + 1 / tau)
+    for k in range(3):
+        support = mu[k] > 0
+        shift = sol.logits[k] - np.log(pi_ref[k])
+        np.testing.assert_allclose(shift[~support], 0.0, atol=1e-12)
+        assert abs(shift[support].sum()) < 1e-12 * (1 + 1 / tau)
+        np.testing.assert_allclose(shift[support] - shift[support].mean(),
+                                   (prefs[k] @ mu[k])[support] / tau
+                                   - np.mean((prefs[k] @ mu[k])[support] / tau), atol=1e-12)
+        one = solve_ipo_population(prefs[k], mu[k], pi_ref[k], tau)
+        np.testing.assert_allclose(sol.policy[k], one.policy, rtol=1e-12)
+        np.testing.assert_allclose(sol.logits[k], one.logits, rtol=1e-12, atol=1e-12)
+
+
 @given(st.integers(2, 5).flatmap(lambda n: st.tuples(
     preference_matrices(n, 0.0, 1.0), policies(n, full=False), policies(n))),
     st.floats(0.1, 5.0), st.booleans())
@@ -614,6 +642,9 @@ def test_bt_population_on_bradley_terry_prefs_recovers_rewards():
     bt = fit_bradley_terry(bradley_terry_prefs(rewards), mu)
     np.testing.assert_allclose(bt.rewards, rewards - rewards.mean(-1, keepdims=True), atol=1e-12)
     assert bt.exists and bt.unique and bt.residual < 1e-13
+    # the log-likelihood of a population fit is minus Eq. 2 (losses.bt_reward_population)
+    np.testing.assert_allclose(bt.loglik, -losses.bt_reward_population(
+        bt.rewards, bradley_terry_prefs(rewards), mu), rtol=1e-12)
 
 
 def _dpo_objective(logits, prefs, mu, pi_ref, tau):
@@ -757,3 +788,34 @@ def test_solution_is_frozen():
     with pytest.raises(AttributeError):
         sol.exists = False
 
+
+
+@pytest.mark.parametrize("reference", [0, None])
+def test_bt_covariance_is_the_inverse_numerical_hessian(reference):
+    """The observed-information covariance of a Bradley–Terry fit against the inverse of the
+    Hessian (central differences of the gradient, written out here) of the negative
+    log-likelihood Σ w log(1 + e^{−(r_w − r_l)}),
+    in the free rewards r_1.. (reference 0: r_0 = 0, its row and column exactly 0), or, with
+    no reference, of the rewards of mean zero (Cov = P H_P⁻¹ Pᵀ in a basis of Σ r = 0)."""
+    rng = np.random.default_rng(3)
+    n = 4
+    pairs = [(a, b) for a in range(n) for b in range(n) if a != b]
+    data = Dataset.from_pairs(pairs, weights=rng.integers(1, 5, len(pairs)))
+    fit = fit_bradley_terry(data, reference=reference)
+    w, win, lose = data.datum_weights, data.winners, data.losers
+
+    def grad(x):  # ∇ of Σ w log(1 + e^{−(r_w − r_l)}) in x, r = basis @ x
+        r = basis @ x
+        coef = -w / (1.0 + np.exp(r[win] - r[lose]))
+        return basis.T @ (np.bincount(win, coef, n) - np.bincount(lose, coef, n))
+
+    basis = np.eye(n)[:, 1:] if reference == 0 else np.linalg.qr(
+        np.eye(n) - 1.0 / n)[0][:, : n - 1]
+    x0 = np.linalg.lstsq(basis, fit.rewards - (0 if reference == 0 else fit.rewards.mean()),
+                         rcond=None)[0]
+    step = 1e-6 * np.eye(n - 1)
+    hess = np.stack([(grad(x0 + e) - grad(x0 - e)) / 2e-6 for e in step])
+    expected = basis @ np.linalg.inv(hess) @ basis.T
+    np.testing.assert_allclose(fit.covariance, expected, rtol=1e-4, atol=1e-7)
+    if reference == 0:
+        assert not fit.covariance[0].any() and not fit.covariance[:, 0].any()

@@ -57,6 +57,23 @@ def test_mle_matches_direct_scipy_maximisation(model, seed):
 
 
 @pytest.mark.parametrize("model", ["rao_kupper", "davidson"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_deviance_is_against_the_saturated_three_outcome_model(model, seed):
+    """deviance = 2 (ℓ_saturated − ℓ), ℓ_saturated = Σ_pairs Σ_outcomes n_o log(n_o / n_pair)
+    over the outcomes (i wins, j wins, tie) of each compared pair, counted here by a loop."""
+    data = _random_tie_data(np.random.default_rng(seed))
+    counts = {}
+    for w, lo, tie, c in zip(data.winners, data.losers, data.ties, data.datum_weights):
+        pair = counts.setdefault((min(w, lo), max(w, lo)), {})
+        outcome = "tie" if tie else (w, lo)
+        pair[outcome] = pair.get(outcome, 0.0) + c
+    saturated = sum(n * np.log(n / sum(pair.values())) for pair in counts.values()
+                    for n in pair.values())
+    fit = (px.fit_rao_kupper if model == "rao_kupper" else px.fit_davidson)(data)
+    assert fit.deviance == pytest.approx(2 * (saturated - fit.loglik), rel=1e-12)
+
+
+@pytest.mark.parametrize("model", ["rao_kupper", "davidson"])
 def test_standard_errors_are_the_inverse_numerical_hessian(model):
     """Reference constraint: the Hessian of the negative log-likelihood in (r_1.., log φ)."""
     data = _random_tie_data(np.random.default_rng(7))
@@ -77,6 +94,10 @@ def test_standard_errors_are_the_inverse_numerical_hessian(model):
                           + f(x0 - e_i - e_j)) / (4 * h * h)
     cov = np.linalg.inv(hess)
     np.testing.assert_allclose(fit.stderr[1:], np.sqrt(np.diag(cov)[:-1]), rtol=1e-4)
+    # the whole reward covariance, not only its diagonal; exactly 0 at the reference
+    np.testing.assert_allclose(fit.covariance[1:, 1:], cov[:-1, :-1], rtol=1e-4,
+                               atol=1e-6 * np.abs(cov).max())
+    assert not fit.covariance[0].any() and not fit.covariance[:, 0].any()
     assert fit.tie_parameter_stderr == pytest.approx(np.sqrt(cov[-1, -1]) * fit.tie_parameter,
                                                      rel=1e-4)
 
@@ -174,6 +195,27 @@ def test_ipo_with_ties_minimises_eq16_with_half(seed, tau):
     w = data.datum_weights / data.total_weight
     assert px.losses.ipo_empirical_symmetric(theta, data, pi_ref, tau) == pytest.approx(
         np.sum(w * eq16), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ipo_loss_with_ties_is_eq17_plus_eq16_with_half(seed):
+    """Eq. 17 for the decided data; for a tie, Eq. 16 with I = ½ over both orders minus its
+    constant 1/(4τ²), i.e. h² (the constant is kept by the symmetric form's tie term)."""
+    rng = np.random.default_rng(seed)
+    data = _random_tie_data(rng, n=4, size=10)
+    pi_ref = rng.dirichlet(np.ones(4))
+    tau = float(rng.uniform(0.2, 3.0))
+    theta = rng.normal(size=4)
+    h = (theta[data.winners] - theta[data.losers] - np.log(pi_ref[data.winners])
+         + np.log(pi_ref[data.losers]))
+    eq16_half = 0.5 * ((h - 0.5 / tau) ** 2 + (-h - 0.5 / tau) ** 2)
+    w = data.datum_weights / data.total_weight
+    ipo = np.where(data.ties, eq16_half - 0.25 / tau**2, (h - 0.5 / tau) ** 2)
+    assert px.losses.ipo_empirical(theta, data, pi_ref, tau) == pytest.approx(
+        np.sum(w * ipo), rel=1e-12)
+    symmetric = np.where(data.ties, eq16_half, 0.5 * ((h - 1 / tau) ** 2 + h**2))
+    assert px.losses.ipo_empirical_symmetric(theta, data, pi_ref, tau) == pytest.approx(
+        np.sum(w * symmetric), rel=1e-12)
 
 
 def test_losses_and_solvers_without_a_tie_term_reject_ties():
