@@ -329,8 +329,10 @@ def _face_fit(rewards, heads, tails, equal, target, above, residual, kind, size,
     canonical, face = min_norm_on_face(rewards, heads, tails, equal, above, below, size)
     groups = face_groups(face, size)
     z = canonical[heads] - canonical[tails]
-    drift = max(np.max(np.abs(z[equal] - target[equal]), initial=0.0),  # on the face?
+    # on the face? (margins relative to the rewards' spread, which sets their rounding)
+    drift = max(np.max(np.abs(z[equal] - target[equal]), initial=0.0),
                 np.max(1.0 - z[above], initial=0.0), np.max(z[below] - 1.0, initial=0.0))
+    drift /= 1.0 + (float(np.ptp(canonical)) if canonical.size else 0.0)
     return MarginFit(canonical, groups, True, max(residual, float(drift)), None, kind, "",
                      np.zeros(size, bool))
 
@@ -361,7 +363,8 @@ def _hinge_fit(heads, tails, weights, size) -> MarginFit:
                               shape=(size, m))
     from scipy.optimize import linprog  # lazy: import psipo_exact stays light
     res = linprog(-np.ones(m), A_eq=incidence, b_eq=np.zeros(size), bounds=np.c_[np.zeros(m), w],
-                  method="highs")
+                  method="highs", options={"primal_feasibility_tolerance": 1e-10,
+                                           "dual_feasibility_tolerance": 1e-10})
     rewards = -res.eqlin.marginals
     alpha = np.clip(res.x, 0.0, w)
     z = rewards[h] - rewards[t]
