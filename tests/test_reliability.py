@@ -17,6 +17,7 @@ import pytest
 
 import psipo_exact as px
 from psipo_exact.cli import main
+from psipo_exact.solvers.result import NOT_CONVERGED
 
 CYCLE = np.array([[.5, 0, 1], [1, .5, 0], [0, 1, .5]])  # 1 ≻ 0 ≻ 2 ≻ 1, with certainty
 P2 = np.array([[.5, .2, .9], [.8, .5, .1], [.1, .9, .5]])
@@ -642,3 +643,21 @@ def test_separable_losses_at_tau_near_the_largest_double(name, tau):
         for k in range(2):  # and the batch is the problems one at a time
             one = _quiet(px.solve_pairwise_population, name, prefs[k], mu[k], pi_ref[k], tau)
             np.testing.assert_allclose(sol.policy[k], one.policy, rtol=1e-11, atol=1e-300)
+
+
+def test_stationary_search_skips_starts_with_an_infinite_objective(monkeypatch):
+    # sppo_hard with the JS transform at τ = 2.2e-308: the population objective is +∞ at every
+    # start; L-BFGS-B used to wander ~75 000 evaluations (~1 min) before giving up. Now the
+    # search returns at once (counted evaluations), and says it did not converge.
+    from psipo_exact.solvers import pairwise as module
+    calls = []
+    counted = module.pairwise_population
+    monkeypatch.setattr(module, "pairwise_population",
+                        lambda *a, **k: calls.append(1) or counted(*a, **k))
+    prefs = np.array([[.5, 1, .05], [0, .5, 0], [.95, 1, .5]])
+    sol = _quiet(px.solve_pairwise_population, "sppo_hard", prefs, np.array([1.0, 2.3e-300, 0.0]),
+                 np.array([1.0, 1e-300, 1e-300]), 2.2250738585072014e-308,
+                 f_divergence_type="js_divergence")
+    assert sol.status == NOT_CONVERGED and np.isfinite(sol.residual)
+    assert np.isfinite(sol.policy).all() and np.isclose(sol.policy.sum(), 1.0)
+    assert len(calls) < 100

@@ -411,10 +411,17 @@ def _best_local(evaluate, starts) -> tuple[np.ndarray, float]:
     for x0 in starts:
         from scipy.optimize import minimize  # lazy: import psipo_exact stays light
         x0 = np.asarray(x0, dtype=float)
-        scale = max(1.0, float(np.max(np.abs(fun(x0)[1]), initial=0.0)))
+        value, grad = fun(x0)
+        if not (np.isfinite(value) and np.isfinite(grad).all()):
+            continue  # L-BFGS-B cannot descend from an infinite value (it wanders ~10⁵ steps)
+        scale = max(1.0, float(np.max(np.abs(grad), initial=0.0)))
         res = minimize(fun, x0, args=(scale,), jac=True, method="L-BFGS-B",
                        options={"maxiter": 3000, "maxcor": 30, "ftol": 1e-16, "gtol": 1e-12})
         value = fun(res.x)[0]
         if best is None or value < best[1]:
             best = res.x, value
+    if best is None:  # no start with a finite objective: not converged (status), and the
+        x0 = np.asarray(starts[0], dtype=float)  # residual is the gradient there, capped
+        top = np.max(np.abs(np.nan_to_num(fun(x0)[1], nan=np.inf)), initial=0.0)
+        return x0, float(min(top, np.finfo(float).max))
     return best[0], float(np.max(np.abs(fun(best[0])[1]), initial=0.0))
