@@ -1099,11 +1099,13 @@ _FUNCS = ["losses.pairwise.pairwise", "losses.pairwise.pairwise_loss",
           "solvers.pairwise.solve_pairwise_population", "simulate.pairwise.from_registry"]
 RECIPES.update({f"psipo_exact.{f}.name": _NAME for f in _FUNCS})
 RECIPES.update({f"psipo_exact.{f}.params": _PARAMS for f in _FUNCS})
-# OPEN (noted at stop 16): hinge's optimal set is not a point; its canonical (min-norm) point
-# is computed jointly over components by HiGHS + NNLS, whose ~1e-16 rounding differs between a
-# batch and a single problem, and at τ ~ 1e-300 that rounding divided by τ decides the policy.
-# Until the canonical point is computed per component (or exactly from the face's structure),
-# hinge in population form is fuzzed at τ ≥ 1e-3 only; every other loss keeps the full range.
+# OPEN (noted at stops 16 and 17): hinge's optimal set is not a point; its LP is solved jointly
+# over the batch's components by HiGHS, whose ~1e-16 rounding of the rewards differs between a
+# batch and a single problem, and at τ ~ 1e-300 that rounding divided by τ decides the logits
+# (seen at stop 17 with PSIPO_FUZZ=long, τ = 5e-324: −3.4e307 batched vs −5.6e307 single, both
+# probability 0) and can decide an exact tie. Until exact ties are recovered from the face's
+# structure, hinge in population form is fuzzed at τ ≥ 1e-3 only; every other loss keeps the
+# full range.
 RECIPES["psipo_exact.solvers.pairwise.solve_pairwise_population.tau"] = Recipe(
     lambda p, a: (np.maximum(p.tau, 1e-3)
                   if str(a.get("name", "")).lower() in ("hinge", "slic") else p.tau),
