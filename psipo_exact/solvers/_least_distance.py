@@ -84,44 +84,33 @@ def _grounded_solve(sizes, heads, tails, weights, rhs) -> np.ndarray:
         return x[:k] - x[k]
 
 
-def _exact_step(c, a, sizes, q, p, step, sigma) -> float:
-    """The exact minimiser ``t ≥ 0`` of ``φ(c + t·step)`` (``q = λ − σ(Bc − d)``,
-    ``p = B·step``): ``φ'`` is piecewise linear and increasing in ``t``, with breakpoints
-    ``q_e / (σ p_e)``; its sign at every breakpoint by prefix sums, then one linear root."""
-    base = np.dot(sizes * step, c - a)
-    curve = np.dot(sizes * step, step)
-    moving = p != 0
-    q, p = q[moving], p[moving]
-    fixed = 0.0  # edges with p = 0 add nothing to φ'
-    breaks = q / (sigma * p)
+def exact_step(base: float, curve: float, weights, q, p) -> float:
+    """The exact minimiser ``t ≥ 0`` of ``g(t) = base·t + ½·curve·t² + Σ_e w_e (q_e − t p_e)₊²``
+    (convex, piecewise quadratic, ``w ≥ 0``): ``g′`` is piecewise linear and increasing with
+    breakpoints ``q_e / p_e``; its value after every breakpoint by prefix sums, then one linear
+    root. ``g′(t) = base + curve·t + Σ_active (2 w p² t − 2 w p q)``."""
+    moving = (p != 0) & (weights > 0)
+    w, q, p = weights[moving], q[moving], p[moving]
+    breaks = q / p
     order = np.argsort(breaks, kind="stable")
-    breaks, q, p = breaks[order], q[order], p[order]
-    # at t just above breaks[k]: p > 0 edges active iff their break > t (suffix after k),
-    # p < 0 edges active iff their break < t (prefix up to k)
+    breaks, w, q, p = breaks[order], w[order], q[order], p[order]
+    s0, s1 = -2.0 * w * p * q, 2.0 * w * p * p
+    # just above breaks[k]: p > 0 terms active iff their break > t (after k), p < 0 iff < t
     up, down = p > 0, p < 0
-    s0 = -p * q
-    s1 = sigma * p * p
 
-    def suffix(x):
+    def after(x):  # Σ over the entries after each k
         return np.r_[np.cumsum(x[::-1])[::-1][1:], 0.0]
 
-    def slope_terms(before):
-        """Σ s0 and Σ s1 of the active edges on the interval after each breakpoint."""
-        return (np.cumsum(np.where(down, s0, 0.0)) + suffix(np.where(up, s0, 0.0)),
-                np.cumsum(np.where(down, s1, 0.0)) + suffix(np.where(up, s1, 0.0)))
-
-    # the interval [0, first positive break): active = (p > 0 & break > 0) | (p < 0 & break < 0)
     at_zero = (up & (breaks > 0)) | (down & (breaks < 0))
-    g0, g1 = base + fixed + s0[at_zero].sum(), curve + s1[at_zero].sum()
+    g0, g1 = base + s0[at_zero].sum(), curve + s1[at_zero].sum()
     positive = breaks > 0
     if not positive.any() or g0 + g1 * breaks[positive][0] >= 0:
-        return max(-g0 / g1, 0.0)
-    a0, a1 = slope_terms(None)
-    h0, h1 = base + a0, curve + a1  # φ'(t) = h0[k] + t·h1[k] on (breaks[k], breaks[k + 1])
+        return max(-g0 / g1, 0.0) if g1 > 0 else 0.0
+    h0 = base + np.cumsum(np.where(down, s0, 0.0)) + after(np.where(up, s0, 0.0))
+    h1 = curve + np.cumsum(np.where(down, s1, 0.0)) + after(np.where(up, s1, 0.0))
     ends = np.r_[breaks[1:], np.inf]
-    root_ok = positive & (h0 + h1 * ends >= 0)
-    k = int(np.argmax(root_ok))
-    return max(-h0[k] / h1[k], float(breaks[k]))
+    k = int(np.argmax(positive & (h0 + h1 * ends >= 0)))
+    return max(-h0[k] / h1[k], float(breaks[k])) if h1[k] > 0 else float(breaks[k])
 
 
 def _inner_newton(c, a, sizes, i, j, d, lam, sigma) -> np.ndarray:
@@ -135,7 +124,9 @@ def _inner_newton(c, a, sizes, i, j, d, lam, sigma) -> np.ndarray:
             break
         active = mu > 0
         step = -_grounded_solve(sizes, i[active], j[active], np.full(active.sum(), sigma), grad)
-        t = _exact_step(c, a, sizes, q, step[i] - step[j], step, sigma)
+        # φ(c + t·step) = const + base·t + ½ curve·t² + Σ (σ/2)(q/σ − t p)₊²
+        t = exact_step(float(np.dot(sizes * step, c - a)), float(np.dot(sizes * step, step)),
+                       np.full(q.size, sigma / 2), q / sigma, step[i] - step[j])
         c = c + t * step
         if t * np.abs(step).max() <= 1e-16 * max(np.abs(c).max(), 1.0):
             break
