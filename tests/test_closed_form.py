@@ -585,6 +585,15 @@ def test_good_inputs_are_accepted():
         assert not np.isnan(out).any(), fn_name
 
 
+
+def test_mismatched_shapes_name_the_arguments():
+    """The error contract (ValueError naming the arguments, never numpy's own broadcast
+    error): KL's leading shapes; total preference's action count against prefs."""
+    with pytest.raises(ValueError, match=r"do not broadcast: p \(2,\), q \(3,\)"):
+        px.kl_divergence(np.full((2, 3), 1 / 3), np.full((3, 3), 1 / 3))
+    with pytest.raises(ValueError, match=r"pi has 3 actions.*expected 2, as prefs"):
+        px.total_preference(np.full(3, 1 / 3), np.full((2, 2), 0.5), np.full(2, 1 / 2))
+
 def test_rho_validation():
     args = (GOOD["pi"], GOOD["prefs"], GOOD["mu"], GOOD["pi_ref"], 1.0)
     pi2 = np.stack([GOOD["pi"]] * 2)

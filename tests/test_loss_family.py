@@ -394,6 +394,17 @@ def test_pair_targets_against_one_dimensional_minimiser(name):
                 assert z == pytest.approx(res.x, abs=1e-5)
 
 
+
+@pytest.mark.parametrize("name", ["sigmoid", "exponential", "discopop"])
+def test_pair_targets_at_deterministic_preferences_are_infinite(name):
+    """At p = 0 the pair objective is ℓ(−z), which keeps decreasing as z → −∞ for these
+    losses (no minimiser: z* = −∞); at p = 1 it is ℓ(z), so z* = +∞ (checked on a grid)."""
+    z = -np.array([5.0, 10.0, 20.0, 40.0])
+    for p, sign in ((0.0, -1.0), (1.0, 1.0)):
+        values = losses.pair_objective(name, sign * -z, p)
+        assert (np.diff(values) < 0).all(), values
+        assert losses.pair_target(name, p) == sign * np.inf
+
 def test_pair_target_closed_forms_and_tau_scaling():
     p = np.array([0.2, 0.5, 0.9])
     np.testing.assert_allclose(losses.pair_target("ipo", p, tau=0.25), (p - 0.5) / 0.25)
@@ -453,6 +464,21 @@ def test_f_regularised_policy_is_the_kkt_point(args, ftype):
         assert tr.range_sign > 0
         assert (rewards[~pos] - lam.mean() <= 1e-9 * (1 + np.abs(rewards).max())).all()
 
+
+@pytest.mark.parametrize("f, coef", F_TYPES[1:] + [("alpha_divergence", 1.5)])
+def test_f_regularised_policy_batch_equals_one_at_a_time(f, coef):
+    """Two problems of three actions with a τ per problem (τ rule): each row is the policy
+    of its problem solved alone, and sums to 1."""
+    rewards = np.array([[0.3, -1.2, 2.0], [1.5, 0.0, -0.4]])
+    pi_ref = np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]])
+    tau = np.array([0.7, 2.5])
+    batch = px.f_regularised_policy(rewards, pi_ref, tau, f, f_alpha_divergence_coef=coef)
+    assert batch.shape == (2, 3)
+    for k in range(2):
+        one = px.f_regularised_policy(rewards[k], pi_ref[k], tau[k], f,
+                                      f_alpha_divergence_coef=coef)
+        np.testing.assert_allclose(batch[k], one, rtol=1e-13, atol=1e-300)
+        assert abs(one.sum() - 1) < 1e-13
 
 @pytest.mark.parametrize("f, coef", F_TYPES[1:] + [("alpha_divergence", 1.5)])
 def test_f_regularised_policy_maximises_the_objective(f, coef):

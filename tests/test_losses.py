@@ -351,7 +351,7 @@ def test_population_bad_input(name, arg, value, exc, match):
 @pytest.mark.parametrize("arg, value, exc, match", [
     ("rewards", [0.0, np.nan, 1.0], ValueError, r"rewards\[1\] is NaN"),
     ("rewards", [0.0, np.inf, 1.0], ValueError, r"rewards\[1\] = inf, must be finite"),
-    ("rewards", [0.0, 1.0], ValueError, r"rewards has 2 actions.*expected 3"),
+    ("rewards", [0.0, 1.0], ValueError, r"rewards has 2 actions.*expected 3, as mu"),
     ("prefs", [[0.5, 0.9, 0.2], [0.3, 0.5, 0.6], [0.8, 0.4, 0.5]], ValueError,
      r"prefs\[0, 1\] \+ prefs\[1, 0\]"),
     ("mu", [-0.5, 1.0, 0.5], ValueError, r"mu\[0\] = -0\.5, must be >= 0"),
@@ -484,6 +484,15 @@ def test_empirical_inf_minus_inf_raises(name):
     with pytest.raises(ValueError, match=r"not representable.*1/tau"):
         losses.empirical_loss(name, np.zeros(3), DATA, PI_REF, 5e-324, return_grad=True)
 
+
+
+def test_population_and_reference_gap_errors_name_the_arguments():
+    """The error contract (ValueError/TypeError naming the argument, never numpy's own
+    broadcast error): leading shapes of pi and mu that do not broadcast; a non-Dataset."""
+    with pytest.raises(ValueError, match=r"do not broadcast: pi \(2,\), pi_ref \(\), mu \(3,\)"):
+        losses.ipo_population(np.stack([PI, PI]), PREFS, np.stack([MU] * 3), PI_REF, 0.5)
+    with pytest.raises(TypeError, match=r"data must be a psipo_exact\.Dataset, got list"):
+        losses.reference_gap([(0, 1)], PI_REF)
 
 def test_scatter_to_logits_bad_input():
     with pytest.raises(ValueError, match=r"coef has 2 entries on its last axis, the dataset"):

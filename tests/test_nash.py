@@ -187,6 +187,38 @@ def test_grid_of_tau_and_contexts():
             np.testing.assert_allclose(grid.policy[i, k], one.policy, rtol=1e-12, atol=1e-300)
 
 
+
+def test_two_leading_axes_of_prefs_equal_single_solves():
+    """prefs with two leading axes (3 × 2 problems; τ rule with a 0/> 0 mix): every problem
+    of the batch is the equilibrium solved alone, and at τ = 0 the 3-cycle's closed form
+    ``π ∝ (c, b, a)`` of ``A = [[0, a, −b], [−a, 0, c], [b, −c, 0]]``."""
+    rng = np.random.default_rng(7)
+    prefs = np.stack([np.stack([RPS, _random_prefs(rng, 3)]), np.stack([RPS.T, RPS]),
+                      np.stack([_random_prefs(rng, 3), RPS.T])])
+    ref = np.array([0.5, 0.3, 0.2])
+    taus = np.array([[0.0, 0.3], [2.0, 0.0], [1.0, 0.05]])
+    grid = px.solve_nash(prefs, ref, taus)
+    assert grid.policy.shape == (3, 2, 3)
+    for i, k in itertools.product(range(3), range(2)):
+        one = px.solve_nash(prefs[i, k], ref, taus[i, k])
+        np.testing.assert_allclose(grid.policy[i, k], one.policy, rtol=1e-12, atol=1e-300)
+    a, b, c = RPS[0, 1] - 0.5, RPS[2, 0] - 0.5, RPS[1, 2] - 0.5
+    np.testing.assert_allclose(grid.policy[1, 1], np.array([c, b, a]) / (a + b + c),
+                               atol=1e-14)
+
+
+@pytest.mark.parametrize("y", [0, 1, 2])
+def test_tau_zero_reports_the_mass_ranges_of_a_clone_pair(y):
+    """RPS's unique equilibrium is (0.3, 0.3, 0.4) (A π = 0 by hand); with action y cloned,
+    the equilibria put any split of that mass m on the pair: each of the two ranges over
+    [0, m], which the message reports."""
+    m = [0.3, 0.3, 0.4][y]
+    sol = px.solve_nash(_with_clone(RPS, y), np.full(4, 0.25), 0.0)
+    assert sol.status == OPTIMAL_SET
+    for action in (y, 3):
+        assert f"{action}: [0, {m:.3g}]" in sol.message, sol.message
+
+
 def test_not_converged_is_reported():
     sol = px.solve_nash(_random_prefs(np.random.default_rng(0), 20), np.ones(20) / 20, 1e-6,
                         max_iter=2)

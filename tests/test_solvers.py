@@ -819,3 +819,10 @@ def test_bt_covariance_is_the_inverse_numerical_hessian(reference):
     np.testing.assert_allclose(fit.covariance, expected, rtol=1e-4, atol=1e-7)
     if reference == 0:
         assert not fit.covariance[0].any() and not fit.covariance[:, 0].any()
+
+
+def test_dpo_tie_parameter_without_tie_model_names_both():
+    """tie_parameter has a meaning only with a tie model: the error names both arguments."""
+    data = Dataset([0, 0, 1], [1, 1, 0], 2)
+    with pytest.raises(ValueError, match=r"tie_parameter = 0\.5 is given without tie_model"):
+        solve_dpo_empirical(data, [0.5, 0.5], 1.0, tie_parameter=0.5)

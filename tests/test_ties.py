@@ -73,6 +73,18 @@ def test_deviance_is_against_the_saturated_three_outcome_model(model, seed):
     assert fit.deviance == pytest.approx(2 * (saturated - fit.loglik), rel=1e-12)
 
 
+def _numerical_hessian(f, x0, h=1e-4):
+    """Central-difference Hessian of a scalar function at ``x0``."""
+    k = x0.size
+    hess = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            e_i, e_j = np.eye(k)[i] * h, np.eye(k)[j] * h
+            hess[i, j] = (f(x0 + e_i + e_j) - f(x0 + e_i - e_j) - f(x0 - e_i + e_j)
+                          + f(x0 - e_i - e_j)) / (4 * h * h)
+    return hess
+
+
 @pytest.mark.parametrize("model", ["rao_kupper", "davidson"])
 def test_standard_errors_are_the_inverse_numerical_hessian(model):
     """Reference constraint: the Hessian of the negative log-likelihood in (r_1.., log φ)."""
@@ -85,14 +97,7 @@ def test_standard_errors_are_the_inverse_numerical_hessian(model):
         theta = np.exp(x[-1])
         return _negloglik(np.r_[x[:-1], 0.0], model, data, fixed=theta)
 
-    h, k = 1e-4, x0.size
-    hess = np.empty((k, k))
-    for i in range(k):
-        for j in range(k):
-            e_i, e_j = np.eye(k)[i] * h, np.eye(k)[j] * h
-            hess[i, j] = (f(x0 + e_i + e_j) - f(x0 + e_i - e_j) - f(x0 - e_i + e_j)
-                          + f(x0 - e_i - e_j)) / (4 * h * h)
-    cov = np.linalg.inv(hess)
+    cov = np.linalg.inv(_numerical_hessian(f, x0))
     np.testing.assert_allclose(fit.stderr[1:], np.sqrt(np.diag(cov)[:-1]), rtol=1e-4)
     # the whole reward covariance, not only its diagonal; exactly 0 at the reference
     np.testing.assert_allclose(fit.covariance[1:, 1:], cov[:-1, :-1], rtol=1e-4,
@@ -100,6 +105,25 @@ def test_standard_errors_are_the_inverse_numerical_hessian(model):
     assert not fit.covariance[0].any() and not fit.covariance[:, 0].any()
     assert fit.tie_parameter_stderr == pytest.approx(np.sqrt(cov[-1, -1]) * fit.tie_parameter,
                                                      rel=1e-4)
+
+
+@pytest.mark.parametrize("model, theta", [("rao_kupper", 1.7), ("davidson", 0.6)])
+def test_fixed_tie_parameter_errors_are_conditional_on_it(model, theta):
+    """A given tie parameter is not estimated: the reward covariance is the inverse
+    numerical Hessian in r alone (φ held fixed, not the r-block of the joint inverse), and
+    the parameter's standard error is 0."""
+    data = _random_tie_data(np.random.default_rng(11))
+    fit = (px.fit_rao_kupper if model == "rao_kupper" else px.fit_davidson)(
+        data, theta, reference=0)
+    assert fit.tie_parameter == theta
+
+    def f(x):
+        return _negloglik(np.r_[x, 0.0], model, data, fixed=theta)
+
+    cov = np.linalg.inv(_numerical_hessian(f, fit.rewards[1:].copy()))
+    np.testing.assert_allclose(fit.covariance[1:, 1:], cov, rtol=1e-4,
+                               atol=1e-6 * np.abs(cov).max())
+    assert fit.tie_parameter_stderr == 0.0
 
 
 @pytest.mark.parametrize("name", ["rao_kupper", "davidson"])
@@ -139,6 +163,7 @@ def test_all_ties_raises_and_diverging_parameter_is_reported():
     sol = px.fit_rao_kupper(px.Dataset.from_pairs([("a", "b"), ("a", "b")],
                                                   ties=[False, True]))
     assert sol.status == 6 and "diverges" in sol.message
+    assert sol.exists is False  # no maximiser: the likelihood increases without bound
 
 
 def test_existence_follows_the_tie_digraph():
