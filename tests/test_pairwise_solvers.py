@@ -382,7 +382,7 @@ def test_face_pinned_classes_are_the_pairs_with_a_determined_difference():
     for _ in range(60):
         rewards, heads, tails, equal, above, below, size = _random_face(rng)
         _, face = _face.min_norm_on_face(rewards, heads, tails, equal, above, below, size)
-        groups = _face.face_groups(face, size)
+        groups = _face.face_groups(face)
         lp = _face_lp(heads, tails, equal, above, below, size, rewards)
         for u, v in itertools.combinations(range(size), 2):
             c = np.zeros(size)

@@ -26,10 +26,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from ._laplacian import RTOL, LaplacianPattern, component_mean, laplacian_solve
+from ._laplacian import RTOL, LaplacianPattern, component_mean, graph_components, laplacian_solve
 
 #: An edge is weak when its flow is below this fraction of the largest flow at both its ends.
 WEAK = 1e-4
@@ -76,8 +74,7 @@ def segment_max(values: np.ndarray, labels: np.ndarray, size: int) -> np.ndarray
 
 def components(heads, tails, size: int) -> tuple[np.ndarray, int]:
     """Connected components (labels, count) of the undirected graph of the edges."""
-    graph = coo_matrix((np.ones(heads.size), (heads, tails)), shape=(size, size))
-    n, labels = connected_components(graph, directed=False)
+    n, labels = graph_components(heads, tails, size)
     return labels, n
 
 

@@ -25,10 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
-from ._laplacian import index_dtype
+from ._laplacian import graph_components
 from ._least_distance import least_distance
 
 #: A constraint ``c_i − c_j ≥ d`` is tight at ``r¹`` when ``d ≥ −TIGHT`` (``z`` within
@@ -51,12 +49,6 @@ class Face:
     n_pinned: int
 
 
-def _graph(heads, tails, size) -> sp.csr_matrix:
-    idx = index_dtype(size)
-    return sp.csr_matrix((np.ones(heads.size), (heads.astype(idx), tails.astype(idx))),
-                         shape=(size, size))
-
-
 def _tightest(i, j, d, n) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Constraints between distinct nodes, one per ordered pair (the largest ``d``)."""
     keep = i != j  # constraints inside a node hold at r¹, hence everywhere on the face
@@ -71,15 +63,13 @@ def _tightest(i, j, d, n) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def face_of(rewards, heads, tails, equal, above, below, size) -> Face:
     """The :class:`Face` through ``rewards`` (module docstring)."""
-    n_comp, comp = connected_components(_graph(heads[equal], tails[equal], size),
-                                        directed=False)
+    n_comp, comp = graph_components(heads[equal], tails[equal], size)
     z = rewards[heads] - rewards[tails]
     i, j, d = _tightest(np.r_[comp[heads[above]], comp[tails[below]]],
                         np.r_[comp[tails[above]], comp[heads[below]]],
                         np.r_[1.0 - z[above], z[below] - 1.0], n_comp)
     tight = d >= -TIGHT
-    n_pinned, pinned = connected_components(_graph(i[tight], j[tight], n_comp),
-                                            directed=True, connection="strong")
+    n_pinned, pinned = graph_components(i[tight], j[tight], n_comp, strong=True)
     return Face(comp, n_comp, i, j, d, pinned, n_pinned)
 
 
@@ -96,7 +86,7 @@ def min_norm_on_face(rewards, heads, tails, equal, above, below, size):
     return rewards + c[node_class], face
 
 
-def face_groups(face: Face, size: int) -> np.ndarray:
+def face_groups(face: Face) -> np.ndarray:
     """Group label of every node: its pinned class (equality components merged where the
     constraints pin their offset)."""
     return face.pinned[face.component]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import cho_solve_banded, cholesky_banded
-from scipy.sparse.csgraph import reverse_cuthill_mckee
+from scipy.sparse.csgraph import connected_components, reverse_cuthill_mckee
 from scipy.sparse.linalg import splu
 
 from .. import _checks
@@ -44,6 +44,17 @@ MEMORY_BUDGET = 2**30
 
 def index_dtype(size: int):
     return np.int32 if size < 2**31 - 1 else np.int64
+
+
+def graph_components(heads, tails, size: int, strong: bool = False) -> tuple[int, np.ndarray]:
+    """``(count, label per node)`` of the connected components of the graph ``heads → tails``
+    (undirected), or of its strongly connected components (``strong``)."""
+    idx = index_dtype(size)
+    graph = sp.csr_matrix((np.ones(heads.size), (heads.astype(idx), tails.astype(idx))),
+                          shape=(size, size))
+    if strong:
+        return connected_components(graph, directed=True, connection="strong")
+    return connected_components(graph, directed=False)
 
 
 def laplacian(heads, tails, weights, size: int) -> sp.csr_matrix:

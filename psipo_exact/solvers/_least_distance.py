@@ -10,7 +10,8 @@ point). Two exact methods:
   (``scipy.optimize.nnls``, a finite active-set method) on a dense matrix;
 * larger ones: the augmented Lagrangian method (Hestenes 1969; Powell 1969; Rockafellar 1976)
   with multiplier update ``λ ← max(0, λ − σ(Bc − d))``, each inner minimisation by
-  semismooth Newton, whose generalised Hessian ``N + σ B_Sᵀ B_S`` is a weighted graph
+  semismooth Newton (:func:`piecewise_newton`, shared with the ``truncated_quadratic``
+  fit), whose generalised Hessian ``N + σ B_Sᵀ B_S`` is a weighted graph
   Laplacian plus a positive diagonal — solved as a Laplacian with one extra *ground* vertex
   joined to every vertex ``k`` with weight ``n_k`` (:mod:`._laplacian`). The result is then
   *polished*: the constraints with positive multipliers are made equalities and the
@@ -23,10 +24,16 @@ point). Two exact methods:
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
-from ._laplacian import bounded_spd_solver, index_dtype, laplacian, laplacian_solve, pull_back
+from ._laplacian import (
+    LaplacianPattern,
+    bounded_spd_solver,
+    graph_components,
+    index_dtype,
+    laplacian,
+    laplacian_solve,
+    pull_back,
+)
 
 #: Programs with at most this many constrained variables go to the dense NNLS method.
 DENSE_MAX = 400
@@ -113,26 +120,41 @@ def exact_step(base: float, curve: float, weights, q, p) -> float:
     return max(-h0[k] / h1[k], float(breaks[k])) if h1[k] > 0 else float(breaks[k])
 
 
-def _inner_newton(c, a, sizes, i, j, d, lam, sigma) -> np.ndarray:
-    """Minimise ``φ(c) = ½Σn(c − a)² + (1/2σ) Σ max(0, λ − σ(Bc − d))²`` by semismooth
-    Newton with exact line search (finite on a convex piecewise quadratic)."""
-    for _ in range(_INNER):
-        q = lam - sigma * (c[i] - c[j] - d)
-        mu = np.maximum(0.0, q)
-        grad = sizes * (c - a) - pull_back(mu, i, j, c.size)
-        if np.abs(grad).max() <= 1e-15 * max(np.abs(sizes * (c - a)).max(), 1.0):
+def piecewise_newton(c, heads, tails, weights, target, gtol: float, sizes=None, a=None,
+                     max_iter: int = _INNER) -> tuple[np.ndarray, np.ndarray]:
+    """Minimise ``φ(c) = ½ Σ_k n_k (c_k − a_k)² + Σ_e w_e (t_e − (c_h − c_t))₊²`` (convex,
+    piecewise quadratic) by semismooth Newton with the exact line search of
+    :func:`exact_step`: finite once the active set ``t_e > c_h − c_t`` settles, where an
+    Armijo search on the value stalls in floating point. Returns ``c`` and ``∇φ(c)``.
+
+    The generalised Hessian ``N + 2 Σ_active w (e_h − e_t)(e_h − e_t)ᵀ`` is solved grounded
+    (:func:`_grounded_solve`); without ``sizes`` (``n = 0``: the ``truncated_quadratic`` fit)
+    it is a weighted Laplacian, solved per component of the active edges.
+    """
+    pattern = LaplacianPattern(heads, tails, c.size) if sizes is None else None
+    done = False
+    for _ in range(max_iter + 1):
+        q = target - (c[heads] - c[tails])
+        active = q > 0
+        grad = (0.0 if sizes is None else sizes * (c - a)) - pull_back(
+            2.0 * weights * np.maximum(q, 0.0), heads, tails, c.size)
+        if done or np.abs(grad).max() <= gtol:
             break
-        active = mu > 0
-        step = -_grounded_solve(sizes, i[active], j[active], np.full(active.sum(), sigma), grad)
-        # φ(c + t·step) = const + base·t + ½ curve·t² + Σ (σ/2)(q/σ − t p)₊²
-        t = exact_step(float(np.dot(sizes * step, c - a)), float(np.dot(sizes * step, step)),
-                       np.full(q.size, sigma / 2), q / sigma, step[i] - step[j])
+        curvature = 2.0 * weights * active
+        if sizes is None:
+            labels = graph_components(heads[active], tails[active], c.size)[1]
+            step = laplacian_solve(pattern.laplacian(curvature), labels, -grad[:, None])[:, 0]
+            base = curve = 0.0
+        else:
+            step = -_grounded_solve(sizes, heads[active], tails[active], curvature[active], grad)
+            base, curve = float(np.dot(sizes * step, c - a)), float(np.dot(sizes * step, step))
+        t = exact_step(base, curve, weights, q, step[heads] - step[tails])
         c = c + t * step
-        if t * np.abs(step).max() <= 1e-16 * max(np.abs(c).max(), 1.0):
-            break
-        if abs(t - 1.0) < 1e-9 and np.array_equal(lam - sigma * (c[i] - c[j] - d) > 0, active):
-            break  # a full Newton step that stays in its quadratic piece: the exact minimiser
-    return c
+        # a negligible step, or a full one that stays in its quadratic piece (its minimiser)
+        done = (t * np.abs(step).max() <= 1e-16 * max(np.abs(c).max(), 1.0)
+                or abs(t - 1.0) < 1e-9
+                and np.array_equal(target - (c[heads] - c[tails]) > 0, active))
+    return c, grad
 
 
 def _polish(c, a, sizes, i, j, d, lam) -> np.ndarray:
@@ -141,8 +163,7 @@ def _polish(c, a, sizes, i, j, d, lam) -> np.ndarray:
     component of the active graph."""
     k, act = c.size, lam > 0
     hi, tj, da = i[act], j[act], d[act]
-    graph = sp.csr_matrix((np.ones(hi.size), (hi, tj)), shape=(k, k))
-    n_comp, labels = connected_components(graph, directed=False)
+    n_comp, labels = graph_components(hi, tj, k)
     lap = laplacian(hi, tj, np.ones(hi.size), k)
     potential = laplacian_solve(lap, labels, pull_back(da, hi, tj, k)[:, None],
                                 fixed_weights=True)[:, 0]
@@ -157,7 +178,10 @@ def sparse_least_distance(a, sizes, i, j, d) -> np.ndarray:
     lam, c = np.zeros(i.size), a.copy()
     sigma = 1.0 / max(sizes.max(), 1.0)
     for _ in range(_OUTER):
-        c = _inner_newton(c, a, sizes, i, j, d, lam, sigma)
+        # (1/2σ) Σ max(0, λ − σ(Bc − d))² = Σ (σ/2) (λ/σ + d − Bc)₊²
+        gtol = 1e-15 * max(np.abs(sizes * (c - a)).max(), 1.0)
+        c, _ = piecewise_newton(c, i, j, np.full(i.size, sigma / 2), lam / sigma + d, gtol,
+                                sizes, a)
         slack = c[i] - c[j] - d
         lam = np.maximum(0.0, lam - sigma * slack)
         violation = np.maximum(0.0, -slack).max(initial=0.0)

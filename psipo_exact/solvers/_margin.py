@@ -34,7 +34,6 @@ from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from ..losses import PairwiseLoss, pairwise
 from ..losses.pairwise import LossParams
@@ -44,12 +43,12 @@ from ._laplacian import (
     RTOL,
     LaplacianPattern,
     component_mean,
-    index_dtype,
+    graph_components,
     laplacian,
     laplacian_solve,
     pull_back,
 )
-from ._least_distance import exact_step
+from ._least_distance import piecewise_newton
 from .bradley_terry import beats_structure
 from .result import NOT_CONVERGED, STATIONARY, UNBOUNDED
 
@@ -115,16 +114,6 @@ def _state(f: EdgeLoss, rewards, heads, tails, weights):
     return rewards, value, grad, weights * f.d2(z)
 
 
-def _curved_components(heads, tails, curvature, size) -> np.ndarray:
-    """Connected components of the edges with positive curvature (semismooth Newton)."""
-    keep = curvature > 0
-    idx = index_dtype(size)
-    graph = sp.csr_matrix((np.ones(int(keep.sum())), (heads[keep].astype(idx),
-                                                       tails[keep].astype(idx))),
-                          shape=(size, size))
-    return connected_components(graph, directed=False)[1]
-
-
 def newton(f: EdgeLoss, heads, tails, weights, size: int, labels=None, start=None,
            floor: float = 0.0, max_iter: int = 200) -> tuple[np.ndarray, float]:
     """Damped (semismooth) Newton on ``Σ_e w_e f(r_h − r_t)`` with the Laplacian Hessian.
@@ -148,7 +137,8 @@ def newton(f: EdgeLoss, heads, tails, weights, size: int, labels=None, start=Non
             break
         if floor > 0:
             curvature = np.maximum(curvature, floor * np.abs(weights))
-        comps = _curved_components(heads, tails, curvature, size) if labels is None else labels
+        comps = (graph_components(heads[curvature > 0], tails[curvature > 0], size)[1]
+                 if labels is None else labels)
         rtol = min(1e-2, float(norm / scale) ** 2 + RTOL)
         try:
             step = laplacian_solve(pattern.laplacian(curvature), comps, -grad[:, None],
@@ -177,13 +167,6 @@ def _line_search(f, state, step, heads, tails, weights):
         if trial[1] <= value + 1e-4 * alpha * slope + slack or alpha < 1e-10:
             return trial
         alpha *= 0.5
-
-
-def weak_components(heads, tails, size) -> tuple[int, np.ndarray]:
-    idx = index_dtype(size)
-    graph = sp.csr_matrix((np.ones(heads.size), (heads.astype(idx), tails.astype(idx))),
-                          shape=(size, size))
-    return connected_components(graph, directed=False)
 
 
 def fit_margin(loss: PairwiseLoss, p: LossParams, heads, tails, weights, size: int) -> MarginFit:
@@ -220,7 +203,7 @@ def _zermelo_fit(f, heads, tails, weights, size, kind="zermelo") -> MarginFit:
 
 
 def _coercive_fit(f, heads, tails, weights, size) -> MarginFit:
-    n_comp, labels = weak_components(heads, tails, size)
+    n_comp, labels = graph_components(heads, tails, size)
     rewards, residual = newton(f, heads, tails, weights, size, labels=labels)
     rewards = rewards - component_mean(rewards, labels, n_comp)
     return MarginFit(rewards, labels, True, residual, None, "coercive", "",
@@ -262,7 +245,7 @@ def _robust_fit(eps, heads, tails, weights, size) -> MarginFit:
         return _zermelo_fit(logistic, dh[keep], dt[keep], dw[keep], size, kind="robust_zermelo")
     # A stationary point of a convex function certifies boundedness and optimality, so the
     # linear program is needed only when Newton does not reach one.
-    n_comp, labels = weak_components(dh, dt, size)
+    n_comp, labels = graph_components(dh, dt, size)
     rewards, residual = newton(logistic, dh, dt, dw, size, labels=labels)
     if residual > 1e-10:
         unbounded = _robust_unbounded_set(a, b, up + down, down, size)
@@ -327,28 +310,12 @@ def _truncated_fit(f, heads, tails, weights, size) -> MarginFit:
     return _face_fit(rewards, heads, tails, fixed, z, ~fixed, residual, "truncated", size)
 
 
-def _truncated_polish(rewards, heads, tails, weights, size, max_iter: int = 200):
-    """Semismooth Newton on ``Σ w (1 − z)₊²`` with the *exact* line search of a piecewise
-    quadratic (:func:`._least_distance.exact_step`): finite once the active set settles, where
-    the Armijo search on the value stalls in floating point (sparse graphs)."""
+def _truncated_polish(rewards, heads, tails, weights, size):
+    """``Σ w (1 − z)₊²`` by :func:`._least_distance.piecewise_newton` (exact line search),
+    where the Armijo search of :func:`newton` stalls (sparse graphs)."""
     scale = degree_scale(heads, tails, weights, size)
-    pattern = LaplacianPattern(heads, tails, size)
-    for _ in range(max_iter):
-        q = 1.0 - (rewards[heads] - rewards[tails])
-        active = q > 0
-        grad = pull_back(-2.0 * weights * np.maximum(q, 0.0), heads, tails, size)
-        if np.abs(grad).max() <= TARGET * scale:
-            break
-        curvature = 2.0 * weights * active
-        comps = _curved_components(heads, tails, curvature, size)
-        step = laplacian_solve(pattern.laplacian(curvature), comps, -grad[:, None])[:, 0]
-        p = step[heads] - step[tails]
-        t = exact_step(0.0, 0.0, weights, q, p)
-        rewards = rewards + t * step
-        if t * np.abs(step).max() <= 1e-16 * max(np.abs(rewards).max(), 1.0):
-            break
-    q = 1.0 - (rewards[heads] - rewards[tails])
-    grad = pull_back(-2.0 * weights * np.maximum(q, 0.0), heads, tails, size)
+    rewards, grad = piecewise_newton(rewards, heads, tails, weights, np.ones(heads.size),
+                                     TARGET * scale, max_iter=200)
     return rewards, float(np.abs(grad).max() / scale)
 
 
@@ -358,7 +325,7 @@ def _face_fit(rewards, heads, tails, equal, target, above, residual, kind, size,
     (which contains ``rewards``) and the groups of its pinned differences."""
     below = np.zeros(heads.size, bool) if below is None else below
     canonical, face = min_norm_on_face(rewards, heads, tails, equal, above, below, size)
-    groups = face_groups(face, size)
+    groups = face_groups(face)
     z = canonical[heads] - canonical[tails]
     # on the face? (margins relative to the rewards' spread, which sets their rounding)
     drift = max(np.max(np.abs(z[equal] - target[equal]), initial=0.0),
@@ -387,7 +354,7 @@ def _hinge_fit(heads, tails, weights, size) -> MarginFit:
     h, t, m = key // size, key % size, key.size
     # Components are independent LPs: each scaled to largest weight 1 (same optimal set),
     # else HiGHS's absolute tolerances swamp a component whose weights are ~1e-16 of another's.
-    n_comp, labels = weak_components(h, t, size)
+    n_comp, labels = graph_components(h, t, size)
     top = np.zeros(n_comp)
     np.maximum.at(top, labels[h], w)
     w = w / top[labels[h]]
@@ -424,7 +391,7 @@ def _local_fit(loss, p, f, heads, tails, weights, size) -> MarginFit:
         exists, groups = beats.exists, np.where(beats.sinking, -1, beats.strong)
         means = (beats.strong, beats.n_strong)
     else:
-        n_comp, labels = weak_components(heads, tails, size)
+        n_comp, labels = graph_components(heads, tails, size)
         inside, sinking = np.ones(heads.size, bool), np.zeros(size, bool)
         exists, groups, means = True, labels, (labels, n_comp)
     h, t, w = heads[inside], tails[inside], weights[inside]

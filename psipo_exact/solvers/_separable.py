@@ -254,7 +254,7 @@ class _Derivatives:
 def _weighted(weight, term):
     """``weight · term`` with a zero weight contributing 0 even where ``term`` is infinite (a
     term of no comparison: at τ ~ 1e308 the derivatives overflow where nothing is compared)."""
-    return np.where(weight > 0, weight * np.where(weight > 0, term, 0.0), 0.0)
+    return weight * np.where(weight > 0, term, 0.0)
 
 
 def _mass_increase(der: _Derivatives, pi_ref, mask, s_star, s_hi) -> np.ndarray:
