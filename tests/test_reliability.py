@@ -661,3 +661,42 @@ def test_stationary_search_skips_starts_with_an_infinite_objective(monkeypatch):
     assert sol.status == NOT_CONVERGED and np.isfinite(sol.residual)
     assert np.isfinite(sol.policy).all() and np.isclose(sol.policy.sum(), 1.0)
     assert len(calls) < 100
+
+
+def test_population_loss_with_overflowing_terms_of_both_signs_says_so():
+    # Found by the fuzz harness: the robust loss is unbounded below, and at τ ~ 1e306 one pair's
+    # term overflows to +∞ and another's to −∞; the double sum warned "invalid value
+    # encountered in reduce" and returned NaN. Now a ValueError says why; where the terms are
+    # finite the sum is the high-precision one.
+    prefs, mu, pi_ref = np.array([[.5, .9], [.1, .5]]), np.array([.5, .5]), np.array([.5, .5])
+    pi, eps = np.array([1 - 1e-300, 1e-300]), 0.3
+
+    def reference(tau):  # Σ µ(y)µ(y′)p(y≻y′) ℓ(h), ℓ = ((1−ε)softplus(−τh) − ε softplus(τh))/(1−2ε)
+        with mp.workdps(50):
+            h = mp.log(mp.mpf(pi[0]) / mp.mpf(pi[1]))
+            loss = lambda x: ((1 - eps) * mp.log1p(mp.exp(-tau * x))  # noqa: E731
+                              - eps * mp.log1p(mp.exp(tau * x))) / (1 - 2 * eps)
+            return float(.25 * (.9 * loss(h) + .1 * loss(-h) + .5 * loss(0) + .5 * loss(0)))
+
+    got = px.losses.pairwise_population("robust", pi, prefs, mu, pi_ref, 1e300,
+                                        label_smoothing=eps)
+    assert got == pytest.approx(reference(mp.mpf(1e300)), rel=1e-12)
+    with pytest.raises(ValueError, match="robust loss .* not representable"):
+        px.losses.pairwise_population("robust", pi, prefs, mu, pi_ref, 1e306,
+                                      label_smoothing=eps)
+
+
+@pytest.mark.parametrize("tau", [0.5, 3.0])
+def test_population_solve_batched_over_mu_reports_log_pi_like_single_solves(tau):
+    # Found by the fuzz harness: when some problems of a batch need the stationary search
+    # (apo_zero at tau > 1) and others are exact, the batch renormalised every row's logits
+    # to max 0 while a single exact solve reports log π: logits differed by a constant.
+    prefs, pi_ref = np.array([[.5, .8], [.2, .5]]), np.array([.3, .7])
+    mus = np.array([[0.0, 1.0], [.5, .5]])
+    batch = px.solve_pairwise_population("apo_zero", prefs, mus, pi_ref, tau)
+    for k, mu in enumerate(mus):
+        one = px.solve_pairwise_population("apo_zero", prefs, mu, pi_ref, tau)
+        np.testing.assert_allclose(batch.policy[k], one.policy, rtol=1e-11)
+        np.testing.assert_allclose(batch.logits[k], one.logits, rtol=1e-11, atol=1e-300)
+        # logits are log π (the reported normalisation of every path)
+        assert np.logaddexp.reduce(one.logits) == pytest.approx(0.0, abs=1e-12)

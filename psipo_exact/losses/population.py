@@ -305,7 +305,8 @@ def pairwise_population(name: str, pi, prefs, mu, pi_ref, tau, rho=None, *,
     if np.isnan(terms).any():
         raise ValueError("pi vanishes on two actions of Supp(mu), or the loss overflows: "
                          f"the {loss.name} loss is undefined there")
-    value = _base.reduce_contexts(terms.sum(axis=(-2, -1)), rho)
+    with np.errstate(invalid="ignore"):  # +inf and -inf terms: NaN, raised by `defined`
+        value = defined(_base.reduce_contexts(terms.sum(axis=(-2, -1)), rho), loss.name)
     if not return_grad:
         return value
     if np.isneginf(ratio).any():
