@@ -796,3 +796,17 @@ def test_truncated_quadratic_on_a_sparse_graph_reaches_its_minimum():
     reference = minimize(objective, np.zeros(n), jac=True, method="L-BFGS-B",
                          options={"maxiter": 20000, "gtol": 1e-12, "ftol": 0.0})
     assert ours <= reference.fun + 1e-9
+
+
+@pytest.mark.parametrize("name", ["nca_pair", "bco_pair", "sppo_hard"])
+def test_exact_score_solutions_certify_a_vanishing_gradient(name):
+    # The residual of an exact solution is max |∇| of the population loss in the logits at the
+    # returned policy, computed here by losses.pairwise_population (a separate code path).
+    prefs = np.array([[.5, .7, .2], [.3, .5, .9], [.8, .1, .5]])
+    mu, pi_ref = np.array([.5, .3, .2]), np.array([.2, .3, .5])
+    sol = px.solve_pairwise_population(name, prefs, mu, pi_ref, 0.7)
+    assert sol.status == OPTIMUM and sol.exists
+    _, grad = losses.pairwise_population(name, sol.policy, prefs, mu, pi_ref, 0.7,
+                                         return_grad=True)
+    assert np.abs(grad).max() < 1e-12
+    assert sol.residual == pytest.approx(np.abs(grad).max(), abs=1e-13)

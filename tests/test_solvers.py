@@ -826,3 +826,21 @@ def test_dpo_tie_parameter_without_tie_model_names_both():
     data = Dataset([0, 0, 1], [1, 1, 0], 2)
     with pytest.raises(ValueError, match=r"tie_parameter = 0\.5 is given without tie_model"):
         solve_dpo_empirical(data, [0.5, 0.5], 1.0, tie_parameter=0.5)
+
+
+def test_ipo_normal_residual_is_relative_per_solve():
+    # _normal_residual's definition (docstring): max over the two τ-independent solves k of
+    # max|L θ_k − b_k| / max|b_k|, on compared nodes; each solve against its OWN scale (a
+    # global scale would hide the error of the smaller right-hand side).
+    import scipy.sparse as sp
+
+    from psipo_exact.solvers.ipo import _normal_residual
+    w = np.array([[0, 2.0, 0], [2.0, 0, 3.0], [0, 3.0, 0]])
+    dense = np.diag(w.sum(1)) - w
+    exact = np.array([[1.0, 1e6], [-2.0, 3e6], [0.5, -4e6]])
+    rhs = dense @ exact
+    solved = exact + np.array([[1e-3, 0], [0, 0], [0, 0]])  # error in solve 0 only
+    error = np.abs(dense @ solved - rhs).max(0)
+    want = max(error[0] / np.abs(rhs[:, 0]).max(), error[1] / np.abs(rhs[:, 1]).max())
+    got = _normal_residual(sp.csr_matrix(dense), solved, rhs, np.ones(3, bool))
+    assert got == pytest.approx(want, rel=1e-9) and want > 1e-4
