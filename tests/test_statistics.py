@@ -60,3 +60,20 @@ def test_tie_model_with_estimated_parameter_needs_one_solve_per_resample():
                          ties=data.ties)
         np.testing.assert_allclose(band.policies[b], solver(one, pi_ref, 1.0).policy,
                                    rtol=1e-12)
+
+
+def test_loglik_without_a_finite_mle_is_the_supremum_over_components():
+    # Top component {0, 1}, sinking component {2, 3} (0 ≻ 2 and 1 ≻ 3 always): no finite MLE.
+    # The supremum of the log-likelihood is each component's own two-action MLE (p = wins/n),
+    # the comparisons between components contribute log 1 = 0, so it equals the saturated
+    # model's and the deviance is 0; the sinking actions' rewards are -inf with infinite
+    # standard errors.
+    data = px.Dataset.from_pairs([(0, 1), (0, 1), (1, 0), (2, 3), (2, 3), (2, 3), (3, 2),
+                                  (0, 2), (1, 3)], 4)
+    fit = px.fit_bradley_terry(data)
+    want = 2 * np.log(2 / 3) + np.log(1 / 3) + 3 * np.log(3 / 4) + np.log(1 / 4)
+    assert not fit.exists
+    assert fit.loglik == pytest.approx(want, rel=1e-13)
+    assert fit.deviance == pytest.approx(0.0, abs=1e-12)
+    assert np.isneginf(fit.rewards[2:]).all() and np.isinf(fit.stderr[2:]).all()
+    assert fit.rewards[0] - fit.rewards[1] == pytest.approx(np.log(2.0), rel=1e-13)
