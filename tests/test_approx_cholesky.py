@@ -249,3 +249,51 @@ def test_ipo_on_a_weighted_hub_grid_agrees_between_paths(monkeypatch):
     fast = solve_ipo_empirical(data, pi_ref, 0.5)
     assert patient.residual <= 1e-9 and fast.residual <= 1e-9
     np.testing.assert_allclose(fast.logits, patient.logits, rtol=0, atol=1e-8)
+
+
+def test_rounds_stop_only_when_a_round_eliminates_under_the_slow_share(monkeypatch):
+    """Four disjoint cliques K₅₀: an independent set holds one vertex per clique, so the first
+    round eliminates exactly 4 = 2% of the 200 vertices — not *under* ``_SLOW_ROUND``, so the
+    rounds go on (the factor is not the dense core of all 200) — and the factor, after CG,
+    solves ``L x = b`` like the dense minimum-norm solution."""
+    monkeypatch.setattr(approx, "DENSE_CORE", 3)
+    blocks, size = 4, 50
+    a, b = np.triu_indices(size, 1)
+    heads = np.concatenate([a + k * size for k in range(blocks)])
+    tails = np.concatenate([b + k * size for k in range(blocks)])
+    n = blocks * size
+    lap = _laplacian(heads, tails, np.ones(heads.size), n)
+    assert 4 == approx._SLOW_ROUND * n           # the boundary case of the stopping rule
+    factor = approx.ApproximateCholesky(lap)
+    assert factor.n_rounds > 0 and factor.core.size < n
+    first = factor.rounds[0][0]
+    np.testing.assert_array_equal(np.sort(first // size), np.arange(blocks))
+    labels = _components(lap)
+    rhs = _consistent(np.random.default_rng(3), labels)
+    x, converged = graph_linalg._approximate_solve(lap, labels, rhs, graph_linalg.RTOL)
+    assert converged.all()
+    np.testing.assert_allclose(_centred(x, labels), _direct(lap, rhs, labels), rtol=0,
+                               atol=1e-12 * np.abs(rhs).max())
+
+
+def test_approximate_solve_meets_each_columns_own_tolerance(monkeypatch):
+    """Right-hand sides of scales 1, 1e-9 and 0 at once: each column's residual reaches
+    ``rtol`` times ITS OWN scale (a 1e-9 column is not done at 1e-14 absolute), the zero
+    column gives x = 0 (no 0/0), against sparse LU on the same graph."""
+    monkeypatch.setattr(approx, "DENSE_CORE", 3)
+    rng = np.random.default_rng(11)
+    n = 300
+    a = rng.integers(0, n, 3 * n)
+    b = (a + rng.integers(1, n, a.size)) % n
+    lap = _laplacian(a, b, np.exp(rng.uniform(-3, 3, a.size)), n)
+    labels = _components(lap)
+    rhs = _consistent(rng, labels, k=3) * np.array([1.0, 1e-9, 0.0])
+    x, converged = graph_linalg._approximate_solve(lap, labels, rhs, graph_linalg.RTOL)
+    assert converged.all()
+    assert np.all(x[:, 2] == 0)
+    reference = _direct(lap, rhs, labels)
+    for k, scale in enumerate((1.0, 1e-9)):
+        column = np.abs(rhs[:, k]).max()
+        assert np.abs(lap @ x[:, k] - rhs[:, k]).max() <= 1e-12 * column
+        np.testing.assert_allclose(_centred(x, labels)[:, k], reference[:, k], rtol=0,
+                                   atol=1e-10 * scale * max(1.0, np.abs(reference).max()))

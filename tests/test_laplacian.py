@@ -265,3 +265,21 @@ def test_laplacian_solve_accepts_zero_columns_and_isolated_vertices():
     np.testing.assert_allclose(lap @ x, rhs, atol=1e-14)
     assert np.all(x[3:] == 0) and np.all(x[:, 1] == 0)
 
+
+
+@pytest.mark.parametrize("heads, tails, n", [
+    ([0, 1, 2, 0, 3, 4, 5, 1, 1, 1], [1, 2, 0, 3, 4, 5, 2, 6, 7, 8], 9),  # a core is left
+    ([0, 1, 1, 3], [1, 2, 3, 4], 5),                                          # a tree: no core
+])
+def test_laplacian_solve_of_no_columns_is_no_columns(heads, tails, n):
+    """``L X = B`` with B of shape (n, 0) has the solution X of shape (n, 0), whether the
+    vertices of degree ≤ 2 are eliminated first or not."""
+    lap = graph_linalg.laplacian(np.array(heads), np.array(tails), np.ones(len(heads)), n)
+    _, labels = connected_components(lap, directed=False)
+    for eliminate in (False, True):
+        with pytest.MonkeyPatch.context() as patch:
+            if eliminate:
+                eliminate_always(patch)
+                assert graph_linalg.LowDegreeElimination(lap).steps
+            x = graph_linalg.laplacian_solve(lap, labels, np.zeros((n, 0)))
+        assert x.shape == (n, 0)

@@ -166,6 +166,63 @@ def test_all_ties_raises_and_diverging_parameter_is_reported():
     assert sol.exists is False  # no maximiser: the likelihood increases without bound
 
 
+@pytest.mark.parametrize("fit", [px.fit_rao_kupper, px.fit_davidson])
+def test_win_and_tie_of_one_pair_diverge_towards_the_supremum(fit):
+    """a ≻ b and a = b only: P(win)·P(tie) < ¼ for every finite (d, θ) (for Davidson
+    e^{d/2} ν / Z² < ¼ by AM–GM, Z > e^{d/2} + ν), approached only as d, θ → ∞; the fit stops
+    and reports it (did not converge, no maximiser), its log-likelihood just below log ¼, with
+    no floating-point warning (Davidson's Newton steps past the stopping rule divide by 0)."""
+    sol = fit(px.Dataset.from_pairs([("a", "b"), ("a", "b")], ties=[False, True]))
+    assert sol.status == 6 and "diverges" in sol.message and sol.exists is False
+    model = "rao_kupper" if fit is px.fit_rao_kupper else "davidson"
+    win, tie = _probabilities(model, sol.rewards[0] - sol.rewards[1], sol.tie_parameter)
+    assert sol.loglik == pytest.approx(np.log(win * tie), abs=1e-12)
+    assert np.log(0.25) - 1e-4 < sol.loglik <= np.log(0.25) + 1e-14   # (+ rounding)
+
+
+@pytest.mark.parametrize("fit", [px.fit_rao_kupper, px.fit_davidson])
+def test_a_datum_of_weight_zero_is_absent(fit):
+    """Weight c counts c comparisons: a lost comparison of weight 0 (b ≻ a) neither closes
+    the cycle a → b → a (b still sinks: no maximiser) nor changes the fit of the rest."""
+    pairs = [("a", "b"), ("b", "c"), ("c", "b"), ("b", "c"), ("a", "c"), ("c", "a")]
+    ties = [False, False, False, True, False, True]
+    kept = px.Dataset.from_pairs(pairs, ties=ties)
+    with_zero = px.Dataset.from_pairs(pairs + [("b", "a")], ties=ties + [False],
+                                      weights=[1.0] * len(pairs) + [0.0])
+    expected, got = fit(kept), fit(with_zero)
+    assert got.exists == expected.exists
+    np.testing.assert_allclose(got.rewards, expected.rewards, rtol=1e-12, atol=1e-12)
+    assert got.tie_parameter == pytest.approx(expected.tie_parameter, rel=1e-12)
+    lone = fit(px.Dataset.from_pairs([("a", "b"), ("b", "a")], weights=[1.0, 0.0]))
+    assert lone.exists is False and lone.rewards[0] == 0 and np.isneginf(lone.rewards[1])
+
+
+@pytest.mark.parametrize("name", ["rao_kupper", "davidson"])
+@pytest.mark.parametrize("parameter", [1.0, 1.5])
+def test_tie_loglik_terms_at_certain_outcomes(name, parameter):
+    """d = ±∞ (a tiny τ or huge logits overflow): −log P is the limit of the textbook
+    probabilities — a certain win costs 0, an impossible win or tie +∞ — with no
+    floating-point warning; at finite d it is −log of the textbook formulas."""
+    from psipo_exact.losses.ties import tie_loglik_terms
+
+    model = TIE_MODELS[name]
+    phi = float(model.from_parameter(parameter))
+    d = np.array([np.inf, -np.inf, np.inf, -np.inf, 1.3, 1.3])
+    tie = np.array([False, False, True, True, False, True])
+    terms = tie_loglik_terms(model, d, phi, tie)
+    win, draw = _probabilities(name, 1.3, parameter)
+    if name == "rao_kupper" and parameter == 1.0:
+        draw = 0.0  # θ = 1: Bradley–Terry, a tie is impossible
+    with np.errstate(divide="ignore"):
+        expected = -np.log([1.0, 0.0, 0.0, 0.0, win, draw])
+    np.testing.assert_allclose(terms, expected, rtol=1e-12)
+    # through the loss: h_π(a, b) overflows to +∞, a certain win, as in DPO (Eq. 4)
+    won = px.Dataset.from_pairs([("a", "b")])
+    assert px.losses.dpo_ties_empirical([1e308, -1e308], won, [0.5, 0.5], 1.0, name,
+                                        parameter) == 0.0
+    assert px.losses.dpo_empirical([1e308, -1e308], won, [0.5, 0.5], 1.0) == 0.0
+
+
 def test_existence_follows_the_tie_digraph():
     """a ≻ b, b = c: c and b tie, a is never beaten → b, c sink to −∞ (limit)."""
     data = px.Dataset.from_pairs([("a", "b"), ("b", "c"), ("c", "b"), ("b", "c")],

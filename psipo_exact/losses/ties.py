@@ -114,12 +114,11 @@ def _lse_terms(z, a_d, a_b, offset_d, offset_b):
 
 
 def _davidson_win(d, beta):
-    # −log P(win) = LSE(d/2, −d/2, β) − d/2
+    # −log P(win) = LSE(d/2, −d/2, β) − d/2 = LSE(0, −d, β − d/2): shifted inside, so that
+    # d = +∞ (a certain win) gives 0, not ∞ − ∞ (and ν = 0 keeps its term e^β = 0)
     d, beta = np.broadcast_arrays(d, beta)
-    z = np.stack([d / 2, -d / 2, beta])
-    value, f_d, f_b, f_dd, f_db, f_bb = _lse_terms(
-        z, np.array([0.5, -0.5, 0.0]), np.array([0.0, 0.0, 1.0]), 0.5, 0.0)
-    return value - d / 2, f_d, f_b, f_dd, f_db, f_bb
+    z = np.stack([np.zeros_like(d), -d, beta - np.where(np.isneginf(beta), 0.0, d / 2)])
+    return _lse_terms(z, np.array([0.0, -1.0, -0.5]), np.array([0.0, 0.0, 1.0]), 0.0, 0.0)
 
 
 def _davidson_tie(d, beta):
