@@ -844,3 +844,13 @@ def test_ipo_normal_residual_is_relative_per_solve():
     want = max(error[0] / np.abs(rhs[:, 0]).max(), error[1] / np.abs(rhs[:, 1]).max())
     got = _normal_residual(sp.csr_matrix(dense), solved, rhs, np.ones(3, bool))
     assert got == pytest.approx(want, rel=1e-9) and want > 1e-4
+
+
+def test_bradley_terry_messages_name_actions_and_arguments():
+    # The diverging actions are named as the user named them (Dataset.action_names), and a
+    # leading-shape clash names both population arguments.
+    data = Dataset.from_pairs([(0, 1), (1, 2), (0, 2)], 3, action_names=["good", "mid", "bad"])
+    sol = fit_bradley_terry(data)
+    assert not sol.exists and "actions mid, bad lose" in sol.message
+    with pytest.raises(ValueError, match=r"\bprefs \(2,\), mu \(3,\)"):
+        fit_bradley_terry(np.full((2, 3, 3), .5), np.ones((3, 3)) / 3)
