@@ -508,3 +508,12 @@ def test_f_regularised_policy_bad_input():
         px.f_regularised_policy([-np.inf, 0.0], [1.0, 0.0], 1.0, "forward_kl")
     pi = px.f_regularised_policy([0.0, -np.inf, 1.0], [0.2, 0.5, 0.3], 1.0, "forward_kl")
     assert pi[1] == 0.0 and pi.sum() == pytest.approx(1.0)
+
+
+def test_f_regularised_policy_defaults_to_the_reverse_kl_gibbs_policy():
+    # The default divergence is the reverse KL, whose regularised policy is Eq. 7:
+    # π ∝ πref exp(r/τ), written out here.
+    rewards, pi_ref, tau = np.array([0.3, -1.2, 2.0]), np.array([.5, .2, .3]), 0.7
+    want = pi_ref * np.exp(rewards / tau)
+    np.testing.assert_allclose(px.losses.f_regularised_policy(rewards, pi_ref, tau),
+                               want / want.sum(), rtol=1e-13)

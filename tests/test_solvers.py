@@ -854,3 +854,15 @@ def test_bradley_terry_messages_name_actions_and_arguments():
     assert not sol.exists and "actions mid, bad lose" in sol.message
     with pytest.raises(ValueError, match=r"\bprefs \(2,\), mu \(3,\)"):
         fit_bradley_terry(np.full((2, 3, 3), .5), np.ones((3, 3)) / 3)
+
+
+@pytest.mark.parametrize("solver", [solve_ipo_population, solve_dpo_population])
+def test_population_solvers_take_a_model_and_tau_by_keyword(solver):
+    # solver(model, tau=...) is solver(model.prefs, model.mu, model.pi_ref, tau)
+    import psipo_exact as px
+    model = px.PreferenceModel(np.array([[.5, .7, .2], [.3, .5, .9], [.8, .1, .5]]),
+                               np.array([.5, .3, .2]), np.array([.2, .3, .5]))
+    by_keyword = solver(model, tau=0.5)
+    explicit = solver(model.prefs, model.mu, model.pi_ref, 0.5)
+    np.testing.assert_array_equal(by_keyword.policy, explicit.policy)
+    np.testing.assert_array_equal(solver(model, 0.5).policy, explicit.policy)
