@@ -502,3 +502,11 @@ def test_scatter_to_logits_bad_input():
     with pytest.raises(TypeError, match=r"data must be a psipo_exact\.Dataset"):
         losses.scatter_to_logits(np.zeros(3), None)
     np.testing.assert_array_equal(losses.scatter_to_logits([1.0, 2.0, 4.0], DATA), [5.0, 1.0, -6.0])
+
+
+@pytest.mark.parametrize("name", ["hinge", "exponential", "robust"])
+def test_pairwise_empirical_rejects_ties_naming_the_loss(name):
+    # A margin loss has no term for a tie: the error says which loss rejects them.
+    data = px.Dataset.from_pairs([(0, 1), (1, 2)], 3, ties=[False, True])
+    with pytest.raises(ValueError, match=rf"data has 1 ties .* the {name} loss"):
+        px.losses.pairwise_empirical(name, np.zeros(3), data, np.ones(3) / 3, 1.0)

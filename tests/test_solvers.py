@@ -866,3 +866,17 @@ def test_population_solvers_take_a_model_and_tau_by_keyword(solver):
     explicit = solver(model.prefs, model.mu, model.pi_ref, 0.5)
     np.testing.assert_array_equal(by_keyword.policy, explicit.policy)
     np.testing.assert_array_equal(solver(model, 0.5).policy, explicit.policy)
+
+
+def test_bt_start_log_sums_are_logsumexp_per_node():
+    # The Newton start's weighted win/loss totals, log Σ_e w_e per node, against scipy's
+    # logsumexp; log-weights 700 apart would overflow a plain sum of exp.
+    from scipy.special import logsumexp
+
+    from psipo_exact.solvers._bt_newton import _log_sum
+    values = np.array([0.0, np.log(3.0), 700.0, -5.0, 1.0])
+    labels = np.array([0, 0, 2, 2, 0])
+    got = _log_sum(values, labels, 4)
+    want = [logsumexp(values[labels == k]) if (labels == k).any() else -np.inf
+            for k in range(4)]
+    np.testing.assert_allclose(got, want, rtol=1e-15)
