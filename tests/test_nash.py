@@ -398,6 +398,24 @@ def test_tau_zero_equilibria_do_not_depend_on_the_scale_of_the_game(k):
     assert "game value 0.5, unique equilibrium on actions [0, 1, 2]" in sol.message
 
 
+@pytest.mark.parametrize("i, j", [(0, 1), (1, 0), (0, 2)])
+@pytest.mark.parametrize("defect", [5e-10, -5e-10, 9e-10])
+def test_tau_zero_prefs_complementary_within_the_tolerance(i, j, defect):
+    """prefs is validated complementary to 1e-9 only; τ = 0 solves the game of its exactly
+    complementary part ½ + (P − Pᵀ)/2, here a 3-cycle whose unique equilibrium solves
+    A π = 0, Σ π = 1 (two rows of A suffice): returned to rounding, with the exploitability
+    in the given prefs of the order of the defect; never an infeasible LP (once a
+    RuntimeError for a defect > 0)."""
+    prefs = 0.5 + 2.0 ** -20 * _RPS_INT  # nearly indifferent: the defect is 1e-3 relative
+    prefs[i, j] += defect
+    sol = px.solve_nash(prefs, np.ones(3) / 3, 0.0)
+    part = 0.5 + (prefs - prefs.T) / 2
+    exact = np.linalg.solve(np.vstack([(part - 0.5)[:2], np.ones(3)]), [0.0, 0.0, 1.0])
+    assert sol.status == OPTIMUM, sol.message
+    np.testing.assert_allclose(sol.policy, exact, atol=1e-15)
+    assert sol.residual <= 2 * abs(defect)
+
+
 @pytest.mark.parametrize("delta", [1e-5, 1e-7, 1e-8])
 def test_tau_zero_near_clone_that_loses_to_its_original_is_in_no_equilibrium(delta):
     """RPS with a copy 3 of action 2 that loses to 2 by δ: if π(3) > 0 then (Aπ)_3 = 0,

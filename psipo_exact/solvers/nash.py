@@ -55,7 +55,9 @@ def solve_nash(prefs, pi_ref, tau, *, max_iter: int = 200) -> Solution:
     point), by damped Newton with continuation in τ (module docstring), to machine
     precision. For τ = 0 an equilibrium of the game restricted to Supp(πref) by linear
     programming, its value (½) and whether it is unique; when it is not, the equilibrium
-    closest to πref in KL, which is the τ → 0 limit of the regularised equilibria.
+    closest to πref in KL, which is the τ → 0 limit of the regularised equilibria. (τ = 0
+    solves the game of the exactly complementary ``½ + (prefs − prefsᵀ)/2``: prefs is
+    validated complementary only to within 1e-9.)
 
     Parameters
     ----------
