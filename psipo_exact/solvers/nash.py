@@ -333,8 +333,9 @@ def _lp(c, A_ub, A_eq, bounds):
             return out
         # HiGHS's presolve can judge a degenerate polytope (e.g. a single point where more
         # constraints meet than there are dimensions) infeasible: retry without it.
-    # pragma: no cover - the polytope is never empty (minimax theorem)
-    raise RuntimeError(f"linprog failed on the equilibrium polytope: {out.message}")
+    # never reached: E is not empty (minimax theorem)
+    raise RuntimeError(  # pragma: no cover
+        f"linprog failed on the equilibrium polytope: {out.message}")
 
 
 def _unregularised_equilibrium(A, pi_ref):
