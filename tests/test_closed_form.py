@@ -399,8 +399,12 @@ def test_objective_infinite_values():
     assert px.regularised_objective([0.5, 0.5, 0.0], [np.inf, 0.0, 1.0], ref, 1.0) == np.inf
     value = px.regularised_objective([0.5, 0.5, 0.0], [1.0, 3.0, -np.inf], ref, 1.0)
     assert value == pytest.approx(2.0 - math.log(1.5), rel=1e-14)
-    with pytest.raises(ValueError, match="undefined"):
+    undefined = r"the objective is undefined \(inf - inf\): pi puts mass on an action with f"
+    with pytest.raises(ValueError, match=undefined + r" = \+inf and on one with f = -inf"):
         px.regularised_objective([0.5, 0.5, 0.0], [np.inf, -np.inf, 0.0], ref, 1.0)
+    # +∞ reward against τ KL = +∞ (mass outside Supp(πref)) is ∞ − ∞ as well
+    with pytest.raises(ValueError, match=undefined + r".* or outside Supp\(pi_ref\)"):
+        px.regularised_objective([0.5, 0.5, 0.0], [np.inf, 0.0, 1.0], [0.0, 0.5, 0.5], 1.0)
 
 
 # --------------------------------------------------------- broadcasting: contexts and τ

@@ -369,6 +369,88 @@ def test_all_ties_every_policy_is_an_equilibrium_and_pi_ref_is_selected():
     np.testing.assert_allclose(sol.policy, ref, rtol=1e-12)
 
 
+def test_default_max_iter_is_the_documented_200():
+    """The docstring's ``max_iter`` default, 200: at τ = 1e-100 the continuation from τ = 1
+    needs more levels than that (a factor ≤ 10 per level), so the cap binds and the default
+    call is the explicit ``max_iter=200`` call; the policy is still RPS's unique
+    equilibrium (0.3, 0.3, 0.4) (A π = 0 by hand), the τ → 0 limit, to rounding."""
+    ref = np.array([0.6, 0.3, 0.1])
+    default = px.solve_nash(RPS, ref, 1e-100)
+    explicit = px.solve_nash(RPS, ref, 1e-100, max_iter=200)
+    assert default.message == explicit.message
+    np.testing.assert_array_equal(default.policy, explicit.policy)
+    np.testing.assert_allclose(default.policy, [0.3, 0.3, 0.4], atol=1e-14)
+
+
+# Integer rock–paper–scissors A = prefs − ½ (A π = 0 by hand: π = (3, 3, 4)/10).
+_RPS_INT = np.array([[0.0, 4.0, -3.0], [-4.0, 0.0, 3.0], [3.0, -3.0, 0.0]])
+
+
+@pytest.mark.parametrize("k", [3, 20, 26, 33, 45])
+def test_tau_zero_equilibria_do_not_depend_on_the_scale_of_the_game(k):
+    """E = {π ∈ Δ: Aπ ≤ 0} is unchanged by a factor 2^-k on A (prefs = ½ + 2^-k A, exact in
+    floating point): the unique equilibrium (0.3, 0.3, 0.4) for every k, also for nearly
+    indifferent preferences (once: HiGHS failed or saw a polytope for k ≥ 20)."""
+    sol = px.solve_nash(0.5 + 2.0 ** -k * _RPS_INT, [0.5, 0.3, 0.2], 0.0)
+    assert sol.status == OPTIMUM, sol.message
+    np.testing.assert_allclose(sol.policy, [0.3, 0.3, 0.4], atol=1e-15)
+    assert sol.residual <= 1e-15 * 2.0 ** -k
+    assert "game value 0.5, unique equilibrium on actions [0, 1, 2]" in sol.message
+
+
+@pytest.mark.parametrize("i, j", [(0, 1), (1, 0), (0, 2)])
+@pytest.mark.parametrize("defect", [5e-10, -5e-10, 9e-10])
+def test_tau_zero_prefs_complementary_within_the_tolerance(i, j, defect):
+    """prefs is validated complementary to 1e-9 only; τ = 0 solves the game of its exactly
+    complementary part ½ + (P − Pᵀ)/2, here a 3-cycle whose unique equilibrium solves
+    A π = 0, Σ π = 1 (two rows of A suffice): returned to rounding, with the exploitability
+    in the given prefs of the order of the defect; never an infeasible LP (once a
+    RuntimeError for a defect > 0)."""
+    prefs = 0.5 + 2.0 ** -20 * _RPS_INT  # nearly indifferent: the defect is 1e-3 relative
+    prefs[i, j] += defect
+    sol = px.solve_nash(prefs, np.ones(3) / 3, 0.0)
+    part = 0.5 + (prefs - prefs.T) / 2
+    exact = np.linalg.solve(np.vstack([(part - 0.5)[:2], np.ones(3)]), [0.0, 0.0, 1.0])
+    assert sol.status == OPTIMUM, sol.message
+    np.testing.assert_allclose(sol.policy, exact, atol=1e-15)
+    assert sol.residual <= 2 * abs(defect)
+
+
+@pytest.mark.parametrize("delta", [1e-5, 1e-7, 1e-8])
+def test_tau_zero_near_clone_that_loses_to_its_original_is_in_no_equilibrium(delta):
+    """RPS with a copy 3 of action 2 that loses to 2 by δ: if π(3) > 0 then (Aπ)_3 = 0,
+    so (Aπ)_2 = (Aπ)_3 + δ(π_2 + π_3) > 0, no equilibrium; hence the unique equilibrium is
+    RPS's (0.3, 0.3, 0.4) with π(3) = 0 (where (Aπ)_3 = −0.4δ < 0), however small δ is
+    above the LPs' tolerances; the message names the support {0, 1, 2}. (Once HiGHS
+    judged the degenerate polytope infeasible at δ = 1e-7.)"""
+    prefs = _with_clone(RPS, 2)
+    prefs[2, 3], prefs[3, 2] = 0.5 + delta, 0.5 - delta
+    sol = px.solve_nash(prefs, [0.1, 0.2, 0.3, 0.4], 0.0)
+    assert sol.status == OPTIMUM and sol.unique, sol.message
+    np.testing.assert_allclose(sol.policy, [0.3, 0.3, 0.4, 0.0], atol=1e-15)
+    assert sol.policy[3] == 0.0 and sol.residual <= 1e-15
+    assert "unique equilibrium on actions [0, 1, 2];" in sol.message + ";"
+
+
+@pytest.mark.parametrize("ref", [[0.071, 0.041, 0.007, 0.753, 0.128], [0.2] * 5,
+                                 [0.05, 0.05, 0.1, 0.3, 0.5]])
+def test_tau_zero_splits_a_block_of_three_clones_as_pi_ref(ref):
+    """Actions a, b, c with p(a≻b) = 0.45, p(a≻c) = 0.75, p(b≻c) = 0.1: A π = 0 by hand
+    gives the unique equilibrium (8, 5, 1)/14. With c played by three clones (2, 3, 4), E
+    is every split of the mass 1/14 among them (each ranges over [0, 1/14]); the KL
+    projection of πref splits it in proportion to πref (minimise Σ w log(w/πref) on
+    Σ w = 1/14), and the message says which equilibrium was returned."""
+    base = np.array([[0.5, 0.45, 0.75], [0.55, 0.5, 0.1], [0.25, 0.9, 0.5]])
+    prefs = base[np.ix_([0, 1, 2, 2, 2], [0, 1, 2, 2, 2])]
+    ref = np.array(ref) / np.sum(ref)
+    sol = px.solve_nash(prefs, ref, 0.0)
+    block = ref[2:] / ref[2:].sum() / 14
+    np.testing.assert_allclose(sol.policy, np.r_[8 / 14, 5 / 14, block], atol=1e-14)
+    assert sol.status == OPTIMAL_SET and sol.free == ((2,), (3,), (4,))
+    assert "mass ranges 2: [0, 0.0714], 3: [0, 0.0714], 4: [0, 0.0714]" in sol.message
+    assert "returned the equilibrium closest to pi_ref in KL, the tau -> 0 limit" in sol.message
+
+
 # ------------------------------------------------------------------------------ bad input
 
 

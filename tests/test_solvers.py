@@ -700,6 +700,20 @@ def test_dpo_population_deterministic_preference_sec42():
         assert not sol.exists and sol.unique
 
 
+def test_dpo_population_batch_names_the_problem_whose_action_is_driven_to_zero():
+    """A batch of two problems: BT rewards (0, 1) give Gibbs(πref, r, τ) ∝ πref e^{r/τ}
+    (Prop. 4 with the exact BT fit); p(y0 ≻ y1) = 1 in problem 1 drives π(y1) to 0
+    (Sec. 4.2), and the message says which action, in which problem, and that DPO sends
+    its probability to 0 for every τ."""
+    prefs = np.stack([bradley_terry_prefs([0.0, 1.0]), np.array([[0.5, 1.0], [0.0, 0.5]])])
+    ref, tau = np.array([0.3, 0.7]), 0.5
+    sol = solve_dpo_population(prefs, [0.5, 0.5], ref, tau)
+    gibbs = ref * np.exp(np.array([0.0, 1.0]) / tau)
+    np.testing.assert_allclose(sol.policy, [gibbs / gibbs.sum(), [1.0, 0.0]], rtol=1e-13)
+    assert not sol.exists and sol.unique
+    assert "actions 1 in problem (1,) lose to a group they never beat" in sol.message
+    assert sol.message.endswith("; DPO drives their probability to 0 for every tau")
+
 def test_prop4_cyclic_preferences():
     """A non-transitive (rock–paper–scissors) model with uniform µ: by symmetry the BT fit
     is r = 0, so DPO returns πref, whereas IPO (Eq. 7) also returns πref since p(y≻µ) = 1/2."""
@@ -774,6 +788,10 @@ def test_bad_inputs_raise_value_errors_naming_the_argument():
         solve_ipo_population(np.full((3, 3), 0.5), U3, [0.5, 0.5, 0.0], 1.0)
     with pytest.raises(ValueError, match="prefs"):
         solve_dpo_population(np.full((3, 3), 0.7), U3, U3, 1.0)
+    for solver in (solve_ipo_population, solve_dpo_population):
+        with pytest.raises(ValueError, match=r"pi_ref has 4 actions on its last axis, "
+                                             r"expected 3, as prefs"):
+            solver(np.full((3, 3), 0.5), U3, np.full(4, 0.25), 1.0)
     with pytest.raises(TypeError, match="without mu"):
         fit_bradley_terry(np.full((3, 3), 0.5))
     with pytest.raises(TypeError, match="mu must not be given"):

@@ -55,7 +55,9 @@ def solve_nash(prefs, pi_ref, tau, *, max_iter: int = 200) -> Solution:
     point), by damped Newton with continuation in τ (module docstring), to machine
     precision. For τ = 0 an equilibrium of the game restricted to Supp(πref) by linear
     programming, its value (½) and whether it is unique; when it is not, the equilibrium
-    closest to πref in KL, which is the τ → 0 limit of the regularised equilibria.
+    closest to πref in KL, which is the τ → 0 limit of the regularised equilibria. (τ = 0
+    solves the game of the exactly complementary ``½ + (prefs − prefsᵀ)/2``: prefs is
+    validated complementary only to within 1e-9.)
 
     Parameters
     ----------
@@ -324,11 +326,16 @@ def _line_search(z, F, direction, log_ref, A, level, halvings: int = 40):
 def _lp(c, A_ub, A_eq, bounds):
     from scipy.optimize import linprog  # ~0.15 s of import: only where a game is solved
 
-    out = linprog(c, A_ub=A_ub, b_ub=np.zeros(A_ub.shape[0]), A_eq=A_eq, b_eq=[1.0],
-                  bounds=bounds, method="highs", options=LP_OPTIONS)
-    if out.status != 0:  # pragma: no cover - the polytope is never empty (minimax theorem)
-        raise RuntimeError(f"linprog failed on the equilibrium polytope: {out.message}")
-    return out
+    for options in (LP_OPTIONS, dict(LP_OPTIONS, presolve=False)):
+        out = linprog(c, A_ub=A_ub, b_ub=np.zeros(A_ub.shape[0]), A_eq=A_eq, b_eq=[1.0],
+                      bounds=bounds, method="highs", options=options)
+        if out.status == 0:
+            return out
+        # HiGHS's presolve can judge a degenerate polytope (e.g. a single point where more
+        # constraints meet than there are dimensions) infeasible: retry without it.
+    # never reached: E is not empty (minimax theorem)
+    raise RuntimeError(  # pragma: no cover
+        f"linprog failed on the equilibrium polytope: {out.message}")
 
 
 def _unregularised_equilibrium(A, pi_ref):
@@ -336,11 +343,19 @@ def _unregularised_equilibrium(A, pi_ref):
     n = A.shape[0]
     support = np.flatnonzero(pi_ref > 0)
     sub = A[np.ix_(support, support)]
+    # E = {π ∈ Δ: A π ≤ 0} is unchanged by a positive factor on A: the LPs, the polish and
+    # the KL selection (absolute tolerances) see A scaled to max |A| = 1, and its exactly
+    # skew-symmetric part (prefs is complementary only to within the validation tolerance,
+    # so prefs − ½ may miss skew-symmetry by rounding: then E can be empty and HiGHS fails).
+    sub = (sub - sub.T) / 2
+    scale = float(np.max(np.abs(sub)))
+    if scale > 0:
+        sub = sub / scale
     k = support.size
     # max w s.t. (A π)_j + w <= 0 for every j, π in the simplex: w = value − ½.
     first = _lp(np.r_[np.zeros(k), -1.0], np.c_[sub, np.ones(k)], np.r_[np.ones(k), 0.0][None],
                 [(0, None)] * k + [(None, None)])
-    value = 0.5 + first.x[-1]
+    value = 0.5 + first.x[-1] * scale
     pi0 = np.clip(first.x[:k], 0.0, None)
     pi0 /= pi0.sum()
     low, high = _mass_ranges(sub, pi0)
