@@ -508,7 +508,7 @@ def test_sppo_hard_matches_lambert_w_closed_form():
 #: action is compared: the mass must increase (solvers/_separable.py), non-convex in π.
 MASS_INCREASE = [
     ("nca_pair", [1, 1, 1], [2, 2, 0], [0.35, 0.08, 0.57], 2.0),  # optimum: action 0 concave
-    ("nca_pair", [0, 1, 2], [1, 2, 0], [0.2, 0.3, 0.5], 1.0),
+    ("bco_pair", [1, 0, 1], [0, 1, 2], [0.29, 0.45, 0.26], 2.0),  # all on the convex branch
     ("sppo_hard", [2, 0, 0], [1, 2, 1], [0.01, 0.79, 0.2], 0.25),  # action 2 concave
 ]
 
