@@ -202,6 +202,19 @@ def test_derivatives_of_every_loss_at_fixed_points(name):
                        0.5, -0.4, 1.4)
 
 
+def test_pairwise_derivatives_at_infinite_log_ratios_are_the_limits():
+    """ℓ = −log σ(τ(s_w − s_l)) (sigmoid), τ = 2: ∂ℓ/∂s_w = −τ σ(−τ h) = −∂ℓ/∂s_l → −τ as
+    h → −∞ (s_l = +∞ or s_w = −∞) and → 0 as h → +∞; the second derivatives
+    τ² σ(h)σ(−h) → 0. Infinite log-ratios are valid input for either argument."""
+    tau = 2.0
+    for s_w, s_l, d_w in ((0.0, np.inf, -tau), (0.0, -np.inf, 0.0), (-np.inf, 0.0, -tau),
+                          (np.inf, 1.0, 0.0)):
+        first = losses.pairwise_derivatives("sigmoid", s_w, s_l, tau)
+        assert [float(d) for d in first] == [d_w, -d_w]
+        second = losses.pairwise_derivatives("sigmoid", s_w, s_l, tau, order=2)
+        assert [float(d) for d in second] == [0.0, 0.0, 0.0]
+
+
 @pytest.mark.parametrize("name", losses.PAIRWISE_LOSSES)
 def test_margin_flag_means_shift_invariance(name):
     """``is_margin`` iff ℓ(s_w + c, s_l + c) = ℓ(s_w, s_l) (the softmax normaliser cancels)."""
@@ -393,6 +406,23 @@ def test_pair_targets_against_one_dimensional_minimiser(name):
             if name not in ("hinge", "discopop") and not (name == "discopop" and p == 0.5):
                 assert z == pytest.approx(res.x, abs=1e-5)
 
+
+
+def test_discopop_target_at_even_preference_is_the_non_negative_global_minimiser():
+    """At p = ½ the pair objective ½ ℓ(z) + ½ ℓ(−z) is even; with the default
+    discopop_tau = 0.05 a dense grid puts its minimum away from 0, so the global minimisers
+    are ±z* with z* ≠ 0: the documented choice is +z* (bounded Brent around it)."""
+    grid = np.linspace(-40.0, 40.0, 16001)
+    values = losses.pair_objective("discopop", grid, 0.5)
+    np.testing.assert_allclose(values, values[::-1], rtol=1e-14)  # even
+    k = int(np.argmin(values))
+    assert abs(grid[k]) > 0.1
+    ref = minimize_scalar(lambda v: float(losses.pair_objective("discopop", v, 0.5)),
+                          bounds=(abs(grid[k]) - 0.01, abs(grid[k]) + 0.01), method="bounded",
+                          options={"xatol": 1e-12})
+    z = float(losses.pair_target("discopop", 0.5))
+    assert z > 0 and z == pytest.approx(ref.x, abs=1e-5)
+    assert float(losses.pair_objective("discopop", z, 0.5)) <= ref.fun + 1e-12
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "exponential", "discopop"])

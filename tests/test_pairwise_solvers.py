@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from scipy.optimize import linprog, minimize
+from scipy.optimize import linprog, minimize, minimize_scalar
 
 import psipo_exact as px
 from psipo_exact import losses
@@ -504,6 +504,65 @@ def test_sppo_hard_matches_lambert_w_closed_form():
     assert sol.status == OPTIMUM
 
 
+#: (loss, winners, losers, πref, τ) where the per-action minimisers carry mass < 1 and every
+#: action is compared: the mass must increase (solvers/_separable.py), non-convex in π.
+MASS_INCREASE = [
+    ("nca_pair", [1, 1, 1], [2, 2, 0], [0.35, 0.08, 0.57], 2.0),  # optimum: action 0 concave
+    ("bco_pair", [1, 0, 1], [0, 1, 2], [0.29, 0.45, 0.26], 2.0),  # all on the convex branch
+    ("sppo_hard", [2, 0, 0], [1, 2, 1], [0.01, 0.79, 0.2], 0.25),  # action 2 concave
+]
+
+
+def _grid_minimum(name, data, pi_ref, tau):
+    """min of the empirical loss over logits (0, x, y), (x, y) on a grid of step 0.2 in
+    [−20, 20]², refined by L-BFGS-B from the best grid point."""
+    axis = np.linspace(-20.0, 20.0, 201)
+    x, y = np.meshgrid(axis, axis)
+    logits = np.stack([np.zeros(x.size), x.ravel(), y.ravel()], -1)
+    values = losses.pairwise_empirical(name, logits, data, pi_ref, tau)
+
+    def fun(z):
+        value, grad = losses.pairwise_empirical(name, np.r_[0.0, z], data, pi_ref, tau,
+                                                return_grad=True)
+        return float(value), grad[1:]
+
+    res = minimize(fun, logits[np.argmin(values), 1:], jac=True, method="L-BFGS-B",
+                   options={"gtol": 1e-12, "ftol": 1e-16})
+    return min(res.fun, values.min())
+
+
+@pytest.mark.parametrize("name, winners, losers, pi_ref, tau", MASS_INCREASE)
+def test_separable_mass_increase_attains_the_grid_minimum(name, winners, losers, pi_ref, tau):
+    """The enumerated branch patterns find the global minimum (a 2-D grid over the logits,
+    refined); an appended action with πref = 0, never compared, gets π = 0 and leaves the
+    others unchanged."""
+    data, pi_ref = px.Dataset(winners, losers, 3), np.array(pi_ref)
+    sol = px.solve_pairwise_empirical(name, data, pi_ref, tau)
+    assert sol.status == OPTIMUM
+    ours = float(losses.pairwise_empirical(name, sol.logits, data, pi_ref, tau))
+    assert ours <= _grid_minimum(name, data, pi_ref, tau) + 1e-12 * (1 + abs(ours))
+    with_dead = px.solve_pairwise_empirical(name, px.Dataset(winners, losers, 4),
+                                            np.r_[pi_ref, 0.0], tau)
+    assert with_dead.policy[-1] == 0.0
+    np.testing.assert_allclose(with_dead.policy[:-1], sol.policy, rtol=1e-12)
+
+
+def test_apo_zero_winner_on_the_boundary_gets_probability_zero():
+    """τ = 1, πref uniform: A ≻ C with weight 100, B ≻ C with weight 1. The net winners
+    maximise Σ d_y σ(s_y), d = W⁺ − W⁻ (concave in π for τ ≤ 1). B's marginal gain per unit
+    of mass at π(B) = 0 is d_B σ(−s)²/πref(B) → d_B/πref(B) = 3, below A's at π(A) = 1,
+    d_A πref(A)/(1 + πref(A))² = 18.75: the optimum puts no mass on B (no finite log-ratio,
+    π(B) = 0 exactly) and all of it on A."""
+    data = px.Dataset([0, 1], [2, 2], 3, weights=[100.0, 1.0])
+    pi_ref = np.full(3, 1 / 3)
+    d = np.array([100.0, 1.0])
+    assert d[1] / pi_ref[1] < d[0] * pi_ref[0] / (1 + pi_ref[0]) ** 2
+    sol = px.solve_pairwise_empirical("apo_zero", data, pi_ref, 1.0)
+    assert sol.status in EXACT_STATUSES and not sol.exists
+    assert sol.policy[1] == 0.0 and sol.logits[1] == -np.inf
+    assert sol.policy[0] == pytest.approx(1.0, abs=1e-15)
+
+
 # -- f-divergences ----------------------------------------------------------------------------
 @pytest.mark.parametrize("f, coef", [("forward_kl", 0.5), ("js_divergence", 0.5),
                                      ("alpha_divergence", 0.5), ("alpha_divergence", -1.0)])
@@ -630,6 +689,44 @@ def _kkt_residual(c, a, n, i, j, d):
     b[j[tight], np.arange(tight.sum())] -= 1
     _, dual = nnls(b, n * (c - a)) if tight.any() else (None, np.linalg.norm(n * (c - a)))
     return max(-slack.min(initial=0.0), dual)
+
+
+def _piecewise_quadratic(t, base, curve, w, q, p):
+    """g(t) = base·t + ½ curve t² + Σ w (q − t p)₊², written out."""
+    return base * t + 0.5 * curve * t * t + float(np.sum(w * np.maximum(q - t * p, 0.0) ** 2))
+
+
+def _exact_step_cases():
+    rng = np.random.default_rng(41)
+    for _ in range(30):
+        m = int(rng.integers(1, 7))
+        w = rng.choice([0.0, 0.5, 2.0], m)
+        q = rng.choice([-1.5, -0.0, 0.0, 0.7, 2.0], m) * rng.uniform(0.5, 2.0, m)
+        p = rng.choice([-1.0, 0.0, 1.0, 3.0], m) * rng.uniform(0.5, 2.0, m)
+        yield float(rng.normal(0.0, 2.0)), float(rng.choice([0.0, 0.3, 2.0])), w, q, p
+    yield 0.0, 0.0, np.ones(3), np.array([1.0, 2.0, 3.0]), np.ones(3)  # flat beyond t = 3
+    yield -1.0, 0.0, np.ones(1), np.zeros(1), -np.ones(1)  # g = −t + t²: t* = ½
+
+
+def test_exact_step_is_the_minimiser_of_the_piecewise_quadratic():
+    """exact_step minimises g(t) = base·t + ½ curve t² + Σ w (q − t p)₊² over t ≥ 0:
+    compared with bounded Brent on [0, 1000] and the breakpoints q/p, on random problems
+    (zero weights, zero directions, q = ±0 with p < 0: active for every t > 0; it was left
+    out of the curvature at 0, and g = −t + t² gave t = 0) and on a flat tail (every t ≥ 3
+    minimises; it used to warn of 0·∞)."""
+    for base, curve, w, q, p in _exact_step_cases():
+        g = lambda t: _piecewise_quadratic(t, base, curve, w, q, p)  # noqa: E731
+        if curve == 0 and not ((w > 0) & (p < 0)).any() and base < 0:
+            continue  # unbounded below
+        res = minimize_scalar(g, bounds=(0.0, 1e3), method="bounded",
+                              options={"xatol": 1e-12, "maxiter": 2000})
+        with np.errstate(divide="ignore", invalid="ignore"):
+            breaks = q / p
+        candidates = [res.x, 0.0] + [b for b in breaks[np.isfinite(breaks)] if b > 0]
+        reference = min(g(t) for t in candidates)
+        t = _least_distance.exact_step(base, curve, w, q, p)
+        assert t >= 0.0
+        assert g(t) <= reference + 1e-12 * (1.0 + abs(reference)), (base, curve, w, q, p, t)
 
 
 def test_sparse_least_distance_on_larger_programs_is_kkt_and_equals_the_dense_method():

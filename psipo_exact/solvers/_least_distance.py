@@ -108,7 +108,9 @@ def exact_step(base: float, curve: float, weights, q, p) -> float:
     def after(x):  # Σ over the entries after each k
         return np.r_[np.cumsum(x[::-1])[::-1][1:], 0.0]
 
-    at_zero = (up & (breaks > 0)) | (down & (breaks < 0))
+    # active on (0, ε): p > 0 with a positive break; p < 0 with a break ≤ 0 (q = ±0 included:
+    # (−t p)₊ > 0 for every t > 0)
+    at_zero = (up & (breaks > 0)) | (down & (breaks <= 0))
     g0, g1 = base + s0[at_zero].sum(), curve + s1[at_zero].sum()
     positive = breaks > 0
     if not positive.any() or g0 + g1 * breaks[positive][0] >= 0:
@@ -116,7 +118,8 @@ def exact_step(base: float, curve: float, weights, q, p) -> float:
     h0 = base + np.cumsum(np.where(down, s0, 0.0)) + after(np.where(up, s0, 0.0))
     h1 = curve + np.cumsum(np.where(down, s1, 0.0)) + after(np.where(up, s1, 0.0))
     ends = np.r_[breaks[1:], np.inf]
-    k = int(np.argmax(positive & (h0 + h1 * ends >= 0)))
+    with np.errstate(invalid="ignore"):  # 0·∞ on a flat last piece: NaN, never selected
+        k = int(np.argmax(positive & (h0 + h1 * ends >= 0)))
     return max(-h0[k] / h1[k], float(breaks[k])) if h1[k] > 0 else float(breaks[k])
 
 
