@@ -907,3 +907,36 @@ def test_apo_down_on_one_pair_is_the_one_dimensional_minimum():
     assert sol.status == STATIONARY and sol.residual <= 1e-8
     assert np.log(sol.policy[0] / sol.policy[1]) == pytest.approx(ref.x, abs=1e-5)
     assert f(np.log(sol.policy[0] / sol.policy[1])) <= ref.fun + 1e-12
+
+
+def _robust_near_the_edge(x):
+    """a beats b (weight 1); a beats c with weight ½ + x and loses with ½ − x; b and c split
+    ½ : ½. At ε = ¼, by hand from ĉ = ((1 − ε) c − ε c′)/(1 − 2ε): ĉ_ab = 3/2, ĉ_ba = −½,
+    ĉ_ac = ½ + 2x, ĉ_ca = ½ − 2x, ĉ_bc = ĉ_cb = ½. The de-noised losses of {a} are
+    ĉ_ba + ĉ_ca = −2x; of {a, c} 0; of every other set > 0. So the robust loss is unbounded
+    below iff x > 0 (slope −2x along 1_{a})."""
+    return px.Dataset([0, 0, 2, 1, 2], [1, 2, 0, 2, 1], 3,
+                      weights=[1.0, 0.5 + x, 0.5 - x, 0.5, 0.5])
+
+
+def test_robust_unbounded_by_a_small_slope_is_detected():
+    """Regression: the recession LP ran with HiGHS's default feasibility tolerances (1e-7),
+    which rounded a slope of −2e-8 (relative −6.7e-9, beyond the 1e-9 threshold) to 0: the
+    solver reported "bounded below but Newton did not converge"."""
+    data, pi_ref = _robust_near_the_edge(1e-8), np.ones(3) / 3
+    sol = px.solve_pairwise_empirical("robust", data, pi_ref, 1.0, label_smoothing=0.25)
+    assert sol.status == UNBOUNDED and not sol.exists and "global indices [0]" in sol.message
+    values = [float(losses.pairwise_empirical("robust", np.array([t, 0.0, 0.0]), data, pi_ref,
+                                              1.0, label_smoothing=0.25))
+              for t in (1e6, 2e6, 3e6)]
+    assert values[2] < values[1] < values[0]  # linear decrease along 1_{a}
+    assert values[0] - values[1] == pytest.approx(values[1] - values[2], rel=1e-3)
+
+
+def test_robust_slope_within_the_tolerance_is_never_reported_as_solved():
+    """A slope of −2e-9 (relative −6.7e-10) is within the LP's 1e-9 threshold, and Newton
+    cannot reach a gradient below it: the loss is unbounded, so the only honest statuses are
+    UNBOUNDED or NOT_CONVERGED — never an optimum or a limit policy."""
+    sol = px.solve_pairwise_empirical("robust", _robust_near_the_edge(1e-9), np.ones(3) / 3,
+                                      1.0, label_smoothing=0.25)
+    assert sol.status in (UNBOUNDED, NOT_CONVERGED) and not sol.exists
