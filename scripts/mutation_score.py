@@ -13,6 +13,11 @@ where ``killed`` counts the mutants a test failed on; timeouts are reported apar
 as NOT killed in the score (a second line gives the score with them counted as killed);
 "no tests" (no selected test calls the mutated function) count as surviving. Outside
 `make test`; docs/mutation.md explains the counts.
+
+The triage of the surviving mutants is ``docs/mutation_triage.tsv`` (name, verdict, reason;
+``--triage FILE`` for another): a second score leaves out the survivors triaged
+``equivalent`` (no input can tell them from the original: the usual definition of the
+mutation score), and the survivors without a triage entry are listed.
 """
 
 import fnmatch
@@ -37,12 +42,28 @@ def mutants(patterns, sample):
                 yield key, code
 
 
-def main(patterns, sample=1, listing=False):
+TRIAGE = Path(__file__).resolve().parent.parent / "docs" / "mutation_triage.tsv"
+
+
+def triage(path):
+    """{mutant name: verdict} of the triage table (tab-separated; '#' starts a comment)."""
+    verdicts = {}
+    for line in Path(path).read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, verdict, _reason = line.split("\t")
+            verdicts[name] = verdict
+    return verdicts
+
+
+def main(patterns, sample=1, listing=False, triage_path=TRIAGE):
     if listing:
         print("\n".join(key for key, _ in mutants(patterns, sample)))
         return
-    per_module = {}
+    verdicts = triage(triage_path) if Path(triage_path).exists() else {}
+    per_module, survivors = {}, []
     for key, code in mutants(patterns, sample):
+        if STATUS.get(code) in ("survived", "timeout", "no tests"):
+            survivors.append(key)
         module = key.partition("__mutmut_")[0].rpartition(".")[0]
         per_module.setdefault(module, Counter())[STATUS.get(code, "suspicious")] += 1
     total = Counter()
@@ -62,13 +83,30 @@ def main(patterns, sample=1, listing=False):
                  if sample > 1 and not total["not checked"] else "")
               + f"; {100 * (total['killed'] + total['timeout']) / checked:.1f}% with timeouts "
               "as killed")
+        report_triage(survivors, verdicts, total["killed"], checked)
+
+
+def report_triage(survivors, verdicts, killed, checked):
+    """Survivors by verdict, the score without the equivalent ones, and the untriaged."""
+    by_verdict = Counter(verdicts.get(key, "untriaged") for key in survivors)
+    print("survivors by triage verdict: "
+          + ", ".join(f"{v} {c}" for v, c in sorted(by_verdict.items())))
+    equivalent = by_verdict["equivalent"]
+    if checked > equivalent:
+        print(f"score without the {equivalent} equivalent mutants: {killed}/"
+              f"{checked - equivalent} = {100 * killed / (checked - equivalent):.1f}%")
+    for key in survivors:
+        if key not in verdicts:
+            print(f"  untriaged: {key}")
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
     listing = "--list" in args
     args = [a for a in args if a != "--list"]
-    k = 1
+    k, table = 1, TRIAGE
     if args[:1] == ["--sample"]:
         k, args = int(args[1]), args[2:]
-    main(args or ["*"], k, listing)
+    if args[:1] == ["--triage"]:
+        table, args = args[1], args[2:]
+    main(args or ["*"], k, listing, table)

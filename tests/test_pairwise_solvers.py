@@ -22,7 +22,7 @@ from scipy.optimize import linprog, minimize, minimize_scalar
 import psipo_exact as px
 from psipo_exact import losses
 from psipo_exact import strategies as pst
-from psipo_exact.solvers import _face, _least_distance
+from psipo_exact.solvers import _face, _least_distance, _margin
 from psipo_exact.solvers.result import (
     LIMIT,
     LIMIT_SET,
@@ -616,6 +616,9 @@ def test_robust_with_contexts_reports_unbounded():
     data = px.Dataset([0, 1, 0], [1, 0, 1], 2, contexts=[0, 0, 1])
     sol = px.solve_pairwise_empirical("robust", data, [0.5, 0.5], 1.0, label_smoothing=0.3)
     assert sol.status == UNBOUNDED and "lose fewer than a fraction" in sol.message
+    # the set found by hand: context 1's action 0 (global node 1·2 + 0) wins its only
+    # comparison, so it loses 0 < ε of them and the loss -> -inf as its reward grows
+    assert "(global indices [2])" in sol.message and "robust loss -> -inf" in sol.message
     np.testing.assert_allclose(sol.policy, 0.5)
 
 
@@ -907,3 +910,143 @@ def test_exact_score_solutions_certify_a_vanishing_gradient(name):
                                          return_grad=True)
     assert np.abs(grad).max() < 1e-12
     assert sol.residual == pytest.approx(np.abs(grad).max(), abs=1e-13)
+
+def test_denoised_counts_are_zeroed_within_the_documented_tolerance():
+    """``denoised_counts``: ``ĉ_ab = ((1 − ε) c_ab − ε c_ba)/(1 − 2ε)``, set to 0 where
+    ``|ĉ_ab| ≤ 1e-12 (c_ab + c_ba)`` — the bound included. At ε = 0, ``ĉ_ab = c_ab``, and
+    ``c = 1.000000000001e-12`` against ``1`` sits exactly on the bound in floating point."""
+    tiny = 1.000000000001e-12
+    assert tiny == 1e-12 * (tiny + 1.0)  # the precondition: exactly at the bound
+    heads, tails = np.array([0, 1, 2, 3, 4, 5]), np.array([1, 0, 3, 2, 5, 4])
+    weights = np.array([tiny, 1.0, 1.0, tiny, 2.0, 3.0])
+    for eps in (0.0, 0.2):
+        a, b, up, down = _margin.denoised_counts(eps, heads, tails, weights, 6)
+        np.testing.assert_array_equal(a, [0, 2, 4])
+        np.testing.assert_array_equal(b, [1, 3, 5])
+        c_ab, c_ba = weights[[0, 2, 4]], weights[[1, 3, 5]]
+        exact_up = ((1 - eps) * c_ab - eps * c_ba) / (1 - 2 * eps)
+        exact_down = ((1 - eps) * c_ba - eps * c_ab) / (1 - 2 * eps)
+        bound = 1e-12 * (c_ab + c_ba)
+        np.testing.assert_array_equal(up, np.where(np.abs(exact_up) <= bound, 0.0, exact_up))
+        np.testing.assert_array_equal(down, np.where(np.abs(exact_down) <= bound, 0.0,
+                                                     exact_down))
+        if eps == 0.0:  # the boundary cases are zeroed: 0 -> 1 and 3 -> 2 are dropped
+            assert up[0] == 0.0 and down[1] == 0.0 and up[2] == 2.0 and down[2] == 3.0
+
+
+def _pair_minimiser(f, w_ab, w_ba, lo=0.0, hi=30.0):
+    """``argmin_z w_ab f(z) + w_ba f(−z)`` over ``[lo, hi]``: a grid, then Brent around the
+    grid minimum; returns the minimiser, the minimum and the least value at least 0.5 away."""
+    g = lambda z: float(w_ab * f(np.array(z)) + w_ba * f(np.array(-z)))  # noqa: E731
+    grid = np.linspace(lo, hi, 3001)
+    vals = np.array([g(z) for z in grid])
+    k = int(np.clip(np.argmin(vals), 1, grid.size - 2))
+    res = minimize_scalar(g, bracket=(grid[k - 1], grid[k], grid[k + 1]), tol=1e-12)
+    return res.x, res.fun, vals[np.abs(grid - res.x) > 0.5].min()
+
+
+@pytest.mark.parametrize("name", ["savage", "discopop", "exo_pair"])
+def test_non_convex_margin_losses_on_one_pair(name):
+    """One pair compared 3 : 1: the global optimum is the per-pair minimiser ``z*`` (Brent on
+    ``3 f(z) + f(−z)``, strictly below every value 0.5 away: unique), so the solver must report
+    a unique optimum with ``τ log(π_a πref_b / (π_b πref_a)) = z*``. One pair compared one way
+    only: ``f > 0`` tends to its infimum 0 as ``z → +∞`` (savage, discopop), no finite minimiser;
+    the limit puts all mass on the winner, and the residual there is 0."""
+    loss = losses.pairwise(name)
+    prm = {"label_smoothing": 0.1} if name == "exo_pair" else {}
+    f = lambda z: loss.margin_value(z, 1.0, **prm)  # noqa: E731
+    pi_ref, tau = np.array([0.4, 0.6]), 0.5
+    z_star, best, away = _pair_minimiser(f, 3.0, 1.0, lo=-30.0)
+    assert best < away - 1e-6
+    data = px.Dataset([0, 1], [1, 0], 2, weights=[3.0, 1.0])
+    sol = px.solve_pairwise_empirical(name, data, pi_ref, tau, **prm)
+    assert sol.status == OPTIMUM and sol.exists and sol.free == ()
+    margin = tau * (np.log(sol.policy[0] / sol.policy[1]) - np.log(pi_ref[0] / pi_ref[1]))
+    assert margin == pytest.approx(z_star, abs=1e-6)
+    if name == "exo_pair":
+        return
+    z = np.linspace(-50.0, 50.0, 1001)  # f > 0 with infimum 0 at +∞: not attained
+    assert (f(z) > 0).all() and f(np.array(50.0)) < 1e-20
+    sol = px.solve_pairwise_empirical(name, px.Dataset([0], [1], 2), pi_ref, tau)
+    assert sol.status == LIMIT and not sol.exists
+    np.testing.assert_array_equal(sol.policy, [1.0, 0.0])
+    assert sol.residual == 0.0
+
+
+def test_discopop_tied_pair_with_a_sinking_action_has_two_limit_optima():
+    """a ≻ b, b ≻ a, a ≻ c, b ≻ c under DiscoPOP: c never wins, so its probability → 0 (Ford's
+    condition); the tied pair minimises ``f(z) + f(−z)``, which is even and lower at
+    ``±z* ≠ 0`` than at 0 (Brent): two limit policies, so the limit is not unique."""
+    loss = losses.pairwise("discopop")
+    f = lambda z: loss.margin_value(z, 1.0)  # noqa: E731
+    z_star, best, _ = _pair_minimiser(f, 1.0, 1.0)
+    assert best < 2 * f(np.array(0.0)) - 1e-6 and z_star > 0.1
+    data = px.Dataset([0, 1, 0, 1], [1, 0, 2, 2], 3)
+    tau = 2.0
+    sol = px.solve_pairwise_empirical("discopop", data, np.ones(3) / 3, tau)
+    assert sol.status == LIMIT_SET and not sol.exists and sol.free
+    assert sol.policy[2] == 0.0
+    margin = tau * np.log(sol.policy[0] / sol.policy[1])
+    assert abs(margin) == pytest.approx(z_star, abs=1e-6)
+
+
+def test_alpha_divergence_above_one_allows_a_sinking_action():
+    """α = 1.5 > 1 with an action that never wins (c): its reward is −∞ and its probability 0
+    in the limit, which is the f-DPO limit, not a vanishing action with a finite reward. a and
+    b are tied (equal rewards), so the f-regularised policy is πref restricted to {a, b}."""
+    data = px.Dataset([0, 1, 0, 1], [1, 0, 2, 2], 3)
+    pi_ref = np.array([0.2, 0.3, 0.5])
+    prm = {"f_divergence_type": "alpha_divergence", "f_alpha_divergence_coef": 1.5}
+    sol = px.solve_pairwise_empirical("sigmoid", data, pi_ref, 1.0, **prm)
+    assert sol.status == LIMIT
+    np.testing.assert_allclose(sol.policy, [0.4, 0.6, 0.0], rtol=1e-10, atol=0.0)
+
+
+def test_apo_down_on_one_pair_is_the_one_dimensional_minimum():
+    """apo_down (not convex: the multi-start L-BFGS-B path) on two actions, where the logits
+    have one degree of freedom ``x = θ_a − θ_b``: the reported policy is the global minimum
+    of the empirical loss over ``x`` (a grid, then Brent), stationary."""
+    data = px.Dataset([0, 1], [1, 0], 2, weights=[3.0, 1.0])
+    pi_ref, tau = np.array([0.4, 0.6]), 2.0
+    f = lambda x: float(losses.pairwise_empirical("apo_down", np.array([x, 0.0]), data,  # noqa: E731
+                                                  pi_ref, tau))
+    grid = np.linspace(-20.0, 20.0, 801)
+    k = int(np.argmin([f(x) for x in grid]))
+    ref = minimize_scalar(f, bracket=(grid[k - 1], grid[k], grid[k + 1]), tol=1e-12)
+    sol = px.solve_pairwise_empirical("apo_down", data, pi_ref, tau)
+    assert sol.status == STATIONARY and sol.residual <= 1e-8
+    assert np.log(sol.policy[0] / sol.policy[1]) == pytest.approx(ref.x, abs=1e-5)
+    assert f(np.log(sol.policy[0] / sol.policy[1])) <= ref.fun + 1e-12
+
+
+def _robust_near_the_edge(x):
+    """a beats b (weight 1); a beats c with weight ½ + x and loses with ½ − x; b and c split
+    ½ : ½. At ε = ¼, by hand from ĉ = ((1 − ε) c − ε c′)/(1 − 2ε): ĉ_ab = 3/2, ĉ_ba = −½,
+    ĉ_ac = ½ + 2x, ĉ_ca = ½ − 2x, ĉ_bc = ĉ_cb = ½. The de-noised losses of {a} are
+    ĉ_ba + ĉ_ca = −2x; of {a, c} 0; of every other set > 0. So the robust loss is unbounded
+    below iff x > 0 (slope −2x along 1_{a})."""
+    return px.Dataset([0, 0, 2, 1, 2], [1, 2, 0, 2, 1], 3,
+                      weights=[1.0, 0.5 + x, 0.5 - x, 0.5, 0.5])
+
+
+def test_robust_unbounded_by_a_small_slope_is_detected():
+    """Regression: the recession LP ran with HiGHS's default feasibility tolerances (1e-7),
+    which rounded a slope of −2e-8 (relative −6.7e-9, beyond the 1e-9 threshold) to 0: the
+    solver reported "bounded below but Newton did not converge"."""
+    data, pi_ref = _robust_near_the_edge(1e-8), np.ones(3) / 3
+    sol = px.solve_pairwise_empirical("robust", data, pi_ref, 1.0, label_smoothing=0.25)
+    assert sol.status == UNBOUNDED and not sol.exists and "global indices [0]" in sol.message
+    values = [float(losses.pairwise_empirical("robust", np.array([t, 0.0, 0.0]), data, pi_ref,
+                                              1.0, label_smoothing=0.25))
+              for t in (1e6, 2e6, 3e6)]
+    assert values[2] < values[1] < values[0]  # linear decrease along 1_{a}
+    assert values[0] - values[1] == pytest.approx(values[1] - values[2], rel=1e-3)
+
+
+def test_robust_slope_within_the_tolerance_is_never_reported_as_solved():
+    """A slope of −2e-9 (relative −6.7e-10) is within the LP's 1e-9 threshold, and Newton
+    cannot reach a gradient below it: the loss is unbounded, so the only honest statuses are
+    UNBOUNDED or NOT_CONVERGED — never an optimum or a limit policy."""
+    sol = px.solve_pairwise_empirical("robust", _robust_near_the_edge(1e-9), np.ones(3) / 3,
+                                      1.0, label_smoothing=0.25)
+    assert sol.status in (UNBOUNDED, NOT_CONVERGED) and not sol.exists

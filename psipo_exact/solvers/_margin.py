@@ -283,7 +283,11 @@ def _robust_unbounded_set(a, b, total, down, size):
     a_ub = sp.csr_matrix((vals, (rows, cols)), shape=(m, size + m))
     bounds = [(0.0, 1.0)] * size + [(0.0, None)] * m
     from scipy.optimize import linprog  # lazy: import psipo_exact stays light
-    res = linprog(cost, A_ub=a_ub, b_ub=np.zeros(m), bounds=bounds, method="highs")
+    # HiGHS's default feasibility tolerances (1e-7) round a recession slope of ~-1e-8 to 0,
+    # far beyond the 1e-9 relative threshold below: tighten them (as in _hinge_fit).
+    res = linprog(cost, A_ub=a_ub, b_ub=np.zeros(m), bounds=bounds, method="highs",
+                  options={"primal_feasibility_tolerance": 1e-10,
+                           "dual_feasibility_tolerance": 1e-10})
     if res.status != 0 or res.fun >= -1e-9 * max(total.sum(), 1.0):
         return None
     return np.flatnonzero(res.x[:size] > 0.5)
