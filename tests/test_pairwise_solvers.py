@@ -1172,3 +1172,15 @@ def test_robust_without_minimiser_names_global_indices_with_contexts():
     sol = px.solve_pairwise_empirical("robust", data, np.ones(3) / 3, 1.0, label_smoothing=0.25)
     assert sol.status == NOT_CONVERGED and not sol.exists
     assert "(global indices [3])" in sol.message
+
+
+def test_robust_newton_overflow_on_unbounded_data_is_reported_unbounded():
+    """Regression: on these unbounded data Newton overflowed to NaN rewards and a NaN
+    residual, ``NaN > 1e-10`` skipped the boundedness LP, and the solver raised "g[0] is NaN".
+    By hand at ε = ¼ the de-noised losses of {4} (4 beats 2 once and 3 three times, loses to
+    3 once) are ĉ_24 + ĉ_34 = −¼ − ¾ < 0."""
+    data = px.Dataset([4, 1, 0, 2, 4, 4, 3], [2, 0, 2, 1, 3, 3, 4], 5,
+                      weights=[0.5, 0.5, 1.0, 1.5, 1.5, 1.5, 0.5])
+    sol = px.solve_pairwise_empirical("robust", data, np.ones(5) / 5, 1.0, label_smoothing=0.25)
+    assert sol.status == UNBOUNDED and "(global indices [4])" in sol.message
+    assert [4] in [np.flatnonzero(s).tolist() for s in _sets_winning_too_often(data, 0.25)]

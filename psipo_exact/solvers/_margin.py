@@ -254,15 +254,19 @@ def _robust_fit(eps, heads, tails, weights, size) -> MarginFit:
     # one; a small gradient does NOT certify a minimiser (along a direction with R(d) = 0 the
     # slope decays like e^{-t}), so the existence LPs always run.
     n_comp, labels = graph_components(dh, dt, size)
-    rewards, residual = newton(logistic, dh, dt, dw, size, labels=labels)
-    if residual > 1e-10:
+    with np.errstate(over="ignore", invalid="ignore"):  # unbounded data: Newton may overflow
+        rewards, residual = newton(logistic, dh, dt, dw, size, labels=labels)
+    converged = bool(residual <= 1e-10)  # False for NaN: Newton ran away (unbounded data)
+    if not converged:
         unbounded = _robust_unbounded_set(a, b, up + down, down, size)
         if unbounded is not None:
             return MarginFit(np.zeros(size), np.arange(size), False, 0.0, UNBOUNDED, "robust",
                              _unbounded_detail(unbounded), np.zeros(size, bool))
+    if not np.isfinite(rewards).all():  # never NaN on valid input: report πref instead
+        rewards, residual = np.zeros(size), float("inf")
     rewards = rewards - component_mean(rewards, labels, n_comp)
     tight = _robust_tight_set(a, b, up + down, down, size, labels, n_comp)
-    status = None if residual <= 1e-10 and tight is None else NOT_CONVERGED
+    status = None if converged and tight is None else NOT_CONVERGED
     detail = "" if status is None else _tight_detail(tight) if tight is not None else (
         "the robust loss is bounded below, every set of actions loses more than a fraction "
         "label_smoothing of its comparisons (a minimiser exists), but Newton did not converge")
@@ -375,7 +379,7 @@ def _tight_detail(nodes) -> str:
             "exactly a fraction label_smoothing of their comparisons with the rest (their "
             "de-noised losses sum to 0), so the infimum is approached only as their rewards "
             "grow without bound relative to the rest; the exact limit policy is not computed; "
-            "reported: the last Newton iterate")
+            "reported: the last Newton iterate (pi_ref if it overflowed)")
 
 
 def _unbounded_detail(nodes) -> str:
