@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -1050,3 +1051,136 @@ def test_robust_slope_within_the_tolerance_is_never_reported_as_solved():
     sol = px.solve_pairwise_empirical("robust", _robust_near_the_edge(1e-9), np.ones(3) / 3,
                                       1.0, label_smoothing=0.25)
     assert sol.status in (UNBOUNDED, NOT_CONVERGED) and not sol.exists
+
+
+# -- robust: bounded below, yet no minimiser ----------------------------------------------------
+_ROBUST_NO_MINIMISER = [
+    # _robust_near_the_edge(0): the de-noised losses of {a} are exactly 0
+    (px.Dataset([0, 0, 2, 1, 2], [1, 2, 0, 2, 1], 3, weights=[1.0, 0.5, 0.5, 0.5, 0.5]), [0]),
+    # {b, c} lose 1 of their 4 comparisons with a (b beats a once, c beats a twice, a beats c
+    # once): by hand ĉ_ab = (¾·0 − ¼·1)/½ = −½, ĉ_ac = (¾·1 − ¼·2)/½ = ½; the sum is 0
+    (px.Dataset([1, 1, 2, 2, 1, 0, 2, 1, 2], [2, 2, 0, 0, 0, 2, 1, 2, 1], 3), [1, 2]),
+]
+
+
+@pytest.mark.parametrize("tau", [0.3, 2.0])
+@pytest.mark.parametrize("data, tight", _ROBUST_NO_MINIMISER)
+def test_robust_bounded_without_minimiser_is_not_reported_optimal(data, tight, tau):
+    """Regression: with a set S whose de-noised losses to the rest are exactly 0 (S loses a
+    fraction ε = ¼ of its comparisons with the rest) the loss is bounded below but strictly
+    decreasing along ``r + t 1_S`` for every r, so no minimiser exists; Newton's gradient
+    decays like e^{-t} and the solver reported OPTIMUM at logits ~ −60. Checked independently:
+    along 1_S the empirical loss decreases, by less and less (bounded below)."""
+    pi_ref = np.ones(3) / 3
+    sol = px.solve_pairwise_empirical("robust", data, pi_ref, tau, label_smoothing=0.25)
+    assert sol.status == NOT_CONVERGED and not sol.exists
+    assert f"(global indices {tight})" in sol.message and "exactly a fraction" in sol.message
+    direction = np.isin(np.arange(3), tight).astype(float)
+    values = [float(losses.pairwise_empirical("robust", t * direction, data, pi_ref, tau,
+                                              label_smoothing=0.25))
+              for t in np.array([0.0, 1.0, 2.0, 4.0]) / tau]
+    drops = -np.diff(values)
+    assert (drops > 0).all() and drops[2] < drops[1] < drops[0]  # decreasing, levelling off
+
+
+def test_robust_population_bounded_without_minimiser_is_not_reported_optimal():
+    """The population form of the first regression dataset (µ uniform: every pair weighs the
+    same; p(a ≻ b) = 1, p(a ≻ c) = p(b ≻ c) = ½) goes through the same fit."""
+    prefs = np.array([[0.5, 1.0, 0.5], [0.0, 0.5, 0.5], [0.5, 0.5, 0.5]])
+    sol = px.solve_pairwise_population("robust", prefs, np.ones(3) / 3, np.ones(3) / 3, 1.0,
+                                       label_smoothing=0.25)
+    assert sol.status == NOT_CONVERGED and not sol.exists
+    assert "(global indices [0])" in sol.message
+
+
+def _robust_exact_verdict(data, eps):
+    """``(bounded below, minimiser exists)`` of the robust loss by enumerating every subset S
+    in exact rational arithmetic: ``f(S) = Σ_{u∈S, v∉S} ĉ_vu``; bounded iff every f ≥ 0; a
+    minimiser iff also f(S) > 0 for every S that is not a union of connected components."""
+    n, e = data.n_actions, Fraction(eps).limit_denominator(100)
+    c = np.full((n, n), Fraction(0))
+    for w, lo, x in zip(data.winners.tolist(), data.losers.tolist(),
+                        data.datum_weights.tolist()):
+        c[w, lo] += Fraction(x)
+    hat = ((1 - e) * c - e * c.T) / (1 - 2 * e)
+    component = list(range(n))
+    for _ in range(n):  # label propagation: the smallest index of each component
+        for u, v in itertools.product(range(n), repeat=2):
+            if c[u, v] + c[v, u] > 0:
+                component[u] = component[v] = min(component[u], component[v])
+    bounded, exists = True, True
+    for k in range(1, n):
+        for subset in itertools.combinations(range(n), k):
+            f = sum(hat[v, u] for u in subset for v in range(n) if v not in subset)
+            union = all(x in subset for x in range(n)
+                        if component[x] in {component[y] for y in subset})
+            bounded &= f >= 0
+            exists &= f != 0 or union
+    return bounded, bounded and exists
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_robust_existence_matches_exact_subset_enumeration(seed):
+    """The solver's verdict (unbounded; bounded without a minimiser; minimiser) against
+    :func:`_robust_exact_verdict` on random datasets (n ≤ 5, weights ½, 1, 3/2) at ε ∈
+    {¼, ⅓, ⅕}, where sets losing exactly a fraction ε are frequent."""
+    rng = np.random.default_rng(1000 + seed)
+    verdicts = set()
+    for _ in range(40):
+        data = _random_dataset(rng, n_max=5, size_max=12)
+        data = px.Dataset(data.winners, data.losers, data.n_actions,
+                          weights=rng.choice([0.5, 1.0, 1.5], len(data)))
+        eps = float(rng.choice([0.25, 1 / 3, 0.2]))
+        n = data.n_actions
+        sol = px.solve_pairwise_empirical("robust", data, np.ones(n) / n, 1.0,
+                                          label_smoothing=eps)
+        bounded, exists = _robust_exact_verdict(data, eps)
+        assert (sol.status == UNBOUNDED) == (not bounded)
+        assert sol.exists == exists
+        if bounded and not exists:
+            assert sol.status in (LIMIT, LIMIT_SET, NOT_CONVERGED)
+        verdicts.add((bounded, exists))
+    assert len(verdicts) == 3  # every verdict occurs
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.2, 0.25])
+def test_robust_optimum_has_a_vanishing_gradient(eps):
+    """Every OPTIMUM/OPTIMAL_SET of the robust loss is stationary in the logits (the empirical
+    loss's own gradient, an independent code path) at moderate logits."""
+    rng = np.random.default_rng(int(eps * 100))
+    checked = 0
+    for _ in range(60):
+        data = _random_dataset(rng, n_max=5, size_max=12)
+        n = data.n_actions
+        sol = px.solve_pairwise_empirical("robust", data, np.ones(n) / n, 0.5,
+                                          label_smoothing=eps)
+        if sol.status not in (OPTIMUM, OPTIMAL_SET):
+            continue
+        _, grad = losses.pairwise_empirical("robust", sol.logits, data, np.ones(n) / n, 0.5,
+                                            return_grad=True, label_smoothing=eps)
+        assert np.abs(grad).max() <= 1e-9
+        assert np.ptp(sol.logits) < 30  # a minimiser, not a point on the way to a limit
+        checked += 1
+    assert checked >= 5
+
+
+def test_robust_without_minimiser_names_global_indices_with_contexts():
+    """Context 0 is balanced (a minimiser); context 1 is the first regression dataset: the set
+    is its action 0, global index ``1·n + 0 = 3``."""
+    data = px.Dataset([0, 1, 0, 0, 2, 1, 2], [1, 0, 1, 2, 0, 2, 1], 3,
+                      weights=[1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5], contexts=[0, 0, 1, 1, 1, 1, 1])
+    sol = px.solve_pairwise_empirical("robust", data, np.ones(3) / 3, 1.0, label_smoothing=0.25)
+    assert sol.status == NOT_CONVERGED and not sol.exists
+    assert "(global indices [3])" in sol.message
+
+
+def test_robust_newton_overflow_on_unbounded_data_is_reported_unbounded():
+    """Regression: on these unbounded data Newton overflowed to NaN rewards and a NaN
+    residual, ``NaN > 1e-10`` skipped the boundedness LP, and the solver raised "g[0] is NaN".
+    By hand at ε = ¼ the de-noised losses of {4} (4 beats 2 once and 3 three times, loses to
+    3 once) are ĉ_24 + ĉ_34 = −¼ − ¾ < 0."""
+    data = px.Dataset([4, 1, 0, 2, 4, 4, 3], [2, 0, 2, 1, 3, 3, 4], 5,
+                      weights=[0.5, 0.5, 1.0, 1.5, 1.5, 1.5, 0.5])
+    sol = px.solve_pairwise_empirical("robust", data, np.ones(5) / 5, 1.0, label_smoothing=0.25)
+    assert sol.status == UNBOUNDED and "(global indices [4])" in sol.message
+    assert [4] in [np.flatnonzero(s).tolist() for s in _sets_winning_too_often(data, 0.25)]

@@ -15,7 +15,13 @@ of the fitted rewards (Proposition 4's analogue for every margin loss). The fit:
 * ``robust`` with ε > 0 is Bradley–Terry on de-noised counts ``ĉ_ab = ((1−ε)c_ab −
   ε c_ba)/(1 − 2ε)``, which may be negative; it is unbounded below iff some set ``S`` of
   actions loses fewer than a fraction ε of its comparisons with the rest, decided by the
-  linear program ``min R(d)`` of its recession function over ``d ∈ [0, 1]^n``;
+  linear program ``min R(d)`` of its recession function over ``d ∈ [0, 1]^n``. ``R`` is the
+  Lovász extension of the submodular de-noised losses ``f(S) = Σ_{u∈S, v∉S} ĉ_vu`` of a set to
+  the rest; when bounded, a minimiser exists iff moreover ``f(S) > 0`` for every ``S`` that
+  is not a union of connected components. A set losing exactly a fraction ε (``f(S) = 0``)
+  makes the loss decrease strictly, to a finite infimum, along ``r + t 1_S``: no minimiser,
+  status ``NOT_CONVERGED`` naming ``S`` (the limit policy is not computed). Two linear
+  programs find such an ``S`` (:func:`_robust_tight_set`);
 * ``truncated_quadratic`` (semismooth Newton) and ``hinge`` (a linear program, HiGHS) attain
   their minimum on a polyhedron of difference constraints; the reported point is its
   minimum-norm element (:mod:`._face`);
@@ -243,21 +249,27 @@ def _robust_fit(eps, heads, tails, weights, size) -> MarginFit:
     if (dw >= 0).all():
         keep = dw > 0
         return _zermelo_fit(logistic, dh[keep], dt[keep], dw[keep], size, kind="robust_zermelo")
-    # A stationary point of a convex function certifies boundedness and optimality, so the
-    # linear program is needed only when Newton does not reach one.
+    # A stationary point of a convex function certifies boundedness (the slope along d is at
+    # most R(d) everywhere), so the boundedness LP is needed only when Newton does not reach
+    # one; a small gradient does NOT certify a minimiser (along a direction with R(d) = 0 the
+    # slope decays like e^{-t}), so the existence LPs always run.
     n_comp, labels = graph_components(dh, dt, size)
-    rewards, residual = newton(logistic, dh, dt, dw, size, labels=labels)
-    if residual > 1e-10:
+    with np.errstate(over="ignore", invalid="ignore"):  # unbounded data: Newton may overflow
+        rewards, residual = newton(logistic, dh, dt, dw, size, labels=labels)
+    converged = bool(residual <= 1e-10)  # False for NaN: Newton ran away (unbounded data)
+    if not converged:
         unbounded = _robust_unbounded_set(a, b, up + down, down, size)
         if unbounded is not None:
             return MarginFit(np.zeros(size), np.arange(size), False, 0.0, UNBOUNDED, "robust",
                              _unbounded_detail(unbounded), np.zeros(size, bool))
+    if not np.isfinite(rewards).all():  # never NaN on valid input: report πref instead
+        rewards, residual = np.zeros(size), float("inf")
     rewards = rewards - component_mean(rewards, labels, n_comp)
-    status = None if residual <= 1e-10 else NOT_CONVERGED
-    detail = "" if status is None else (
-        "the robust loss is bounded below but Newton did not converge: some set of actions "
-        "loses exactly a fraction label_smoothing of its comparisons, and the minimum is "
-        "approached only in a limit")
+    tight = _robust_tight_set(a, b, up + down, down, size, labels, n_comp)
+    status = None if converged and tight is None else NOT_CONVERGED
+    detail = "" if status is None else _tight_detail(tight) if tight is not None else (
+        "the robust loss is bounded below, every set of actions loses more than a fraction "
+        "label_smoothing of its comparisons (a minimiser exists), but Newton did not converge")
     return MarginFit(rewards, labels, status is None, residual, status, "robust", detail,
                      np.zeros(size, bool))
 
@@ -268,6 +280,40 @@ def _logistic_edges() -> EdgeLoss:
     return edge_loss(loss, loss.parameters())
 
 
+def _robust_tolerance(total) -> float:
+    """Absolute threshold on the de-noised losses ``f(S)`` (and on ``R``): ``1e-9`` times the
+    total weight (at least ``1e-9``); values within it count as 0 (below ``−tol``: unbounded;
+    within ``±tol``: a set losing exactly a fraction ε, no minimiser). A set with
+    ``0 < f(S) ≤ tol`` is thus reported without a minimiser although one exists, with reward
+    gaps of order ``log(1/f(S))``: such data sit within rounding of the boundary."""
+    return 1e-9 * max(float(total.sum()), 1.0)
+
+
+def _recession_lp(a, b, total, down, size, cost_row, lower=0.0, upper=1.0, objective=None):
+    """``min objective·d`` (or ``min R(d)`` if ``objective`` is None) over
+    ``lower ≤ d ≤ upper`` with ``R(d)`` linearised by one slack ``t_e ≥ max(0, d_b − d_a)``
+    per pair; ``cost_row``: add the constraint ``R(d) ≤`` :func:`_robust_tolerance`.
+    Returns scipy's result."""
+    m = a.size
+    recession = np.concatenate([pull_back(down, a, b, size), total])
+    rows = np.r_[np.arange(m), np.arange(m), np.arange(m)]
+    cols = np.r_[b, a, size + np.arange(m)]
+    vals = np.r_[np.ones(m), -np.ones(m), -np.ones(m)]  # d_b − d_a − t ≤ 0
+    a_ub, b_ub = sp.csr_matrix((vals, (rows, cols)), shape=(m, size + m)), np.zeros(m)
+    if cost_row:
+        a_ub = sp.vstack([a_ub, sp.csr_matrix(recession)]).tocsr()
+        b_ub = np.r_[b_ub, _robust_tolerance(total)]
+    cost = recession if objective is None else np.r_[objective, np.zeros(m)]
+    from scipy.optimize import linprog  # lazy: import psipo_exact stays light
+    # HiGHS's default feasibility tolerances (1e-7) round a recession slope of ~-1e-8 to 0,
+    # far beyond the 1e-9 relative threshold: tighten them (as in _hinge_fit).
+    bounds = np.c_[np.r_[np.broadcast_to(lower, size), np.zeros(m)],
+                   np.r_[np.broadcast_to(upper, size), np.full(m, np.inf)]]
+    return linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs",
+                   options={"primal_feasibility_tolerance": 1e-10,
+                            "dual_feasibility_tolerance": 1e-10})
+
+
 def _robust_unbounded_set(a, b, total, down, size):
     """A set of nodes along whose reward the robust loss → −∞, or None if bounded below.
 
@@ -275,22 +321,65 @@ def _robust_unbounded_set(a, b, total, down, size):
     ``R(d) = Σ m max(0, d_b − d_a) + ĉ_ba (d_a − d_b)`` with ``m = ĉ_ab + ĉ_ba > 0`` (a cut
     plus a modular function: its minimum over ``[0, 1]^n`` is at a vertex ``1_S``).
     """
-    m = a.size
-    cost = np.concatenate([pull_back(down, a, b, size), total])
-    rows = np.r_[np.arange(m), np.arange(m), np.arange(m)]
-    cols = np.r_[b, a, size + np.arange(m)]
-    vals = np.r_[np.ones(m), -np.ones(m), -np.ones(m)]  # d_b − d_a − t ≤ 0
-    a_ub = sp.csr_matrix((vals, (rows, cols)), shape=(m, size + m))
-    bounds = [(0.0, 1.0)] * size + [(0.0, None)] * m
-    from scipy.optimize import linprog  # lazy: import psipo_exact stays light
-    # HiGHS's default feasibility tolerances (1e-7) round a recession slope of ~-1e-8 to 0,
-    # far beyond the 1e-9 relative threshold below: tighten them (as in _hinge_fit).
-    res = linprog(cost, A_ub=a_ub, b_ub=np.zeros(m), bounds=bounds, method="highs",
-                  options={"primal_feasibility_tolerance": 1e-10,
-                           "dual_feasibility_tolerance": 1e-10})
-    if res.status != 0 or res.fun >= -1e-9 * max(total.sum(), 1.0):
+    res = _recession_lp(a, b, total, down, size, False)
+    if res.status != 0 or res.fun >= -_robust_tolerance(total):
         return None
     return np.flatnonzero(res.x[:size] > 0.5)
+
+
+def _denoised_losses(inside, a, b, total, down) -> float:
+    """``f(S) = R(1_S) = Σ_{u∈S, v∉S} ĉ_vu``: the de-noised losses of ``S`` to the rest."""
+    return float(np.sum(np.where(inside[a] & ~inside[b], down, 0.0))
+                 + np.sum(np.where(inside[b] & ~inside[a], total - down, 0.0)))
+
+
+def _robust_tight_set(a, b, total, down, size, labels, n_comp):
+    """Given the robust loss bounded below, a set ``S`` that is not a union of connected
+    components with ``f(S) = 0`` (within :func:`_robust_tolerance`), or None if there is none.
+
+    ``R`` is the Lovász extension of the submodular ``f(S) = R(1_S)`` (each pair's ``m ≥ 0``),
+    so ``R(d) = ∫ f({d > s}) ds`` and, with ``f ≥ 0``, ``R(d) = 0`` iff every level set of
+    ``d`` is a zero set of ``f``. A minimiser exists iff ``R(d) > 0`` off the directions
+    constant on components (coercivity); along a nonconstant ``d`` with ``R(d) = 0`` the loss
+    is strictly convex with asymptotic slope 0, so its slope is < 0 everywhere and no point is
+    a minimiser. The zero sets form a lattice and ``f`` adds over components, so with an
+    anchor ``u₀`` per component a nontrivial zero set exists iff (LP1) the largest one with
+    every ``d_{u₀} = 0`` (``max Σ d`` s.t. ``R(d) ≤ tol``, ``0 ≤ d ≤ 1``) is nonempty, or (LP2)
+    the smallest one with every ``d_{u₀} = 1`` (``min Σ d``) is not everything. Both optima
+    are the indicator vectors of those sets when the nonzero values of ``f`` exceed ``2n·tol``
+    (the level sets of any feasible ``d`` are zero sets except on a range of ``s`` of length
+    ``≤ tol / min f``); the level set found is re-checked by evaluating ``f`` directly.
+
+    References: Lovász (1983), "Submodular functions and convexity" (the extension and its
+    level-set formula); Fujishige, *Submodular Functions and Optimization*, 2nd ed. (2005),
+    Sec. 2.2 (minimisers of a submodular function form a lattice); de-noised counts of
+    Chowdhury et al. (2024), arXiv:2403.00409.
+    """
+    anchors = np.zeros(size, bool)
+    anchors[np.unique(labels, return_index=True)[1]] = True
+    tol = _robust_tolerance(total)
+    for sign, pinned in ((-1.0, 0.0), (1.0, 1.0)):
+        res = _recession_lp(a, b, total, down, size, True, np.where(anchors, pinned, 0.0),
+                            np.where(anchors, pinned, 1.0), np.full(size, sign))
+        if res.status != 0:
+            continue
+        inside = res.x[:size] > 0.5
+        # the components where S is a proper nonempty subset (f adds over components)
+        hit = np.bincount(labels, inside, n_comp)
+        proper = (hit > 0) & (hit < np.bincount(labels, minlength=n_comp))
+        inside &= proper[labels]
+        if inside.any() and _denoised_losses(inside, a, b, total, down) <= tol:
+            return np.flatnonzero(inside)
+    return None
+
+
+def _tight_detail(nodes) -> str:
+    return (f"the robust loss is bounded below but has no minimiser: {nodes.size} action(s) "
+            f"(global indices {nodes[:8].tolist()}{' ...' if nodes.size > 8 else ''}) lose "
+            "exactly a fraction label_smoothing of their comparisons with the rest (their "
+            "de-noised losses sum to 0), so the infimum is approached only as their rewards "
+            "grow without bound relative to the rest; the exact limit policy is not computed; "
+            "reported: the last Newton iterate (pi_ref if it overflowed)")
 
 
 def _unbounded_detail(nodes) -> str:

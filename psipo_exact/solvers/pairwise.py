@@ -18,7 +18,9 @@ One entry point per problem form, one :class:`~.result.Solution` contract:
 Statuses: ``OPTIMUM``/``OPTIMAL_SET`` (finite minimisers), ``LIMIT``/``LIMIT_SET`` (the
 minimum is approached only as some probabilities → 0), ``UNBOUNDED`` (``robust`` when some
 set of actions wins too often; the reported policy is πref), ``STATIONARY``,
-``NOT_CONVERGED``.
+``NOT_CONVERGED`` (also ``robust`` bounded below without a minimiser: a set of actions, not a
+union of connected components, loses exactly a fraction ε of its comparisons with the rest;
+the message names it, the limit policy is not computed).
 """
 
 from __future__ import annotations
