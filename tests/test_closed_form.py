@@ -735,3 +735,14 @@ def test_softmax_policy_infinite_logits():
     np.testing.assert_array_equal(px.softmax_policy([np.inf, 3.0, np.inf]), [0.5, 0.0, 0.5])
     with pytest.raises(ValueError, match="logits"):
         px.softmax_policy([0.0, np.nan])
+
+
+def test_gibbs_policy_without_support_is_judged_problem_by_problem():
+    # Eq. 7 needs some action with pi_ref > 0 and g > -inf in EACH problem of a batch: the
+    # second problem has none, and the error names it (the first alone is fine).
+    pi_ref = np.array([[.5, .5], [.5, .5]])
+    g = np.array([[0.0, 1.0], [-np.inf, -np.inf]])
+    with pytest.raises(ValueError, match=r"vanishes for every action at index \(1,\)"):
+        px.gibbs_policy(pi_ref, g, 1.0)
+    want = pi_ref[0] * np.exp(g[0])
+    np.testing.assert_allclose(px.gibbs_policy(pi_ref[0], g[0], 1.0), want / want.sum())

@@ -283,3 +283,24 @@ def test_laplacian_solve_of_no_columns_is_no_columns(heads, tails, n):
                 assert graph_linalg.LowDegreeElimination(lap).steps
             x = graph_linalg.laplacian_solve(lap, labels, np.zeros((n, 0)))
         assert x.shape == (n, 0)
+
+
+def test_laplacian_of_a_graph_whose_last_nodes_are_isolated_is_square():
+    # Nodes 3 and 4 have no edges (the last CSR rows are empty): the pattern's Laplacian is
+    # still size × size and its edge-difference product equals the dense L @ x.
+    from psipo_exact.solvers._laplacian import LaplacianPattern, laplacian_product
+    heads, tails, w = np.array([0, 1]), np.array([1, 2]), np.array([2.0, 3.0])
+    lap = LaplacianPattern(heads, tails, 5).laplacian(w)
+    dense = np.zeros((5, 5))
+    for h, t, c in zip(heads, tails, w):
+        dense[[h, t], [t, h]] -= c
+        dense[[h, t], [h, t]] += c
+    assert lap.shape == (5, 5)
+    np.testing.assert_allclose(lap.toarray(), dense)
+    x = np.array([[1.0, -2.0, 0.5, 7.0, -3.0], [0.0, 1.0, 4.0, 2.0, 2.0]])
+    np.testing.assert_allclose(laplacian_product(lap, x), x @ dense.T, rtol=1e-14, atol=1e-14)
+    # and a CSR matrix without the zero diagonal entries (empty last rows)
+    compact = sp.csr_matrix(dense)
+    assert compact.indptr[-3] == compact.nnz
+    np.testing.assert_allclose(laplacian_product(compact, x), x @ dense.T, rtol=1e-14,
+                               atol=1e-14)
