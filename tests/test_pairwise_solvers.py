@@ -1184,3 +1184,18 @@ def test_robust_newton_overflow_on_unbounded_data_is_reported_unbounded():
     sol = px.solve_pairwise_empirical("robust", data, np.ones(5) / 5, 1.0, label_smoothing=0.25)
     assert sol.status == UNBOUNDED and "(global indices [4])" in sol.message
     assert [4] in [np.flatnonzero(s).tolist() for s in _sets_winning_too_often(data, 0.25)]
+
+
+def test_alpha_coefficient_is_ignored_by_the_other_divergences():
+    # f_alpha_divergence_coef belongs to the alpha divergence (TRL): with the JS divergence
+    # at a small tau the f-regularised policy underflows to 0 on a compared action, which an
+    # alpha coefficient > 1 would reject (f'(0+) finite), but JS must not.
+    data = px.Dataset.from_pairs([(0, 1), (0, 1), (1, 0), (1, 2), (1, 2), (2, 1)], 3)
+    ref = np.ones(3) / 3
+    plain = px.solve_pairwise_empirical("sigmoid", data, ref, 1e-3,
+                                        f_divergence_type="js_divergence")
+    assert plain.policy[2] == 0.0
+    with_coef = px.solve_pairwise_empirical("sigmoid", data, ref, 1e-3,
+                                            f_divergence_type="js_divergence",
+                                            f_alpha_divergence_coef=2.0)
+    np.testing.assert_array_equal(with_coef.policy, plain.policy)
