@@ -21,6 +21,10 @@ import numpy as np
 
 from . import _checks
 
+#: HiGHS (scipy.optimize.linprog) feasibility tolerances of every exact LP: the defaults
+#: (1e-7) round away slopes and margins far above the solvers' 1e-9 decisions.
+HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+
 
 def log(x: np.ndarray) -> np.ndarray:
     """Natural log with ``log(0) = −∞`` and no divide warning."""

@@ -8,6 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
+from finite_differences import central_hessian
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
@@ -80,11 +81,7 @@ def test_reference_standard_errors_are_the_inverse_hessian():
     def f(x):
         return _nll(np.r_[0.0, x], rankings)
 
-    k = x0.size
-    hess = np.array([[(f(x0 + h * (np.eye(k)[i] + np.eye(k)[j])) - f(x0 + h * (np.eye(k)[i]
-                     - np.eye(k)[j])) - f(x0 - h * (np.eye(k)[i] - np.eye(k)[j]))
-                       + f(x0 - h * (np.eye(k)[i] + np.eye(k)[j]))) / (4 * h * h)
-                      for j in range(k)] for i in range(k)])
+    hess = central_hessian(f, x0, h)
     np.testing.assert_allclose(fit.stderr[1:], np.sqrt(np.diag(np.linalg.inv(hess))),
                                rtol=1e-4)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from finite_differences import central_hessian
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
@@ -73,20 +74,8 @@ def test_deviance_is_against_the_saturated_three_outcome_model(model, seed):
     assert fit.deviance == pytest.approx(2 * (saturated - fit.loglik), rel=1e-12)
 
 
-def _numerical_hessian(f, x0, h=1e-4):
-    """Central-difference Hessian of a scalar function at ``x0``."""
-    k = x0.size
-    hess = np.empty((k, k))
-    for i in range(k):
-        for j in range(k):
-            e_i, e_j = np.eye(k)[i] * h, np.eye(k)[j] * h
-            hess[i, j] = (f(x0 + e_i + e_j) - f(x0 + e_i - e_j) - f(x0 - e_i + e_j)
-                          + f(x0 - e_i - e_j)) / (4 * h * h)
-    return hess
-
-
 @pytest.mark.parametrize("model", ["rao_kupper", "davidson"])
-def test_standard_errors_are_the_inverse_numerical_hessian(model):
+def test_standard_errors_are_the_inversecentral_hessian(model):
     """Reference constraint: the Hessian of the negative log-likelihood in (r_1.., log φ)."""
     data = _random_tie_data(np.random.default_rng(7))
     fit = (px.fit_rao_kupper if model == "rao_kupper" else px.fit_davidson)(data, reference=0)
@@ -97,7 +86,7 @@ def test_standard_errors_are_the_inverse_numerical_hessian(model):
         theta = np.exp(x[-1])
         return _negloglik(np.r_[x[:-1], 0.0], model, data, fixed=theta)
 
-    cov = np.linalg.inv(_numerical_hessian(f, x0))
+    cov = np.linalg.inv(central_hessian(f, x0))
     np.testing.assert_allclose(fit.stderr[1:], np.sqrt(np.diag(cov)[:-1]), rtol=1e-4)
     # the whole reward covariance, not only its diagonal; exactly 0 at the reference
     np.testing.assert_allclose(fit.covariance[1:, 1:], cov[:-1, :-1], rtol=1e-4,
@@ -120,7 +109,7 @@ def test_fixed_tie_parameter_errors_are_conditional_on_it(model, theta):
     def f(x):
         return _negloglik(np.r_[x, 0.0], model, data, fixed=theta)
 
-    cov = np.linalg.inv(_numerical_hessian(f, fit.rewards[1:].copy()))
+    cov = np.linalg.inv(central_hessian(f, fit.rewards[1:].copy()))
     np.testing.assert_allclose(fit.covariance[1:, 1:], cov, rtol=1e-4,
                                atol=1e-6 * np.abs(cov).max())
     assert fit.tie_parameter_stderr == 0.0

@@ -41,6 +41,7 @@ from functools import partial
 import numpy as np
 import scipy.sparse as sp
 
+from .. import _base
 from ..losses import PairwiseLoss, pairwise
 from ..losses.pairwise import LossParams
 from ..losses.targets import objective, target_margin
@@ -266,10 +267,14 @@ def _robust_fit(eps, heads, tails, weights, size) -> MarginFit:
         rewards, residual = np.zeros(size), float("inf")
     rewards = rewards - component_mean(rewards, labels, n_comp)
     tight = _robust_tight_set(a, b, up + down, down, size, labels, n_comp)
-    status = None if converged and tight is None else NOT_CONVERGED
-    detail = "" if status is None else _tight_detail(tight) if tight is not None else (
-        "the robust loss is bounded below, every set of actions loses more than a fraction "
-        "label_smoothing of its comparisons (a minimiser exists), but Newton did not converge")
+    status, detail = None, ""
+    if tight is not None:
+        status, detail = NOT_CONVERGED, _tight_detail(tight)
+    elif not converged:
+        status, detail = NOT_CONVERGED, (
+            "the robust loss is bounded below, every set of actions loses more than a fraction "
+            "label_smoothing of its comparisons (a minimiser exists), but Newton did not "
+            "converge")
     return MarginFit(rewards, labels, status is None, residual, status, "robust", detail,
                      np.zeros(size, bool))
 
@@ -289,13 +294,19 @@ def _robust_tolerance(total) -> float:
     return 1e-9 * max(float(total.sum()), 1.0)
 
 
+def _recession_cost(a, b, total, down, size) -> np.ndarray:
+    """The coefficients of ``R(d) = Σ_pairs ĉ_ba (d_a − d_b) + m t_ab`` in ``(d, t)``, with
+    ``t_ab = max(0, d_b − d_a)`` (:func:`_robust_unbounded_set`)."""
+    return np.concatenate([pull_back(down, a, b, size), total])
+
+
 def _recession_lp(a, b, total, down, size, cost_row, lower=0.0, upper=1.0, objective=None):
     """``min objective·d`` (or ``min R(d)`` if ``objective`` is None) over
     ``lower ≤ d ≤ upper`` with ``R(d)`` linearised by one slack ``t_e ≥ max(0, d_b − d_a)``
     per pair; ``cost_row``: add the constraint ``R(d) ≤`` :func:`_robust_tolerance`.
     Returns scipy's result."""
     m = a.size
-    recession = np.concatenate([pull_back(down, a, b, size), total])
+    recession = _recession_cost(a, b, total, down, size)
     rows = np.r_[np.arange(m), np.arange(m), np.arange(m)]
     cols = np.r_[b, a, size + np.arange(m)]
     vals = np.r_[np.ones(m), -np.ones(m), -np.ones(m)]  # d_b − d_a − t ≤ 0
@@ -305,13 +316,11 @@ def _recession_lp(a, b, total, down, size, cost_row, lower=0.0, upper=1.0, objec
         b_ub = np.r_[b_ub, _robust_tolerance(total)]
     cost = recession if objective is None else np.r_[objective, np.zeros(m)]
     from scipy.optimize import linprog  # lazy: import psipo_exact stays light
-    # HiGHS's default feasibility tolerances (1e-7) round a recession slope of ~-1e-8 to 0,
-    # far beyond the 1e-9 relative threshold: tighten them (as in _hinge_fit).
+    # HiGHS's default tolerances (1e-7) would round a recession slope of ~-1e-8 to 0
     bounds = np.c_[np.r_[np.broadcast_to(lower, size), np.zeros(m)],
                    np.r_[np.broadcast_to(upper, size), np.full(m, np.inf)]]
     return linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs",
-                   options={"primal_feasibility_tolerance": 1e-10,
-                            "dual_feasibility_tolerance": 1e-10})
+                   options=_base.HIGHS_OPTIONS)
 
 
 def _robust_unbounded_set(a, b, total, down, size):
@@ -327,10 +336,10 @@ def _robust_unbounded_set(a, b, total, down, size):
     return np.flatnonzero(res.x[:size] > 0.5)
 
 
-def _denoised_losses(inside, a, b, total, down) -> float:
+def _denoised_losses(inside, a, b, total, down, size) -> float:
     """``f(S) = R(1_S) = Σ_{u∈S, v∉S} ĉ_vu``: the de-noised losses of ``S`` to the rest."""
-    return float(np.sum(np.where(inside[a] & ~inside[b], down, 0.0))
-                 + np.sum(np.where(inside[b] & ~inside[a], total - down, 0.0)))
+    d = inside.astype(float)
+    return float(_recession_cost(a, b, total, down, size) @ np.r_[d, np.maximum(d[b] - d[a], 0.0)])
 
 
 def _robust_tight_set(a, b, total, down, size, labels, n_comp):
@@ -368,7 +377,7 @@ def _robust_tight_set(a, b, total, down, size, labels, n_comp):
         hit = np.bincount(labels, inside, n_comp)
         proper = (hit > 0) & (hit < np.bincount(labels, minlength=n_comp))
         inside &= proper[labels]
-        if inside.any() and _denoised_losses(inside, a, b, total, down) <= tol:
+        if inside.any() and _denoised_losses(inside, a, b, total, down, size) <= tol:
             return np.flatnonzero(inside)
     return None
 
@@ -456,8 +465,7 @@ def _hinge_fit(heads, tails, weights, size) -> MarginFit:
                               shape=(size, m))
     from scipy.optimize import linprog  # lazy: import psipo_exact stays light
     res = linprog(-np.ones(m), A_eq=incidence, b_eq=np.zeros(size), bounds=np.c_[np.zeros(m), w],
-                  method="highs", options={"primal_feasibility_tolerance": 1e-10,
-                                           "dual_feasibility_tolerance": 1e-10})
+                  method="highs", options=_base.HIGHS_OPTIONS)
     rewards = -res.eqlin.marginals
     alpha = np.clip(res.x, 0.0, w)
     z = rewards[h] - rewards[t]

@@ -40,8 +40,6 @@ from ..games import exploitability
 from ._groups import MESSAGE_PROBLEMS, free_groups, lead_description, unflatten_free
 from .result import NOT_CONVERGED, Solution, make_solution
 
-#: HiGHS tolerances for the τ = 0 linear programmes.
-LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 #: Mass differences below this count as one equilibrium (τ = 0).
 SET_TOL = 1e-9
 _EPS = np.finfo(np.float64).eps
@@ -326,13 +324,13 @@ def _line_search(z, F, direction, log_ref, A, level, halvings: int = 40):
 def _lp(c, A_ub, A_eq, bounds):
     from scipy.optimize import linprog  # ~0.15 s of import: only where a game is solved
 
-    for options in (LP_OPTIONS, dict(LP_OPTIONS, presolve=False)):
+    # HiGHS's presolve can judge a degenerate polytope (e.g. a single point where more
+    # constraints meet than there are dimensions) infeasible: then retry without it.
+    for options in (_base.HIGHS_OPTIONS, dict(_base.HIGHS_OPTIONS, presolve=False)):
         out = linprog(c, A_ub=A_ub, b_ub=np.zeros(A_ub.shape[0]), A_eq=A_eq, b_eq=[1.0],
                       bounds=bounds, method="highs", options=options)
         if out.status == 0:
             return out
-        # HiGHS's presolve can judge a degenerate polytope (e.g. a single point where more
-        # constraints meet than there are dimensions) infeasible: retry without it.
     # never reached: E is not empty (minimax theorem)
     raise RuntimeError(  # pragma: no cover
         f"linprog failed on the equilibrium polytope: {out.message}")

@@ -26,6 +26,7 @@ the message names it, the limit policy is not computed).
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import logsumexp
 
 from .. import _base
 from ..closed_form import gibbs_log_policy, preference_against, softmax_policy
@@ -329,13 +330,7 @@ def _normalised_log(log_ratio, pi_ref):
     with np.errstate(invalid="ignore"):
         log_pi = np.where(np.isneginf(log_ratio), -np.inf, log_ratio + _base.log(pi_ref))
     log_pi = np.where(np.isneginf(log_pi).all(-1, keepdims=True), _base.log(pi_ref), log_pi)
-    return _log_softmax(log_pi)
-
-
-def _log_softmax(logits):
-    """``log softmax(θ)`` along the last axis (θ finite somewhere in each row)."""
-    top = np.max(logits, -1, keepdims=True)
-    return logits - top - np.log(np.sum(np.exp(logits - top), -1, keepdims=True))
+    return log_pi - logsumexp(log_pi, axis=-1, keepdims=True)
 
 
 def _exact_score_solution(loss, fit, log_policy, problem, shape) -> Solution:
@@ -393,7 +388,8 @@ def _stationary_solution(loss, problem: _Problem, start, todo=None) -> Solution:
         starts += [log_ref[k] + 5.0 * np.eye(n)[j] for j in range(min(n, 6))]
         flat[k], residual = _best_local(lambda x, k=k: problem.evaluate_one(k, x), starts)
         worst = max(worst, residual)
-    logits = _log_softmax(flat.reshape(shape))  # log π, as the exact paths report
+    logits = flat.reshape(shape)
+    logits = logits - logsumexp(logits, axis=-1, keepdims=True)  # log π, as the exact paths
     status = STATIONARY if worst <= STATIONARY_TOL else NOT_CONVERGED
     detail = (f"{loss.name} is not convex here; per problem, L-BFGS-B with the exact gradient "
               "from several starts (the exact solution of the convex relaxation where one "
